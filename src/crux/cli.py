@@ -1,0 +1,260 @@
+"""The ``crux`` command. Thin: each command checks its flags, then calls a plain function.
+
+Heavy libraries (torch, sentence-transformers, spaCy, BERTopic, Datasette) are imported only
+inside the commands that use them, so ``crux --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import CruxError
+
+log = logging.getLogger("crux")
+
+
+class CruxGroup(click.Group):
+    """Turns crux's own errors into one line and an exit code, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CruxError as e:
+            click.echo(f"Error: {e}", err=True)
+            ctx.exit(e.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(130)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as e:  # a bug: say what and where, keep the trace for -v
+            if log.isEnabledFor(logging.DEBUG):
+                raise
+            first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+            click.echo(f"Error: internal error ({type(e).__name__}: {first[:300]}); "
+                       "run again with -v for the traceback and report it", err=True)
+            ctx.exit(1)
+
+
+def db_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--db PATH`` (env ``CRUX_DB``, default ``./crux.duckdb``)."""
+    return click.option(
+        "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+        envvar="CRUX_DB", default="crux.duckdb", show_default=True,
+        help="DuckDB file holding the corpus (env CRUX_DB).",
+    )(f)
+
+
+def _open(db_path: Path, read_only: bool = False) -> Any:
+    from .db import connect
+    return connect(db_path, read_only=read_only)
+
+
+def is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+@click.group(cls=CruxGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="crux")
+@click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
+def cli(verbose: int) -> None:
+    """crux: debates on forums and blogs as data (claims, forecasts, rebuttals, topics).
+
+    Example: crux ingest feed.xml && crux publish && crux serve
+    """
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if verbose < 2:
+        for noisy in ("scrapy", "twisted", "filelock", "urllib3", "httpx", "datasette"):
+            logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+@cli.command()
+@db_option
+def init(db_path: Path) -> None:
+    """Create the database, or bring its schema up to date.
+
+    Example: crux --db corpus.duckdb init
+    """
+    from .db import connect, ensure_schema
+    con = connect(db_path, migrate=False)
+    applied = ensure_schema(con)
+    con.close()
+    if applied:
+        click.echo(f"{db_path}: applied {len(applied)} migrations ({', '.join(applied)})")
+    else:
+        click.echo(f"{db_path}: schema is current")
+
+
+@cli.command()
+@db_option
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--source", help="Name of the source to file the documents under "
+              "(default: the feed's title, the forum's host, or the file's name).")
+def ingest(db_path: Path, paths: tuple[Path, ...], source: str | None) -> None:
+    """Ingest RSS/Atom feeds, ForumMagnum GraphQL JSON and JSON Lines files.
+
+    Example: crux ingest feeds/*.xml lesswrong-posts.json notes.jsonl
+
+    Folders are read recursively. Each file is one transaction; a file that can't be read or
+    parsed is reported on one line, the others are still ingested, and the exit code is 1.
+    """
+    from .crawler.ingest import FileOutcome, ingest_file, iter_files
+    from .db import record_run
+
+    missing = [p for p in paths if not p.exists()]
+    for p in missing:
+        click.echo(f"Error: {p}: no such file or folder", err=True)
+    files = list(iter_files(p for p in paths if p.exists()))
+    con = _open(db_path)
+    outcomes: list[FileOutcome] = []
+    with record_run(con, "ingest", "ingest", {"paths": [str(p) for p in paths]}) as run:
+        from tqdm import tqdm
+        for path in tqdm(files, desc="ingest", unit="file", disable=None if is_terminal() else True,
+                         leave=False, file=sys.stderr):
+            out = ingest_file(con, path, source=source, run_id=run.id)
+            outcomes.append(out)
+            if out.error:
+                tqdm.write(f"Error: {out.error}", file=sys.stderr)
+            elif out.warning:
+                tqdm.write(f"Warning: {path}: ill-formed feed, ingested anyway ({out.warning})", file=sys.stderr)
+            for where, reason in out.rejected[:5]:
+                tqdm.write(f"Warning: {where}: skipped ({reason})", file=sys.stderr)
+            if len(out.rejected) > 5:
+                tqdm.write(f"Warning: {path}: {len(out.rejected) - 5} more items skipped "
+                           "(see the _rejects table)", file=sys.stderr)
+        new = sum(o.saved.new for o in outcomes)
+        changed = sum(o.saved.changed for o in outcomes)
+        unchanged = sum(o.saved.unchanged for o in outcomes)
+        rejected = sum(len(o.rejected) for o in outcomes)
+        failed = sum(1 for o in outcomes if o.error) + len(missing)
+        run.rows_in = new + changed + unchanged + rejected
+        run.rows_out = new + changed
+        if failed:
+            run.status = "partial"
+            run.error = f"{failed} files failed"
+    con.close()
+    click.echo(f"{len(files)} files: {new} new, {changed} changed, {unchanged} unchanged documents"
+               + (f", {rejected} items skipped" if rejected else "")
+               + (f", {failed} files failed" if failed else ""))
+    if failed:
+        sys.exit(1)
+
+
+@cli.command()
+@db_option
+def status(db_path: Path) -> None:
+    """Rows per table and the last runs.
+
+    Example: crux status
+    """
+    from .db import table_counts
+    con = _open(db_path)
+    counts = table_counts(con)
+    width = max(len(t) for t in counts)
+    for table, n in counts.items():
+        click.echo(f"{table:<{width}}  {n:>10,}")
+    runs = con.execute(
+        "SELECT id, command, stage, started_at, finished_at, status, rows_in, rows_out, error "
+        "FROM _runs ORDER BY id DESC LIMIT 8").fetchall()
+    if runs:
+        click.echo("\nlast runs:")
+        for r in runs:
+            took = f"{(r[4] - r[3]).total_seconds():.1f}s" if r[4] else "-"
+            err = f"  {r[8]}" if r[8] else ""
+            click.echo(f"  #{r[0]} {r[3]:%Y-%m-%d %H:%M:%S} {r[1]}/{r[2] or '-'} {r[5]} "
+                       f"in={r[6]} out={r[7]} {took}{err}")
+    con.close()
+
+
+@cli.command()
+@db_option
+def sources(db_path: Path) -> None:
+    """List sources with their last fetch, status, items and error.
+
+    Example: crux sources
+    """
+    con = _open(db_path)
+    rows = con.execute(
+        "SELECT name, kind, coalesce(url, ''), enabled, last_fetch_at, coalesce(last_status, '-'), "
+        "(SELECT count(*) FROM documents d WHERE d.source_id = s.id), coalesce(last_error, '') "
+        "FROM sources s ORDER BY name").fetchall()
+    con.close()
+    if not rows:
+        click.echo("no sources yet: crux ingest FILE, crux add-feed URL or crux add-forum lesswrong")
+        return
+    for name, kind, url, enabled, fetched, st, items, err in rows:
+        when = f"{fetched:%Y-%m-%d %H:%M}" if fetched else "never fetched"
+        off = "" if enabled else " (disabled)"
+        click.echo(f"{name}{off}  [{kind}] {url}\n    {when}  status={st}  items={items}"
+                   + (f"  error: {err}" if err else ""))
+
+
+@cli.command()
+@db_option
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="SQLite file to write (default: beside the database, <name>.sqlite).")
+def publish(db_path: Path, out: Path | None) -> None:
+    """Write the SQLite snapshot that Datasette serves (full-text search included).
+
+    Example: crux publish && crux serve
+
+    Written to a temporary file and renamed into place, so a served snapshot is never half
+    written.
+    """
+    from .site.export import publish as do_publish
+    con = _open(db_path)
+    result = do_publish(con, db_path, out)
+    con.close()
+    click.echo(f"published {result.path} ({result.summary()})")
+
+
+@cli.command()
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8001, show_default=True, type=int)
+@click.option("--snapshot", type=click.Path(dir_okay=False, path_type=Path),
+              help="SQLite snapshot to serve (default: the one `crux publish` writes).")
+def serve(db_path: Path, host: str, port: int, snapshot: Path | None) -> None:
+    """Serve the published snapshot with Datasette, read-only.
+
+    Example: crux serve --port 8001
+    """
+    from .site.export import snapshot_path
+    from .site.serve import serve as do_serve
+    do_serve(snapshot or snapshot_path(db_path), host=host, port=port)
+
+
+@cli.command()
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+              envvar="CRUX_DEMO_DB", default="demo.duckdb", show_default=True,
+              help="DuckDB file for the demo corpus (env CRUX_DEMO_DB).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8001, show_default=True, type=int)
+@click.option("--serve/--no-serve", default=True, help="Serve the site when built (default).")
+def demo(db_path: Path, host: str, port: int, serve: bool) -> None:
+    """Build the bundled (fictional) demo corpus, run every stage, publish and serve it.
+
+    Example: crux demo --port 8001
+    """
+    from .demo import build_demo
+    build_demo(db_path, echo=click.echo)
+    if serve:
+        from .site.export import snapshot_path
+        from .site.serve import serve as do_serve
+        do_serve(snapshot_path(db_path), host=host, port=port)
+
+
+def main() -> None:  # pragma: no cover
+    cli(prog_name="crux")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

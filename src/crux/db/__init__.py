@@ -1,0 +1,21 @@
+"""The DuckDB store: schema migrations, connections, run records, document upserts."""
+
+from __future__ import annotations
+
+from .connect import Run, connect, record_run, table_counts
+from .schema import MIGRATIONS, SCHEMA_VERSION, ensure_schema
+from .store import (
+    Doc,
+    SaveResult,
+    ensure_source,
+    mark_deleted,
+    reject,
+    resolve_links,
+    save_documents,
+)
+
+__all__ = [
+    "MIGRATIONS", "SCHEMA_VERSION", "Doc", "Run", "SaveResult", "connect", "ensure_schema",
+    "ensure_source", "mark_deleted", "record_run", "reject", "resolve_links", "save_documents",
+    "table_counts",
+]

@@ -1,0 +1,155 @@
+"""The schema, as ordered, named migrations: the only place that says CREATE TABLE.
+
+Each migration runs once, in a transaction, and is recorded in ``_migrations``. Table and
+column names are a public interface (the site, users' SQL and the evaluation read them):
+add columns in new migrations; never rename. Times are naive ``TIMESTAMP`` values in UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from ..errors import SchemaError
+
+if TYPE_CHECKING:
+    import duckdb
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "0001_core",
+        """
+        CREATE TABLE sources (
+            id            VARCHAR PRIMARY KEY,
+            kind          VARCHAR NOT NULL,      -- feed | forummagnum | file
+            name          VARCHAR NOT NULL UNIQUE,
+            url           VARCHAR,
+            enabled       BOOLEAN NOT NULL DEFAULT true,
+            config        VARCHAR NOT NULL DEFAULT '{}',  -- JSON: per-source options
+            etag          VARCHAR,
+            last_modified VARCHAR,
+            watermark     VARCHAR,               -- latest postedAt / modification seen
+            last_fetch_at TIMESTAMP,
+            last_status   VARCHAR,
+            last_error    VARCHAR,
+            items         BIGINT NOT NULL DEFAULT 0,
+            created_at    TIMESTAMP
+        );
+        CREATE TABLE documents (
+            id            VARCHAR PRIMARY KEY,
+            source_id     VARCHAR,
+            kind          VARCHAR NOT NULL,      -- post | comment
+            parent_id     VARCHAR,               -- comment: the post or comment it replies to
+            post_id       VARCHAR,               -- comment: the post of its thread
+            url           VARCHAR,
+            url_key       VARCHAR,               -- normalised URL (ForumMagnum: fm:<id>)
+            title         VARCHAR,
+            author        VARCHAR,
+            published_at  TIMESTAMP,
+            updated_at    TIMESTAMP,
+            html          VARCHAR,
+            text          VARCHAR,
+            content_hash  VARCHAR NOT NULL,
+            fetched_at    TIMESTAMP,
+            deleted       BOOLEAN NOT NULL DEFAULT false,
+            score         INTEGER,
+            vote_count    INTEGER,
+            comment_count INTEGER,
+            tags          VARCHAR,               -- JSON array of strings
+            extra         VARCHAR                -- JSON object: what else the source said
+        );
+        CREATE TABLE document_revisions (
+            document_id   VARCHAR NOT NULL,
+            content_hash  VARCHAR NOT NULL,
+            title         VARCHAR,
+            html          VARCHAR,
+            seen_at       TIMESTAMP,
+            PRIMARY KEY (document_id, content_hash)
+        );
+        CREATE TABLE links (
+            source_id     VARCHAR NOT NULL,      -- the linking document
+            position      INTEGER NOT NULL,      -- order of the link in its document
+            target_url    VARCHAR NOT NULL,
+            target_key    VARCHAR,
+            target_id     VARCHAR,               -- the linked document, when in the corpus
+            anchor_text   VARCHAR,
+            PRIMARY KEY (source_id, position)
+        );
+        CREATE SEQUENCE _runs_id_seq;
+        CREATE TABLE _runs (
+            id            BIGINT PRIMARY KEY DEFAULT nextval('_runs_id_seq'),
+            command       VARCHAR NOT NULL,
+            stage         VARCHAR,
+            started_at    TIMESTAMP NOT NULL,
+            finished_at   TIMESTAMP,
+            status        VARCHAR NOT NULL,      -- running | ok | partial | failed | abandoned
+            rows_in       BIGINT,
+            rows_out      BIGINT,
+            error         VARCHAR,
+            config        VARCHAR
+        );
+        CREATE SEQUENCE _rejects_id_seq;
+        CREATE TABLE _rejects (
+            id            BIGINT PRIMARY KEY DEFAULT nextval('_rejects_id_seq'),
+            run_id        BIGINT,
+            source_id     VARCHAR,
+            location      VARCHAR NOT NULL,      -- file, URL or item that was rejected
+            reason        VARCHAR NOT NULL,
+            rejected_at   TIMESTAMP NOT NULL
+        );
+        """,
+    ),
+]
+
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def applied(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Names of the migrations already applied, oldest first."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = '_migrations'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return []
+    return [r[0] for r in con.execute("SELECT name FROM _migrations ORDER BY name").fetchall()]
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply every migration not yet applied; return the names applied now. Idempotent."""
+    done = applied(con)
+    known = [name for name, _ in MIGRATIONS]
+    unknown = [n for n in done if n not in known]
+    if unknown:
+        raise SchemaError(
+            f"this database has migration {unknown[-1]!r}, which this crux does not know: "
+            "upgrade crux (pip install -U crux) before using it"
+        )
+    if not done:
+        tables = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main'"
+        ).fetchone()
+        if tables and tables[0]:
+            raise SchemaError(
+                "this DuckDB file has tables but is not a crux database: choose another --db path"
+            )
+    new = []
+    for name, sql in MIGRATIONS:
+        if name in done:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS _migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)"
+            )
+            con.execute(sql)
+            con.execute("INSERT INTO _migrations VALUES (?, ?)", [name, _now()])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        new.append(name)
+    return new

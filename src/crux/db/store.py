@@ -1,0 +1,205 @@
+"""Writing documents: upserts keyed by stable ids, revisions of changed documents, links.
+
+Every stage that brings documents in (``crux ingest``, the spiders) hands :class:`Doc`
+records to :func:`save_documents`; it decides what is new, changed or unchanged by
+``content_hash`` and never loses an earlier version.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ..htmltext import content_hash, extract_links, html_to_text, url_key
+from .schema import _now
+
+if TYPE_CHECKING:
+    import duckdb
+
+DOC_COLUMNS = (
+    "id", "source_id", "kind", "parent_id", "post_id", "url", "url_key", "title", "author",
+    "published_at", "updated_at", "html", "text", "content_hash", "fetched_at", "deleted",
+    "score", "vote_count", "comment_count", "tags", "extra",
+)
+
+
+@dataclass
+class Doc:
+    """One post or comment, as a source gave it."""
+
+    id: str
+    kind: str = "post"
+    url: str | None = None
+    title: str | None = None
+    author: str | None = None
+    published_at: datetime | None = None
+    updated_at: datetime | None = None
+    html: str | None = None
+    text: str | None = None
+    parent_id: str | None = None
+    post_id: str | None = None
+    score: int | None = None
+    vote_count: int | None = None
+    comment_count: int | None = None
+    tags: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    deleted: bool = False
+
+    def hash(self) -> str:
+        return content_hash(self.title, self.html if self.html is not None else self.text)
+
+
+@dataclass
+class SaveResult:
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    links: int = 0
+    ids: list[str] = field(default_factory=list)  # new and changed
+
+    def __iadd__(self, other: SaveResult) -> SaveResult:
+        self.new += other.new
+        self.changed += other.changed
+        self.unchanged += other.unchanged
+        self.links += other.links
+        self.ids.extend(other.ids)
+        return self
+
+    def summary(self) -> str:
+        return f"{self.new} new, {self.changed} changed, {self.unchanged} unchanged"
+
+
+def slugify(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "source"
+
+
+def bulk_insert(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str],
+                rows: Sequence[Sequence[Any]], suffix: str = "") -> None:
+    """Insert many rows in one statement (one list parameter per column, zipped by unnest)."""
+    if not rows:
+        return
+    cols = [list(c) for c in zip(*rows, strict=True)]
+    select = ", ".join(f"unnest(?) AS {c}" for c in columns)
+    names = ", ".join(columns)
+    con.execute(f"INSERT INTO {table} ({names}) SELECT {select} {suffix}", cols)
+
+
+def ensure_source(con: duckdb.DuckDBPyConnection, kind: str, name: str, url: str | None = None,
+                  config: dict[str, Any] | None = None) -> str:
+    """The id of the source called ``name``, creating it when missing."""
+    row = con.execute("SELECT id FROM sources WHERE name = ?", [name]).fetchone()
+    if row:
+        return str(row[0])
+    base = slugify(name)
+    sid, n = base, 1
+    while con.execute("SELECT 1 FROM sources WHERE id = ?", [sid]).fetchone():
+        n += 1
+        sid = f"{base}-{n}"
+    con.execute(
+        "INSERT INTO sources (id, kind, name, url, config, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        [sid, kind, name, url, json.dumps(config or {}), _now()],
+    )
+    return sid
+
+
+def save_documents(con: duckdb.DuckDBPyConnection, source_id: str, docs: Iterable[Doc], *,
+                   fetched_at: datetime | None = None) -> SaveResult:
+    """Upsert documents; keep the previous version of each changed one; refresh its links.
+
+    Runs inside the caller's transaction (if any). Ingesting the same documents twice
+    changes nothing.
+    """
+    fetched_at = fetched_at or _now()
+    batch: dict[str, Doc] = {}
+    for d in docs:
+        batch[d.id] = d  # the last one of an id wins
+    result = SaveResult()
+    if not batch:
+        return result
+    ids = list(batch)
+    existing = {
+        r[0]: (r[1], r[2], r[3], r[4], r[5], r[6], r[7])
+        for r in con.execute(
+            "SELECT id, content_hash, title, html, score, vote_count, comment_count, deleted "
+            "FROM documents WHERE id IN (SELECT unnest(?))", [ids]).fetchall()
+    }
+    write_rows, revisions, meta_updates, link_rows, changed_ids = [], [], [], [], []
+    for d in batch.values():
+        h = d.hash()
+        old = existing.get(d.id)
+        if old is not None and old[0] == h:
+            result.unchanged += 1
+            if (d.score, d.vote_count, d.comment_count, d.deleted) != old[3:7]:
+                meta_updates.append((d.id, d.score, d.vote_count, d.comment_count, d.deleted))
+            continue
+        if old is None:
+            result.new += 1
+        else:
+            result.changed += 1
+            revisions.append((d.id, old[0], old[1], old[2], fetched_at))
+            changed_ids.append(d.id)
+        result.ids.append(d.id)
+        text = d.text if d.text is not None else html_to_text(d.html)
+        write_rows.append((
+            d.id, source_id, d.kind, d.parent_id, d.post_id, d.url, url_key(d.url), d.title,
+            d.author, d.published_at, d.updated_at, d.html, text, h, fetched_at, d.deleted,
+            d.score, d.vote_count, d.comment_count, json.dumps(d.tags), json.dumps(d.extra, default=str),
+        ))
+        for pos, (target, anchor) in enumerate(extract_links(d.html, d.url)):
+            link_rows.append((d.id, pos, target, url_key(target), anchor))
+    bulk_insert(con, "document_revisions", ("document_id", "content_hash", "title", "html", "seen_at"),
+                revisions, "ON CONFLICT DO NOTHING")
+    if changed_ids:
+        con.execute("DELETE FROM links WHERE source_id IN (SELECT unnest(?))", [changed_ids])
+    updates = ", ".join(f"{c} = excluded.{c}" for c in DOC_COLUMNS if c != "id")
+    bulk_insert(con, "documents", DOC_COLUMNS, write_rows, f"ON CONFLICT (id) DO UPDATE SET {updates}")
+    if meta_updates:
+        cols = [list(c) for c in zip(*meta_updates, strict=True)]
+        con.execute(
+            "UPDATE documents SET score = u.score, vote_count = u.vote_count, "
+            "comment_count = u.comment_count, deleted = u.deleted FROM (SELECT unnest(?) AS id, "
+            "unnest(?) AS score, unnest(?) AS vote_count, unnest(?) AS comment_count, "
+            "unnest(?) AS deleted) u WHERE documents.id = u.id", cols)
+    bulk_insert(con, "links", ("source_id", "position", "target_url", "target_key", "anchor_text"),
+                link_rows)
+    result.links = len(link_rows)
+    if write_rows:
+        resolve_links(con)
+    return result
+
+
+def resolve_links(con: duckdb.DuckDBPyConnection) -> int:
+    """Fill ``links.target_id`` for every link whose target is now in the corpus."""
+    row = con.execute(
+        "WITH hits AS (SELECT l.source_id, l.position, min(d.id) AS target FROM links l "
+        "JOIN documents d ON d.url_key = l.target_key WHERE l.target_id IS NULL "
+        "AND d.id <> l.source_id GROUP BY ALL) "
+        "UPDATE links SET target_id = hits.target FROM hits "
+        "WHERE links.source_id = hits.source_id AND links.position = hits.position "
+        "RETURNING 1").fetchall()
+    return len(row)
+
+
+def mark_deleted(con: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> int:
+    """Mark documents deleted upstream; they are never dropped."""
+    if not ids:
+        return 0
+    rows = con.execute(
+        "UPDATE documents SET deleted = true WHERE id IN (SELECT unnest(?)) AND NOT deleted "
+        "RETURNING 1", [list(ids)]).fetchall()
+    return len(rows)
+
+
+def reject(con: duckdb.DuckDBPyConnection, location: str, reason: str, *,
+           run_id: int | None = None, source_id: str | None = None) -> None:
+    """Record why an input was not stored."""
+    con.execute(
+        "INSERT INTO _rejects (run_id, source_id, location, reason, rejected_at) VALUES (?, ?, ?, ?, ?)",
+        [run_id, source_id, location, reason[:2000], _now()],
+    )

@@ -1,0 +1,44 @@
+"""The errors crux raises on purpose.
+
+Every message says what happened and what to do about it, in one line, so the CLI can
+print it without a traceback.
+
+    CruxError
+     ├── SchemaError     the database is newer than this crux, or not a crux database
+     ├── StageError      a pipeline stage could not run
+     ├── InputError      a file or response could not be read or parsed
+     ├── BusyError       another process holds the database or the refresh lock (exit 75)
+     └── MissingExtra    an optional dependency is not installed
+"""
+
+from __future__ import annotations
+
+
+class CruxError(Exception):
+    """Base class; ``str(err)`` is the one line shown to the user."""
+
+    exit_code = 1
+
+
+class SchemaError(CruxError):
+    pass
+
+
+class StageError(CruxError):
+    pass
+
+
+class InputError(CruxError):
+    pass
+
+
+class BusyError(CruxError):
+    exit_code = 75
+
+
+class MissingExtra(CruxError):
+    """An optional dependency is missing; the message names the pip command."""
+
+    def __init__(self, what: str, extra: str, package: str | None = None) -> None:
+        pkg = f" ({package} is not installed)" if package else ""
+        super().__init__(f"{what} needs: pip install 'crux[{extra}]'{pkg}")

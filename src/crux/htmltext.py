@@ -1,0 +1,230 @@
+"""HTML helpers shared by every stage: plain text, hyperlinks, URL keys.
+
+Post HTML comes from the web: these functions never raise on bad markup; they return what
+they could read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+from lxml import etree
+from lxml import html as lxml_html
+
+BLOCK_TAGS = frozenset(
+    "p div h1 h2 h3 h4 h5 h6 li ul ol blockquote pre table tr td th thead tbody tfoot "
+    "figure figcaption section article header footer aside hr br dl dt dd details summary "
+    "caption nav main".split()
+)
+_SKIP_TAGS = frozenset(("script", "style", "template", "noscript", "head"))
+_WS = re.compile(r"[ \t\r\f\v\u00a0]+")
+_NL = re.compile(r"\n\s*\n+")
+
+# ForumMagnum post and comment ids: 17 characters of [A-Za-z0-9].
+_FM_POST = re.compile(r"/posts/([A-Za-z0-9]{17})(?:/|$)")
+_FM_COMMENT = re.compile(r"[?&]commentId=([A-Za-z0-9]{17})")
+
+
+_TAG = re.compile(r"<[^>]*>")
+_VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
+MAX_DEPTH = 200
+
+
+def parse_fragment(html: str) -> etree._Element | None:
+    """Parse an HTML fragment into a ``<div>`` root; None when there is nothing to parse.
+
+    libxml2 silently drops what is nested deeper than about 256 elements; when the tree
+    lost text that way, the fragment is parsed again with its nesting capped at
+    ``MAX_DEPTH`` (the text is kept, the surplus tags are not).
+    """
+    if not html or not html.strip():
+        return None
+    root = _lxml_fragment(html)
+    if html.count("<") > MAX_DEPTH:
+        rough = len(_WS.sub("", _TAG.sub("", html)).replace("\n", ""))
+        got = len(_WS.sub("", root.text_content()).replace("\n", "")) if root is not None else 0
+        if got < 0.9 * rough:
+            capped = _lxml_fragment(cap_depth(html))
+            if capped is not None:
+                root = capped
+    return root
+
+
+def _lxml_fragment(html: str) -> etree._Element | None:
+    try:
+        parser = lxml_html.HTMLParser(huge_tree=True, remove_comments=True)
+        return lxml_html.fragment_fromstring(html, create_parent="div", parser=parser)
+    except (etree.ParserError, ValueError, etree.XMLSyntaxError):
+        return None
+
+
+def cap_depth(html: str, max_depth: int = MAX_DEPTH) -> str:
+    """The same HTML with elements nested deeper than ``max_depth`` unwrapped (text kept)."""
+    from html import escape
+    from html.parser import HTMLParser
+
+    out: list[str] = []
+    stack: list[str] = []
+
+    class _Capper(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag in _VOID:
+                if len(stack) < max_depth:
+                    out.append(self.get_starttag_text() or "")
+                return
+            if len(stack) < max_depth:
+                out.append(self.get_starttag_text() or f"<{tag}>")
+            stack.append(tag)
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag not in stack:
+                return
+            while stack:
+                top = stack.pop()
+                if len(stack) < max_depth:
+                    out.append(f"</{top}>")
+                if top == tag:
+                    break
+
+        def handle_data(self, data: str) -> None:
+            out.append(escape(data, quote=False))
+
+    capper = _Capper(convert_charrefs=True)
+    capper.feed(html)
+    capper.close()
+    while stack:
+        top = stack.pop()
+        if len(stack) < max_depth:
+            out.append(f"</{top}>")
+    return "".join(out)
+
+
+def element_text(root: etree._Element | None) -> str:
+    """Text of an element with blank lines between block elements and tags removed."""
+    if root is None:
+        return ""
+    parts: list[str] = []
+    _walk(root, parts)
+    text = "".join(parts)
+    text = "\n".join(_WS.sub(" ", line).strip() for line in text.split("\n"))
+    return _NL.sub("\n\n", text).strip()
+
+
+def _walk(el: etree._Element, parts: list[str]) -> None:
+    # Iterative: HTML from the web can nest thousands of levels deep.
+    stack: list[tuple[etree._Element, bool]] = [(el, False)]
+    while stack:
+        node, closing = stack.pop()
+        tag = node.tag if isinstance(node.tag, str) else ""
+        block = tag.lower() in BLOCK_TAGS
+        if closing:
+            if block:
+                parts.append("\n\n")
+            elif tag.lower() in ("td", "th"):
+                parts.append(" ")
+            if node.tail:
+                parts.append(node.tail)
+            continue
+        if tag.lower() in _SKIP_TAGS or not isinstance(node.tag, str):
+            if node.tail:
+                parts.append(node.tail)
+            continue
+        if block:
+            parts.append("\n\n")
+        if node.text:
+            parts.append(node.text)
+        stack.append((node, True))
+        for child in reversed(node):
+            stack.append((child, False))
+
+
+def html_to_text(html: str | None) -> str:
+    """Plain text of an HTML fragment, one blank line between blocks."""
+    return element_text(parse_fragment(html or ""))
+
+
+def extract_links(html: str | None, base_url: str | None = None) -> list[tuple[str, str]]:
+    """``(absolute_url, anchor_text)`` for each ``<a href>`` in the HTML, in document order."""
+    root = parse_fragment(html or "")
+    if root is None:
+        return []
+    links = []
+    for a in root.iter("a"):
+        href = (a.get("href") or "").strip()
+        if not href or href.startswith(("#", "mailto:", "javascript:", "data:")):
+            continue
+        try:
+            url = urljoin(base_url, href) if base_url else href
+            urlsplit(url)
+        except ValueError:
+            continue  # a malformed href (e.g. "http://[bad") is not a link
+        if not url.startswith(("http://", "https://")):
+            continue
+        text = _WS.sub(" ", a.text_content() or "").strip()
+        links.append((url, text[:500]))
+    return links
+
+
+def forum_id(url: str | None) -> str | None:
+    """The ForumMagnum post or comment id in a URL, or None."""
+    if not url:
+        return None
+    m = _FM_COMMENT.search(url)
+    if m:
+        return m.group(1)
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return None
+    m = _FM_POST.search(path + "/")
+    return m.group(1) if m else None
+
+
+def url_key(url: str | None) -> str | None:
+    """A normalised key under which two spellings of one page's URL meet.
+
+    ForumMagnum URLs key by post (or comment) id, whatever the host and slug, so a LessWrong
+    post reached through the feed, GraphQL or the Alignment Forum is one key. Other URLs drop
+    the scheme, ``www.``, the query, the fragment and a trailing slash.
+    """
+    if not url:
+        return None
+    try:
+        fid = forum_id(url)
+    except ValueError:
+        return None
+    if fid:
+        return "fm:" + fid
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    host = (parts.hostname or "").lower()
+    if host.startswith("www."):
+        host = host[4:]
+    path = parts.path.rstrip("/") or "/"
+    if not host:
+        return None
+    return host + path
+
+
+def content_hash(*parts: str | None) -> str:
+    """A short, stable hash of the given strings (NUL-separated)."""
+    h = hashlib.sha256()
+    for p in parts:
+        h.update((p or "").encode("utf-8", "surrogatepass"))
+        h.update(b"\0")
+    return h.hexdigest()[:20]
+
+
+def canonical_url(url: str | None) -> str | None:
+    """The URL without its fragment."""
+    if not url:
+        return None
+    try:
+        p = urlsplit(url.strip())
+    except ValueError:
+        return url
+    return urlunsplit((p.scheme, p.netloc, p.path, p.query, ""))

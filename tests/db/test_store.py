@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from crux.db import Doc, ensure_source, mark_deleted, save_documents, table_counts
+
+
+def _doc(i="p1", html="<p>Hello <a href='https://x.example/b'>b</a></p>", **kw):
+    return Doc(id=i, url=f"https://x.example/{i}", title=f"T{i}", html=html,
+               published_at=datetime(2025, 1, 1), **kw)
+
+
+def test_same_input_twice_changes_nothing(con):
+    sid = ensure_source(con, "file", "src")
+    r1 = save_documents(con, sid, [_doc("a"), _doc("b")])
+    before = table_counts(con)
+    snap = con.execute("SELECT * FROM documents ORDER BY id").fetchall()
+    r2 = save_documents(con, sid, [_doc("a"), _doc("b")])
+    assert (r1.new, r2.new, r2.changed, r2.unchanged) == (2, 0, 0, 2)
+    assert table_counts(con) == before
+    assert con.execute("SELECT * FROM documents ORDER BY id").fetchall() == snap
+
+
+def test_changed_document_keeps_old_version(con):
+    sid = ensure_source(con, "file", "src")
+    save_documents(con, sid, [_doc("a", html="<p>first</p>")])
+    r = save_documents(con, sid, [_doc("a", html="<p>second <a href='https://y.example/'>y</a></p>")])
+    assert r.changed == 1
+    assert con.execute("SELECT text FROM documents WHERE id='a'").fetchone()[0] == "second y"
+    revs = con.execute("SELECT html FROM document_revisions WHERE document_id='a'").fetchall()
+    assert revs == [("<p>first</p>",)]
+    save_documents(con, sid, [_doc("a", html="<p>third</p>")])
+    htmls = sorted(r[0] for r in con.execute(
+        "SELECT html FROM document_revisions WHERE document_id='a'").fetchall())
+    assert htmls == ["<p>first</p>", "<p>second <a href='https://y.example/'>y</a></p>"]
+    # links follow the current version only
+    assert con.execute("SELECT count(*) FROM links WHERE source_id='a'").fetchone()[0] == 0
+
+
+def test_links_resolve_when_target_arrives_later(con):
+    sid = ensure_source(con, "file", "src")
+    save_documents(con, sid, [_doc("a", html='<p><a href="https://x.example/b/">see b</a></p>')])
+    assert con.execute("SELECT target_id FROM links").fetchall() == [(None,)]
+    save_documents(con, sid, [_doc("b", html="<p>b</p>")])
+    assert con.execute("SELECT target_id, anchor_text FROM links").fetchall() == [("b", "see b")]
+
+
+def test_forum_urls_resolve_by_post_id_across_hosts(con):
+    sid = ensure_source(con, "file", "src")
+    target = Doc(id="AbCdEfGhIjKlMnOpQ", url="https://www.lesswrong.com/posts/AbCdEfGhIjKlMnOpQ/old-slug",
+                 title="t", html="<p>x</p>")
+    src = Doc(id="s", url="https://blog.example/s", title="s",
+              html='<a href="https://www.alignmentforum.org/posts/AbCdEfGhIjKlMnOpQ/new-slug#c">x</a>')
+    save_documents(con, sid, [src, target])
+    assert con.execute("SELECT target_id FROM links").fetchone()[0] == "AbCdEfGhIjKlMnOpQ"
+
+
+def test_deleted_documents_are_marked_not_dropped(con):
+    sid = ensure_source(con, "file", "src")
+    save_documents(con, sid, [_doc("a"), _doc("b")])
+    assert mark_deleted(con, ["a"]) == 1
+    assert mark_deleted(con, ["a"]) == 0
+    assert con.execute("SELECT id, deleted FROM documents ORDER BY id").fetchall() == [
+        ("a", True), ("b", False)]
+
+
+def test_score_updates_without_new_revision(con):
+    sid = ensure_source(con, "file", "src")
+    save_documents(con, sid, [_doc("a", score=1)])
+    r = save_documents(con, sid, [_doc("a", score=5)])
+    assert r.unchanged == 1
+    assert con.execute("SELECT score FROM documents").fetchone()[0] == 5
+    assert con.execute("SELECT count(*) FROM document_revisions").fetchone()[0] == 0
