@@ -43,12 +43,21 @@ class CruxGroup(click.Group):
             ctx.exit(1)
 
 
+def _resolve_db(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path:
+    if value is not None:
+        return value
+    root = ctx.find_root()
+    group_db = root.params.get("db_path") if root is not ctx else None
+    if group_db is not None:
+        return Path(group_db)
+    return Path(os.environ.get("CRUX_DB") or "crux.duckdb")
+
+
 def db_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    """``--db PATH`` (env ``CRUX_DB``, default ``./crux.duckdb``)."""
+    """``--db PATH`` (env ``CRUX_DB``, default ``./crux.duckdb``); also accepted before the command."""
     return click.option(
-        "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
-        envvar="CRUX_DB", default="crux.duckdb", show_default=True,
-        help="DuckDB file holding the corpus (env CRUX_DB).",
+        "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+        callback=_resolve_db, help="DuckDB file holding the corpus (env CRUX_DB; default ./crux.duckdb).",
     )(f)
 
 
@@ -63,8 +72,10 @@ def is_terminal() -> bool:
 
 @click.group(cls=CruxGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="crux")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="DuckDB file holding the corpus, for every command (env CRUX_DB).")
 @click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
-def cli(verbose: int) -> None:
+def cli(db_path: Path | None, verbose: int) -> None:
     """crux: debates on forums and blogs as data (claims, forecasts, rebuttals, topics).
 
     Example: crux ingest feed.xml && crux publish && crux serve
@@ -250,6 +261,11 @@ def demo(db_path: Path, host: str, port: int, serve: bool) -> None:
         from .site.export import snapshot_path
         from .site.serve import serve as do_serve
         do_serve(snapshot_path(db_path), host=host, port=port)
+
+
+from .commands import load_all as _load_commands  # noqa: E402
+
+_load_commands()
 
 
 def main() -> None:  # pragma: no cover

@@ -99,6 +99,121 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0002_nlp",
+        """
+        -- Which documents (at which content_hash) a stage has processed, at which version.
+        CREATE TABLE _stage_state (
+            stage         VARCHAR NOT NULL,
+            document_id   VARCHAR NOT NULL,
+            content_hash  VARCHAR NOT NULL,
+            version       VARCHAR NOT NULL,
+            done_at       TIMESTAMP NOT NULL,
+            PRIMARY KEY (stage, document_id)
+        );
+        CREATE TABLE blocks (
+            id            VARCHAR PRIMARY KEY,   -- <document_id>:b<position>
+            document_id   VARCHAR NOT NULL,
+            position      INTEGER NOT NULL,
+            kind          VARCHAR NOT NULL,      -- paragraph | heading | list_item | blockquote | table_cell | code | caption | math
+            text          VARCHAR NOT NULL,
+            depth         INTEGER NOT NULL DEFAULT 0  -- block-quote nesting depth
+        );
+        CREATE TABLE sentences (
+            id            VARCHAR PRIMARY KEY,   -- <document_id>:s<position>
+            document_id   VARCHAR NOT NULL,
+            block_id      VARCHAR NOT NULL,
+            position      INTEGER NOT NULL,      -- order within the document
+            text          VARCHAR NOT NULL,
+            start         INTEGER NOT NULL,      -- character offsets within the block's text
+            "end"         INTEGER NOT NULL,
+            in_quote      BOOLEAN NOT NULL DEFAULT false  -- inside a block quote or an inline quotation of another author
+        );
+        CREATE TABLE claims (
+            sentence_id   VARCHAR PRIMARY KEY,
+            document_id   VARCHAR NOT NULL,
+            score         DOUBLE NOT NULL,       -- classifier probability that the sentence is a claim
+            kind          VARCHAR,               -- evaluation | factual | causal | prediction | recommendation | stance
+            model         VARCHAR
+        );
+        CREATE TABLE forecasts (
+            sentence_id   VARCHAR PRIMARY KEY,
+            document_id   VARCHAR NOT NULL,
+            probability   DOUBLE,                -- in [0, 1] when a number is given
+            low           DOUBLE,                -- range forecasts ("20-40%")
+            high          DOUBLE,
+            verbal        VARCHAR,               -- the verbal expression ("likely", "I'd bet")
+            horizon       DATE,                  -- resolved horizon (a bare year: 31 December)
+            horizon_text  VARCHAR,               -- the horizon as written ("by 2028", "in the next 10 years")
+            event         VARCHAR,
+            holder        VARCHAR                -- when the forecast is someone else's
+        );
+        CREATE TABLE embeddings (
+            item_kind     VARCHAR NOT NULL,      -- claim | quote | document | sentence
+            item_id       VARCHAR NOT NULL,
+            model         VARCHAR NOT NULL,
+            content_hash  VARCHAR NOT NULL,      -- hash of the embedded text: unchanged text is never re-embedded
+            vector        FLOAT[] NOT NULL,      -- 384 floats for all-MiniLM-L6-v2; other models other sizes
+            PRIMARY KEY (item_kind, item_id, model)
+        );
+        """,
+    ),
+    (
+        "0003_debates",
+        """
+        CREATE TABLE responses (
+            source_id     VARCHAR NOT NULL,      -- the responding document
+            target_key    VARCHAR NOT NULL,      -- target_id, or the normalised target_url when outside the corpus
+            target_id     VARCHAR,
+            target_url    VARCHAR,
+            relation      VARCHAR NOT NULL,      -- rebuts | supports | extends | cites
+            score         DOUBLE NOT NULL,
+            evidence      VARCHAR,               -- JSON: the signals behind the decision, with quoted text
+            PRIMARY KEY (source_id, target_key)
+        );
+        CREATE TABLE claim_links (
+            id                  VARCHAR PRIMARY KEY,  -- hash of source sentence and target (sentence id or text)
+            source_sentence_id  VARCHAR NOT NULL,
+            source_document_id  VARCHAR NOT NULL,
+            target_sentence_id  VARCHAR,              -- null when the target is quoted but not in the corpus
+            target_document_id  VARCHAR,
+            target_text         VARCHAR,
+            relation            VARCHAR NOT NULL,     -- attacks | supports
+            score               DOUBLE NOT NULL,
+            method              VARCHAR NOT NULL      -- quote-reply | paraphrase | concession | reply | ...
+        );
+        """,
+    ),
+    (
+        "0004_topics",
+        """
+        CREATE TABLE topic_runs (
+            run_id        VARCHAR PRIMARY KEY,
+            created_at    TIMESTAMP NOT NULL,
+            unit          VARCHAR NOT NULL,      -- documents | claims
+            params        VARCHAR,               -- JSON
+            n_items       INTEGER,
+            model_path    VARCHAR
+        );
+        CREATE TABLE topics (
+            run_id        VARCHAR NOT NULL,
+            topic_id      INTEGER NOT NULL,
+            label         VARCHAR,
+            words         VARCHAR,               -- JSON array of [word, weight]
+            size          INTEGER,
+            PRIMARY KEY (run_id, topic_id)
+        );
+        CREATE TABLE topic_assignments (
+            run_id        VARCHAR NOT NULL,
+            item_kind     VARCHAR NOT NULL,      -- document | claim
+            item_id       VARCHAR NOT NULL,
+            topic_id      INTEGER NOT NULL,
+            probability   DOUBLE,
+            method        VARCHAR NOT NULL DEFAULT 'fit',  -- fit | centroid (assigned after the fit)
+            PRIMARY KEY (run_id, item_kind, item_id)
+        );
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

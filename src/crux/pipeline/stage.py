@@ -1,0 +1,129 @@
+"""The stage interface and its incremental driver.
+
+A stage turns documents into rows of its own tables. The driver finds the documents whose
+current ``content_hash`` has no output yet at the stage's ``version`` (an anti-join on
+``_stage_state``), hands them to :meth:`Stage.process` in batches, one transaction per batch,
+and records a ``_runs`` row. A second run finds nothing to do; ``force`` redoes everything.
+A batch that fails rolls back alone: what earlier batches wrote stays, and the next run
+resumes where this one stopped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..db import record_run
+from ..db.schema import _now
+
+if TYPE_CHECKING:
+    import duckdb
+
+
+@dataclass
+class PendingDoc:
+    id: str
+    content_hash: str
+
+
+@dataclass
+class StageResult:
+    stage: str
+    docs: int = 0          # documents processed now
+    rows_out: int = 0      # rows written
+    up_to_date: int = 0    # documents that needed no work
+    seconds: float = 0.0
+    note: str = ""
+
+    def summary(self) -> str:
+        extra = f"; {self.note}" if self.note else ""
+        return (f"{self.stage}: {self.docs} documents processed, {self.rows_out} rows, "
+                f"{self.up_to_date} up to date ({self.seconds:.1f}s){extra}")
+
+
+Progress = Callable[[int], Any]
+
+
+class Stage:
+    """Subclass and set ``name``, ``version``, ``reads``, ``writes``; implement :meth:`process`."""
+
+    name: ClassVar[str] = ""
+    version: ClassVar[str] = "1"
+    reads: ClassVar[tuple[str, ...]] = ("documents",)
+    writes: ClassVar[tuple[str, ...]] = ()
+    after: ClassVar[tuple[str, ...]] = ()   # stages whose output for a document must be current
+    batch_size: ClassVar[int] = 64
+
+    def setup(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Load models etc.; called once per run, only when there is work."""
+
+    def process(self, con: duckdb.DuckDBPyConnection, docs: list[PendingDoc]) -> int:
+        """Replace this stage's rows for ``docs`` (inside the driver's transaction); return rows written."""
+        raise NotImplementedError
+
+    def finish(self, con: duckdb.DuckDBPyConnection) -> str:
+        """Work after all batches (e.g. cross-document updates); returns a note for the summary."""
+        return ""
+
+    # ---- the driver -------------------------------------------------------------------------
+
+    def pending_sql(self) -> str:
+        """Documents whose current content has no output at this version (and whose ``after`` stages are current)."""
+        conds = [
+            "NOT EXISTS (SELECT 1 FROM _stage_state s WHERE s.stage = ? AND s.document_id = d.id "
+            "AND s.content_hash = d.content_hash AND s.version = ?)"
+        ]
+        for _ in self.after:
+            conds.append("EXISTS (SELECT 1 FROM _stage_state u WHERE u.stage = ? AND u.document_id = d.id "
+                         "AND u.content_hash = d.content_hash)")
+        return "SELECT d.id, d.content_hash FROM documents d WHERE " + " AND ".join(conds) + " ORDER BY d.id"
+
+    def pending(self, con: duckdb.DuckDBPyConnection, *, force: bool = False,
+                limit: int | None = None) -> list[PendingDoc]:
+        if force:
+            rows = con.execute("SELECT id, content_hash FROM documents ORDER BY id").fetchall()
+        else:
+            rows = con.execute(self.pending_sql(), [self.name, self.version, *self.after]).fetchall()
+        docs = [PendingDoc(r[0], r[1]) for r in rows]
+        return docs[:limit] if limit is not None else docs
+
+    def mark_done(self, con: duckdb.DuckDBPyConnection, docs: list[PendingDoc]) -> None:
+        from ..db.store import bulk_insert
+        now = _now()
+        bulk_insert(con, "_stage_state", ("stage", "document_id", "content_hash", "version", "done_at"),
+                    [(self.name, d.id, d.content_hash, self.version, now) for d in docs],
+                    "ON CONFLICT (stage, document_id) DO UPDATE SET content_hash = excluded.content_hash, "
+                    "version = excluded.version, done_at = excluded.done_at")
+
+    def run(self, con: duckdb.DuckDBPyConnection, *, limit: int | None = None, force: bool = False,
+            progress: Callable[[str, int], Progress] | None = None) -> StageResult:
+        t0 = time.perf_counter()
+        result = StageResult(self.name)
+        total = con.execute("SELECT count(*) FROM documents").fetchone()[0]
+        todo = self.pending(con, force=force, limit=limit)
+        result.up_to_date = total - len(todo) if not force else 0
+        with record_run(con, "process", self.name, {"version": self.version, "force": force,
+                                                    "limit": limit}) as run:
+            run.rows_in = len(todo)
+            tick = progress(self.name, len(todo)) if (progress and todo) else None
+            if todo:
+                self.setup(con)
+            for i in range(0, len(todo), self.batch_size):
+                batch = todo[i:i + self.batch_size]
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    result.rows_out += self.process(con, batch)
+                    self.mark_done(con, batch)
+                    con.execute("COMMIT")
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+                result.docs += len(batch)
+                if tick:
+                    tick(len(batch))
+            result.note = self.finish(con) or ""
+            run.rows_out = result.rows_out
+        result.seconds = time.perf_counter() - t0
+        return result
