@@ -7,6 +7,7 @@ inside the commands that use them, so ``crux --help`` answers at once.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,7 @@ from . import __version__
 from .errors import CruxError
 
 log = logging.getLogger("crux")
+_VERBOSE = [0]  # set by the group's -v; with it, internal errors show their traceback
 
 
 class CruxGroup(click.Group):
@@ -35,7 +37,7 @@ class CruxGroup(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as e:  # a bug: say what and where, keep the trace for -v
-            if log.isEnabledFor(logging.DEBUG):
+            if _VERBOSE[0]:
                 raise
             first = str(e).strip().splitlines()[0] if str(e).strip() else ""
             click.echo(f"Error: internal error ({type(e).__name__}: {first[:300]}); "
@@ -80,6 +82,7 @@ def cli(db_path: Path | None, verbose: int) -> None:
 
     Example: crux ingest feed.xml && crux publish && crux serve
     """
+    _VERBOSE[0] = verbose
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     if verbose < 2:

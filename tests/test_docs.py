@@ -1,0 +1,60 @@
+"""The README documents every command and every table column; every command has help."""
+
+from __future__ import annotations
+
+import re
+
+import click
+import pytest
+
+from crux.cli import cli
+from crux.db import connect
+
+from tests.conftest import ROOT
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _commands(group: click.Group, prefix: str = "crux"):
+    for name, cmd in sorted(group.commands.items()):
+        full = f"{prefix} {name}"
+        yield full, cmd
+        if isinstance(cmd, click.Group):
+            yield from _commands(cmd, full)
+
+
+COMMANDS = list(_commands(cli))
+
+
+@pytest.mark.parametrize("name,cmd", COMMANDS, ids=[n for n, _ in COMMANDS])
+def test_command_has_help_with_example(name, cmd):
+    assert cmd.help and cmd.help.strip(), f"{name} has no help"
+    assert "Example:" in cmd.help, f"{name}'s help has no 'Example:' line"
+
+
+@pytest.mark.parametrize("name", [n for n, _ in COMMANDS])
+def test_command_is_in_readme(name):
+    assert re.search(re.escape(name) + r"\b", README), f"README does not mention `{name}`"
+
+
+def _schema():
+    con = connect(":memory:")
+    tables = {}
+    for table, column in con.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = 'main' ORDER BY table_name, ordinal_position").fetchall():
+        tables.setdefault(table, []).append(column)
+    con.close()
+    return tables
+
+
+SCHEMA = _schema()
+
+
+@pytest.mark.parametrize("table", sorted(SCHEMA))
+def test_table_is_documented(table):
+    m = re.search(rf"^### {re.escape(table)}\n(.*?)(?=^#|\Z)", README, re.M | re.S)
+    assert m, f"README has no '### {table}' section"
+    section = m.group(1)
+    missing = [c for c in SCHEMA[table] if f"`{c}`" not in section]
+    assert not missing, f"README's {table} section does not document {missing}"
