@@ -64,7 +64,11 @@ def db_option(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _open(db_path: Path, read_only: bool = False) -> Any:
+    """A connection for a command. Read-only commands fall back to the refresh's copy."""
     from .db import connect
+    if read_only and db_path.exists():
+        from .db.connect import open_for_reading
+        return open_for_reading(db_path, notice=lambda msg: click.echo(msg, err=True))
     return connect(db_path, read_only=read_only)
 
 
@@ -170,7 +174,7 @@ def status(db_path: Path) -> None:
     Example: crux status
     """
     from .db import table_counts
-    con = _open(db_path)
+    con = _open(db_path, read_only=True)
     counts = table_counts(con)
     width = max(len(t) for t in counts)
     for table, n in counts.items():
@@ -195,7 +199,7 @@ def sources(db_path: Path) -> None:
 
     Example: crux sources
     """
-    con = _open(db_path)
+    con = _open(db_path, read_only=True)
     rows = con.execute(
         "SELECT name, kind, coalesce(url, ''), enabled, last_fetch_at, coalesce(last_status, '-'), "
         "(SELECT count(*) FROM documents d WHERE d.source_id = s.id), coalesce(last_error, '') "

@@ -57,6 +57,26 @@ def connect(path: str | os.PathLike[str], *, read_only: bool = False,
     return con
 
 
+def open_for_reading(path: str | os.PathLike[str], *,
+                     notice: Any = None) -> duckdb.DuckDBPyConnection:
+    """A read-only connection; while a refresh holds the file, its last read-only copy.
+
+    ``notice`` (a callable) is told when the copy is used. Raises :class:`BusyError` when the
+    database is busy and there is no copy yet.
+    """
+    try:
+        return connect(path, read_only=True)
+    except BusyError:
+        copy = Path(path).with_name(Path(path).stem + ".readonly.duckdb")
+        if not copy.exists():
+            raise
+        con = connect(copy, read_only=True)
+        if notice:
+            row = con.execute("SELECT max(finished_at) FROM _runs").fetchone()
+            notice(f"note: {path} is being refreshed; reading the copy of {row[0] if row else '?'}")
+        return con
+
+
 def _first_line(msg: str) -> str:
     return msg.strip().splitlines()[0] if msg.strip() else msg
 
