@@ -43,7 +43,7 @@ def test_db_from_environment(runner, tmp_path, monkeypatch):
 def test_bad_db_path_is_one_line(runner, tmp_path):
     r = runner.invoke(cli, ["status", "--db", str(tmp_path / "no" / "such" / "x.duckdb")])
     assert r.exit_code == 1
-    assert r.output.count("\n") == 1 and "does not exist" in r.output
+    assert r.output.count("\n") == 1 and "no such database" in r.output
 
 
 def test_not_a_database_is_one_line(runner, tmp_path):
