@@ -34,12 +34,20 @@ class CruxGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(130)
+        except BrokenPipeError:  # e.g. `crux status | head`: stop quietly
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(0)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as e:  # a bug: say what and where, keep the trace for -v
             if _VERBOSE[0]:
                 raise
             first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+            if type(e).__module__.startswith(("_duckdb", "duckdb")):
+                click.echo(f"Error: database error ({type(e).__name__}: {first[:300]}); "
+                           "nothing of the failed step was stored", err=True)
+                ctx.exit(1)
             click.echo(f"Error: internal error ({type(e).__name__}: {first[:300]}); "
                        "run again with -v for the traceback and report it", err=True)
             ctx.exit(1)

@@ -7,6 +7,7 @@ print it without a traceback.
      ├── SchemaError     the database is newer than this crux, or not a crux database
      ├── StageError      a pipeline stage could not run
      ├── InputError      a file or response could not be read or parsed
+     ├── StorageError    the database could not be written (disk full, read-only file)
      ├── BusyError       another process holds the database or the refresh lock (exit 75)
      └── MissingExtra    an optional dependency is not installed
 """
@@ -29,6 +30,10 @@ class StageError(CruxError):
 
 
 class InputError(CruxError):
+    pass
+
+
+class StorageError(CruxError):
     pass
 
 

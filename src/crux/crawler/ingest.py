@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from .. import config
 from ..db import Doc, SaveResult, ensure_source, reject, save_documents
-from ..errors import InputError
+from ..db.connect import transaction
+from ..errors import InputError, StorageError
 from .feeds import parse_feed
 from .forummagnum import parse_forum_json, parse_time
 
@@ -178,17 +179,17 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, source: str | Non
     if out.error:
         _record_reject(con, out.path, out.error, run_id)
         return out
-    con.execute("BEGIN TRANSACTION")
     try:
-        out.source_id = ensure_source(con, "file", source or name, url, {"path": str(path.resolve())})
-        out.saved = save_documents(con, out.source_id, docs)
-        for where, reason in out.rejected:
-            reject(con, where, reason, run_id=run_id, source_id=out.source_id)
-        con.execute("UPDATE sources SET items = (SELECT count(*) FROM documents WHERE source_id = ?) "
-                    "WHERE id = ?", [out.source_id, out.source_id])
-        con.execute("COMMIT")
+        with transaction(con):
+            out.source_id = ensure_source(con, "file", source or name, url, {"path": str(path.resolve())})
+            out.saved = save_documents(con, out.source_id, docs)
+            for where, reason in out.rejected:
+                reject(con, where, reason, run_id=run_id, source_id=out.source_id)
+            con.execute("UPDATE sources SET items = (SELECT count(*) FROM documents WHERE source_id = ?) "
+                        "WHERE id = ?", [out.source_id, out.source_id])
+    except StorageError:
+        raise  # the disk is full or the file read-only: no point trying the next file
     except Exception as e:
-        con.execute("ROLLBACK")
         out.saved = SaveResult()
         out.error = f"{path}: not stored ({type(e).__name__}: {str(e).splitlines()[0][:300]})"
         _record_reject(con, out.path, out.error, run_id)

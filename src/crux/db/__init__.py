@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .connect import Run, connect, record_run, table_counts
+from .connect import Run, connect, record_run, table_counts, transaction
 from .schema import MIGRATIONS, SCHEMA_VERSION, ensure_schema
 from .store import (
     Doc,
@@ -17,5 +17,5 @@ from .store import (
 __all__ = [
     "MIGRATIONS", "SCHEMA_VERSION", "Doc", "Run", "SaveResult", "connect", "ensure_schema",
     "ensure_source", "mark_deleted", "record_run", "reject", "resolve_links", "save_documents",
-    "table_counts",
+    "table_counts", "transaction",
 ]

@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from ..errors import BusyError, CruxError
+from ..errors import BusyError, CruxError, StorageError
 from .schema import _now, ensure_schema
 
 
@@ -42,7 +42,7 @@ def connect(path: str | os.PathLike[str], *, read_only: bool = False,
                 f"{path} is in use by another crux process{who}; wait for it to finish, "
                 "or read the published snapshot instead"
             ) from None
-        if "read-only" in msg.lower() or "permission" in msg.lower():
+        if any(w in msg.lower() for w in ("read-only", "permission", "not permitted")):
             raise CruxError(f"{path}: cannot write to this file ({_first_line(msg)}); "
                             "check its permissions or use --db elsewhere") from None
         raise CruxError(f"{path}: cannot open the database: {_first_line(msg)}") from None
@@ -75,6 +75,34 @@ def open_for_reading(path: str | os.PathLike[str], *,
             row = con.execute("SELECT max(finished_at) FROM _runs").fetchone()
             notice(f"note: {path} is being refreshed; reading the copy of {row[0] if row else '?'}")
         return con
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN ... COMMIT, or ROLLBACK on error. A failed write (disk full, read-only file)
+    becomes a :class:`StorageError`; nothing of the transaction is stored."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+        con.execute("COMMIT")
+    except BaseException as e:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass  # the failed COMMIT already ended the transaction
+        if _is_storage_failure(e):
+            raise StorageError(f"cannot write to the database ({_first_line(str(e))}); "
+                               "free disk space or check the file's permissions, then run again: "
+                               "nothing of the failed batch was stored") from None
+        raise
+
+
+def _is_storage_failure(e: BaseException) -> bool:
+    if isinstance(e, duckdb.IOException | duckdb.FatalException):
+        return True
+    msg = str(e)
+    return isinstance(e, duckdb.Error) and any(
+        m in msg for m in ("Could not write file", "No space left", "File too large", "Failed to commit"))
 
 
 def _first_line(msg: str) -> str:

@@ -255,16 +255,12 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> list[str]:
     for name, sql in MIGRATIONS:
         if name in done:
             continue
-        con.execute("BEGIN TRANSACTION")
-        try:
+        from .connect import transaction
+        with transaction(con):
             con.execute(
                 "CREATE TABLE IF NOT EXISTS _migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)"
             )
             con.execute(sql)
             con.execute("INSERT INTO _migrations VALUES (?, ?)", [name, _now()])
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
         new.append(name)
     return new

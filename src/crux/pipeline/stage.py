@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..db import record_run
+from ..db.connect import transaction
 from ..db.schema import _now
 
 if TYPE_CHECKING:
@@ -112,14 +113,9 @@ class Stage:
                 self.setup(con)
             for i in range(0, len(todo), self.batch_size):
                 batch = todo[i:i + self.batch_size]
-                con.execute("BEGIN TRANSACTION")
-                try:
+                with transaction(con):
                     result.rows_out += self.process(con, batch)
                     self.mark_done(con, batch)
-                    con.execute("COMMIT")
-                except BaseException:
-                    con.execute("ROLLBACK")
-                    raise
                 result.docs += len(batch)
                 if tick:
                     tick(len(batch))
