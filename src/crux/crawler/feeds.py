@@ -29,6 +29,7 @@ class FeedResult:
     etag: str | None = None
     modified: str | None = None
     rejected: list[tuple[str, str]] = field(default_factory=list)
+    summary_only: set[str] = field(default_factory=set)  # ids of entries without full content
 
 
 def _dt(struct: Any) -> datetime | None:
@@ -84,16 +85,17 @@ def parse_feed(data: bytes, *, location: str, headers: dict[str, str] | None = N
         raise InputError(f"{location}: not an RSS/Atom feed ({reason}); check the file or URL")
     feed_link = feed.get("link")
     docs, rejected = [], []
+    summary_only: set[str] = set()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        _entries(entries, feed, feed_link, location, docs, rejected)
+        _entries(entries, feed, feed_link, location, docs, rejected, summary_only)
     return FeedResult(title=feed.get("title") or None, link=feed_link, docs=docs,
                       warning=warning, etag=parsed.get("etag"), modified=parsed.get("modified"),
-                      rejected=rejected)
+                      rejected=rejected, summary_only=summary_only)
 
 
 def _entries(entries: list[Any], feed: Any, feed_link: str | None, location: str,
-             docs: list[Doc], rejected: list[tuple[str, str]]) -> None:
+             docs: list[Doc], rejected: list[tuple[str, str]], summary_only: set[str]) -> None:
     for i, e in enumerate(entries):
         try:
             link = e.get("link") or None
@@ -108,8 +110,11 @@ def _entries(entries: list[Any], feed: Any, feed_link: str | None, location: str
             author = e.get("author") or (e.get("author_detail") or {}).get("name") \
                 or feed.get("author") or None
             tags = [t.get("term") for t in e.get("tags") or [] if t.get("term")]
+            doc_id = feed_doc_id(guid, link, title, published)
+            if not any(c.get("value") for c in e.get("content") or []):
+                summary_only.add(doc_id)
             docs.append(Doc(
-                id=feed_doc_id(guid, link, title, published),
+                id=doc_id,
                 kind="post", url=link, title=title, author=author, published_at=published,
                 updated_at=_dt(e.get("updated_parsed")), html=html, tags=tags,
                 extra={k: v for k, v in (("guid", guid), ("feed", feed.get("title")),

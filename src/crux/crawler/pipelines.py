@@ -1,0 +1,254 @@
+"""Writing crawled documents to DuckDB from inside the crawl, in batches.
+
+DuckDB allows one writing process, so the crawl writes from its own process: spiders yield
+``{"source": name, "doc": Doc}`` items, :class:`DuckDBPipeline` hands them to the shared
+:class:`CrawlStore`, which saves every ``batch_size`` items (and at the end) in one
+transaction per batch. A batch that fails is rolled back and reported on its sources; batches
+already written stay. At the end of a spider each of its sources gets its bookkeeping
+(status, error, validators, watermark, deletions) in ``sources``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ..db import Doc, SaveResult, mark_deleted, reject, save_documents
+from ..db.schema import _now
+
+if TYPE_CHECKING:
+    import duckdb
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SourceState:
+    """One source during a crawl: what it asked for, what came back, what was stored."""
+
+    id: str
+    name: str
+    kind: str
+    url: str
+    config: dict[str, Any] = field(default_factory=dict)
+    etag: str | None = None
+    last_modified: str | None = None
+    watermark: str | None = None
+    # outcome
+    saved: SaveResult = field(default_factory=SaveResult)
+    received: int = 0
+    rejected: int = 0
+    deleted: int = 0
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    not_modified: bool = False
+    truncated: bool = False            # stopped at --max-items
+    new_etag: str | None = None
+    new_last_modified: str | None = None
+    new_watermark: str | None = None
+    config_updates: dict[str, Any] = field(default_factory=dict)
+    # ForumMagnum bookkeeping for deletions
+    window_start: datetime | None = None
+    posts_complete: bool = False
+    seen_posts: set[str] = field(default_factory=set)
+    comment_threads: dict[str, set[str]] = field(default_factory=dict)  # post id -> comment ids
+    finished: bool = False
+
+    @property
+    def status(self) -> str:
+        if self.errors:
+            return "partial" if self.saved.new or self.saved.changed or self.saved.unchanged else "failed"
+        return "not modified" if self.not_modified else "ok"
+
+    @property
+    def error(self) -> str | None:
+        if not self.errors:
+            return None
+        more = f" (+{len(self.errors) - 1} more errors)" if len(self.errors) > 1 else ""
+        return self.errors[0] + more
+
+
+class CrawlStore:
+    """Buffers items and writes them in batches; owns the per-source states of one crawl."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, states: list[SourceState], *,
+                 run_id: int | None = None, batch_size: int = 100, max_items: int | None = None,
+                 progress: Callable[[SourceState], Any] | None = None) -> None:
+        self.con = con
+        self.states = {s.name: s for s in states}
+        self.run_id = run_id
+        self.batch_size = batch_size
+        self.max_items = max_items
+        self.progress = progress
+        self._buffer: list[tuple[str, Doc]] = []
+        self._rejects: list[tuple[str, str, str]] = []
+
+    # -- called by spiders -------------------------------------------------------------
+    def room(self, name: str) -> int | None:
+        """How many more documents source ``name`` may store under ``--max-items`` (None: no cap)."""
+        if self.max_items is None:
+            return None
+        return max(0, self.max_items - self.states[name].received)
+
+    def add(self, name: str, doc: Doc) -> None:
+        state = self.states[name]
+        if self.max_items is not None and state.received >= self.max_items:
+            state.truncated = True
+            return
+        state.received += 1
+        self._buffer.append((name, doc))
+        if len(self._buffer) >= self.batch_size:
+            self.flush()
+
+    def add_reject(self, name: str, location: str, reason: str) -> None:
+        self.states[name].rejected += 1
+        self._rejects.append((name, location, reason))
+
+    def error(self, name: str, message: str) -> None:
+        state = self.states[name]
+        if message not in state.errors:
+            state.errors.append(message)
+            log.info("%s: %s", name, message)
+
+    def stored(self, ids: list[str]) -> dict[str, tuple[int | None, str]]:
+        """``{id: (comment_count, extra JSON)}`` of the stored documents among ``ids``."""
+        if not ids:
+            return {}
+        rows = self.con.execute("SELECT id, comment_count, coalesce(extra, '{}') FROM documents "
+                                "WHERE id IN (SELECT unnest(?))", [ids]).fetchall()
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    # -- writing -----------------------------------------------------------------------
+    def flush(self) -> None:
+        buffer, self._buffer = self._buffer, []
+        rejects, self._rejects = self._rejects, []
+        if not buffer and not rejects:
+            return
+        by_source: dict[str, list[Doc]] = {}
+        for name, doc in buffer:
+            by_source.setdefault(name, []).append(doc)
+        results: dict[str, SaveResult] = {}
+        try:
+            self.con.execute("BEGIN TRANSACTION")
+            for name, docs in by_source.items():
+                results[name] = save_documents(self.con, self.states[name].id, docs)
+            for name, location, reason in rejects:
+                reject(self.con, location, reason, run_id=self.run_id, source_id=self.states[name].id)
+            self.con.execute("COMMIT")
+        except Exception as e:
+            self._rollback()
+            first = str(e).strip().splitlines()[0][:300] if str(e).strip() else ""
+            for name, docs in by_source.items():
+                self.error(name, f"could not store {len(docs)} documents ({type(e).__name__}: {first})")
+            return
+        for name, res in results.items():
+            self.states[name].saved += res
+            if self.progress:
+                self.progress(self.states[name])
+
+    def _rollback(self) -> None:
+        try:
+            self.con.execute("ROLLBACK")
+        except Exception:
+            pass
+
+    def finish(self, name: str) -> None:
+        """Write the source's outcome (after its last batch): deletions, validators, status."""
+        state = self.states[name]
+        if state.finished:
+            return
+        self.flush()
+        state.finished = True
+        try:
+            self.con.execute("BEGIN TRANSACTION")
+            gone = self._gone(state)
+            if gone:
+                state.deleted = mark_deleted(self.con, gone)
+            self._update_source(state)
+            self.con.execute("COMMIT")
+        except Exception as e:
+            self._rollback()
+            state.errors.append(f"could not record the outcome ({type(e).__name__}: {e})")
+            try:  # at least the status
+                self._update_source(state, minimal=True)
+            except Exception:
+                pass
+        if self.progress:
+            self.progress(state)
+
+    def finish_all(self) -> None:
+        for name in self.states:
+            self.finish(name)
+
+    def _gone(self, state: SourceState) -> list[str]:
+        """Documents stored earlier that the source no longer returns where it was asked."""
+        if state.errors or state.truncated:
+            return []
+        gone: list[str] = []
+        if state.kind == "forummagnum" and state.posts_complete:
+            rows = self.con.execute(
+                "SELECT id FROM documents WHERE source_id = ? AND kind = 'post' AND NOT deleted "
+                "AND (? IS NULL OR published_at >= ?)",
+                [state.id, state.window_start, state.window_start]).fetchall()
+            gone_posts = [r[0] for r in rows if r[0] not in state.seen_posts]
+            if gone_posts:  # a post that is gone takes its comments with it
+                gone += gone_posts + [r[0] for r in self.con.execute(
+                    "SELECT id FROM documents WHERE post_id IN (SELECT unnest(?)) AND NOT deleted",
+                    [gone_posts]).fetchall()]
+        for post_id, seen in state.comment_threads.items():
+            rows = self.con.execute(
+                "SELECT id FROM documents WHERE post_id = ? AND kind = 'comment' AND NOT deleted",
+                [post_id]).fetchall()
+            gone += [r[0] for r in rows if r[0] not in seen]
+        return gone
+
+    def _update_source(self, state: SourceState, minimal: bool = False) -> None:
+        ok = not state.errors
+        sets = {"last_fetch_at": _now(), "last_status": state.status, "last_error": state.error}
+        if not minimal:
+            if ok and state.new_etag is not None:
+                sets["etag"] = state.new_etag
+            if ok and state.new_last_modified is not None:
+                sets["last_modified"] = state.new_last_modified
+            if state.new_watermark and (not state.watermark or state.new_watermark > state.watermark):
+                sets["watermark"] = state.new_watermark
+            if state.config_updates:
+                cfg = dict(state.config)
+                cfg.update(state.config_updates)
+                sets["config"] = json.dumps(cfg)
+        assign = ", ".join(f"{k} = ?" for k in sets)
+        self.con.execute(
+            f"UPDATE sources SET {assign}, items = (SELECT count(*) FROM documents d "
+            "WHERE d.source_id = sources.id) WHERE id = ?", [*sets.values(), state.id])
+
+
+class DuckDBPipeline:
+    """Scrapy item pipeline: ``{"source", "doc"}`` items into the spider's :class:`CrawlStore`."""
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> DuckDBPipeline:
+        return cls(crawler)
+
+    @property
+    def _store(self) -> CrawlStore:
+        return self.crawler.spider.store
+
+    def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        self._store.add(item["source"], item["doc"])
+        return item
+
+    def close_spider(self) -> None:
+        spider = self.crawler.spider
+        try:
+            spider.before_finish()
+        except Exception as e:  # never lose the writes because of bookkeeping
+            log.exception("before_finish failed: %s", e)
+        for name in spider.source_names:
+            self._store.finish(name)

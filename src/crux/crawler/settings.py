@@ -1,0 +1,91 @@
+"""Scrapy settings for crux's crawls, read from the same places as :mod:`crux.config`.
+
+Crawl-only knobs are read from the environment (``CRUX_DOWNLOAD_DELAY`` ...) and from the
+``[crux]`` table of ``crux.toml``; the User-Agent and the response size cap are ordinary
+:mod:`crux.config` settings (``CRUX_USER_AGENT``, ``CRUX_MAX_RESPONSE_BYTES``).
+
+| name | default | what |
+|---|---|---|
+| ``download_delay`` | 1.0 | seconds between requests to one host (AutoThrottle never goes below it) |
+| ``download_timeout`` | 60 | seconds before a request is given up (then retried) |
+| ``retry_times`` | 3 | retries after a timeout, a connection error, 429 or 5xx |
+| ``retry_backoff`` | 2.0 | first back-off in seconds; doubles on each retry of one request |
+| ``max_retry_after`` | 600 | longest ``Retry-After`` crux waits; longer asks fail the request |
+| ``autothrottle_target`` | 0.5 | AutoThrottle target concurrency (lower is more polite) |
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from .. import config
+
+CRAWL_DEFAULTS: dict[str, float] = {
+    "download_delay": 1.0,
+    "download_timeout": 60.0,
+    "retry_times": 3,
+    "retry_backoff": 2.0,
+    "max_retry_after": 600.0,
+    "autothrottle_target": 0.5,
+}
+
+
+def setting(name: str) -> float:
+    """A crawl setting: env ``CRUX_<NAME>`` > ``crux.toml`` > default."""
+    default = CRAWL_DEFAULTS[name]
+    raw: Any = os.environ.get("CRUX_" + name.upper())
+    if raw is None:
+        raw = config._config_file().get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        from ..errors import CruxError
+        raise CruxError(f"setting {name} = {raw!r} is not a number; fix CRUX_{name.upper()} "
+                        "or crux.toml") from None
+    if value < 0:
+        from ..errors import CruxError
+        raise CruxError(f"setting {name} = {raw!r} must not be negative")
+    return value
+
+
+def scrapy_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The settings dict handed to ``CrawlerProcess``: polite by default."""
+    delay = setting("download_delay")
+    settings: dict[str, Any] = {
+        "BOT_NAME": "crux",
+        "USER_AGENT": str(config.get("user_agent")),
+        "ROBOTSTXT_OBEY": True,
+        "CONCURRENT_REQUESTS": 8,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": 1,
+        "DOWNLOAD_DELAY": delay,
+        "DOWNLOAD_DELAY_JITTER": 0.5 if delay >= 1 else 0.0,
+        "AUTOTHROTTLE_ENABLED": True,
+        "AUTOTHROTTLE_START_DELAY": max(delay, 0.0),
+        "AUTOTHROTTLE_MAX_DELAY": max(60.0, delay),
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": setting("autothrottle_target") or 0.5,
+        "DOWNLOAD_TIMEOUT": setting("download_timeout"),
+        "DOWNLOAD_MAXSIZE": int(config.get("max_response_bytes")),
+        "DOWNLOAD_WARNSIZE": 0,
+        "RETRY_ENABLED": True,
+        "RETRY_TIMES": int(setting("retry_times")),
+        "RETRY_HTTP_CODES": [429, 500, 502, 503, 504, 522, 524, 408],
+        "CRUX_RETRY_BACKOFF": setting("retry_backoff"),
+        "CRUX_MAX_RETRY_AFTER": setting("max_retry_after"),
+        "DOWNLOADER_MIDDLEWARES": {
+            "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            "crux.crawler.middlewares.SafeRobotsTxtMiddleware": 100,
+            "crux.crawler.middlewares.PoliteRetryMiddleware": 550,
+        },
+        "ITEM_PIPELINES": {"crux.crawler.pipelines.DuckDBPipeline": 300},
+        "HTTPCACHE_ENABLED": False,
+        "COOKIES_ENABLED": False,
+        "TELNETCONSOLE_ENABLED": False,
+        "REMOTE_CONTROL_ENABLED": False,
+        "LOG_LEVEL": "WARNING",
+    }
+    settings.update(overrides or {})
+    return settings
