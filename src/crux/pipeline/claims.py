@@ -1,0 +1,202 @@
+"""The claims stage: which sentences assert an arguable proposition.
+
+A claim is a sentence in which the author asserts something a reader could dispute: an
+evaluation, a factual or causal claim, a prediction, a recommendation or a stance. Headings,
+questions, meta text, narration, method descriptions, acknowledgements and other people's
+words (``sentences.in_quote``) are not claims.
+
+Each candidate sentence gets a probability from a logistic regression over two kinds of
+features: hand-made spaCy features (:mod:`crux.pipeline.features`) and its all-MiniLM-L6-v2
+embedding. The weights ship in ``models/claims-lr-1.json`` (trained by
+``scripts/train_claims.py`` on the train split of ``eval/claims.jsonl``); a sentence is
+stored when its probability reaches the threshold chosen there by cross-validation. The
+``kind`` of a claim comes from rules (:func:`claim_kind`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..errors import StageError
+from .stage import PendingDoc, Stage
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import duckdb
+    from spacy.tokens import Doc
+
+log = logging.getLogger(__name__)
+
+MODEL_PATH = Path(__file__).parent / "models" / "claims-lr-1.json"
+# Blocks whose sentences are never claims, whatever the classifier says.
+NON_CLAIM_BLOCKS = frozenset(("heading", "code", "math", "table_cell", "caption"))
+KINDS = ("evaluation", "factual", "causal", "prediction", "recommendation", "stance")
+
+_RECOMMEND = re.compile(
+    r"\b(should|ought to|must|need to|needs to|have to|has to|i recommend|i'd recommend|i would "
+    r"recommend|we recommend|it'?s (better|best|worth|important|wise) to|is (better|best|worth|"
+    r"important|wise) to|the best way|make sure|don't|do not|avoid)\b", re.I)
+_PREDICT = re.compile(
+    r"\b(will|won't|'ll|going to|is likely to|are likely to|is unlikely to|are unlikely to|"
+    r"by (the end of )?(19|20)\d\d|in the (next|coming) \w+|soon|eventually|in the future)\b", re.I)
+_STANCE = re.compile(
+    r"\b(i|we) (\w+ )?(think|believe|suspect|guess|agree|disagree|doubt|claim|argue|feel|expect|"
+    r"bet|reckon|suppose)\b|\b(my|our) (view|guess|opinion|sense|impression|take|position) is\b|"
+    r"\bin my (view|opinion)\b|\bi'?m (skeptical|convinced|confident|sure|unsure|on the side)\b",
+    re.I)
+_CAUSE = re.compile(
+    r"\b(because|caus(e|es|ed|ing)|lead(s)? to|led to|result(s|ed)? in|due to|therefore|hence|"
+    r"as a result|so that|which means|makes? it|explains?|driv(e|es|en) by|the reason)\b", re.I)
+
+
+@dataclass
+class ClaimModel:
+    """The shipped classifier: standardised hand-made features + embedding → logistic regression."""
+
+    name: str
+    features: tuple[str, ...]
+    mean: Any
+    scale: Any
+    coef: Any
+    intercept: float
+    threshold: float
+    meta: dict[str, Any]
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> ClaimModel:
+        import numpy as np
+
+        path = path or MODEL_PATH
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as e:
+            raise StageError(f"cannot read the claim classifier {path} ({e}); "
+                             "reinstall crux or run scripts/train_claims.py") from None
+        return cls(name=data["name"], features=tuple(data["features"]),
+                   mean=np.asarray(data["mean"], dtype=np.float64),
+                   scale=np.asarray(data["scale"], dtype=np.float64),
+                   coef=np.asarray(data["coef"], dtype=np.float64),
+                   intercept=float(data["intercept"]), threshold=float(data["threshold"]),
+                   meta={k: v for k, v in data.items()
+                         if k not in ("mean", "scale", "coef", "intercept")})
+
+    def probabilities(self, matrix: Any) -> Any:
+        import numpy as np
+
+        z = (matrix - self.mean) / self.scale @ self.coef + self.intercept
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+def feature_matrix(docs: Sequence[Doc], block_kinds: Sequence[str], batch_size: int = 64) -> Any:
+    """The classifier's input: hand-made features, then the sentence embedding, per sentence."""
+    import numpy as np
+
+    from .features import claim_features, encode
+
+    hand = np.asarray([claim_features(d, k) for d, k in zip(docs, block_kinds, strict=True)],
+                      dtype=np.float64).reshape(len(docs), -1)
+    emb = encode([d.text for d in docs], batch_size=batch_size).astype(np.float64)
+    return np.hstack([hand, emb])
+
+
+def is_candidate(text: str, block_kind: str = "paragraph", in_quote: bool = False) -> bool:
+    """Whether a sentence can be a claim at all (the rules before the classifier)."""
+    t = text.strip()
+    if in_quote or block_kind in NON_CLAIM_BLOCKS or len(t) < 8:
+        return False
+    return not t.rstrip(")\"'”’ ").endswith("?")
+
+
+def claim_kind(doc: Doc) -> str:
+    """evaluation | factual | causal | prediction | recommendation | stance, by rules."""
+    from .features import EVALUATIVE, is_imperative
+
+    text = doc.text
+    if _RECOMMEND.search(text) or is_imperative(doc):
+        return "recommendation"
+    if _PREDICT.search(text):
+        return "prediction"
+    if _STANCE.search(text):
+        return "stance"
+    if _CAUSE.search(text):
+        return "causal"
+    if any(t.lower_ in EVALUATIVE or t.tag_ in ("JJR", "JJS", "RBR", "RBS") for t in doc):
+        return "evaluation"
+    return "factual"
+
+
+class ClaimScorer:
+    """Scores sentences in batches: spaCy ``nlp.pipe`` and batched embeddings."""
+
+    def __init__(self, model: ClaimModel | None = None, batch_size: int = 64) -> None:
+        from .features import load_nlp
+
+        self.model = model or ClaimModel.load()
+        self.nlp = load_nlp()
+        self.batch_size = batch_size
+
+    def score(self, texts: Sequence[str], block_kinds: Sequence[str] | None = None,
+              in_quote: Sequence[bool] | None = None) -> list[tuple[float, str | None]]:
+        """(probability, kind) per sentence; non-candidates get (0.0, None) without a model call."""
+        kinds = list(block_kinds) if block_kinds is not None else ["paragraph"] * len(texts)
+        quoted = list(in_quote) if in_quote is not None else [False] * len(texts)
+        idx = [i for i, t in enumerate(texts) if is_candidate(t, kinds[i], quoted[i])]
+        out: list[tuple[float, str | None]] = [(0.0, None)] * len(texts)
+        if not idx:
+            return out
+        docs = list(self.nlp.pipe([texts[i].strip() for i in idx], batch_size=self.batch_size))
+        probs = self.model.probabilities(feature_matrix(docs, [kinds[i] for i in idx],
+                                                        self.batch_size))
+        for i, doc, p in zip(idx, docs, probs, strict=True):
+            out[i] = (float(p), claim_kind(doc))
+        return out
+
+
+class ClaimsStage(Stage):
+    """sentences → claims: the author's arguable sentences, with a probability and a kind."""
+
+    name: ClassVar[str] = "claims"
+    version: ClassVar[str] = "1:claims-lr-1"  # a retrained model gets a new name, so a new version
+    reads: ClassVar[tuple[str, ...]] = ("sentences", "blocks")
+    writes: ClassVar[tuple[str, ...]] = ("claims",)
+    after: ClassVar[tuple[str, ...]] = ("segment",)
+
+    def __init__(self, model: ClaimModel | None = None) -> None:
+        self._model = model
+        self.scorer: ClaimScorer | None = None
+
+    def setup(self, con: duckdb.DuckDBPyConnection) -> None:
+        if self.scorer is None:
+            self.scorer = ClaimScorer(self._model)
+
+    def process(self, con: duckdb.DuckDBPyConnection, docs: list[PendingDoc]) -> int:
+        from ..db.store import bulk_insert
+
+        self.setup(con)
+        assert self.scorer is not None
+        ids = [d.id for d in docs]
+        con.execute("DELETE FROM claims WHERE document_id IN (SELECT unnest(?))", [ids])
+        rows = con.execute(
+            "SELECT s.id, s.document_id, s.text, coalesce(b.kind, 'paragraph'), s.in_quote "
+            "FROM sentences s LEFT JOIN blocks b ON b.id = s.block_id "
+            "WHERE s.document_id IN (SELECT unnest(?)) ORDER BY s.document_id, s.position",
+            [ids]).fetchall()
+        if not rows:
+            return 0
+        scored = self.scorer.score([r[2] for r in rows], [r[3] for r in rows],
+                                   [bool(r[4]) for r in rows])
+        model = self.scorer.model
+        out = [(r[0], r[1], round(p, 6), kind, model.name)
+               for r, (p, kind) in zip(rows, scored, strict=True)
+               if kind is not None and p >= model.threshold]
+        bulk_insert(con, "claims", ("sentence_id", "document_id", "score", "kind", "model"), out)
+        return len(out)
+
+
+__all__ = ["KINDS", "ClaimModel", "ClaimScorer", "ClaimsStage", "claim_kind", "is_candidate"]
