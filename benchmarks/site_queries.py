@@ -1,0 +1,180 @@
+"""Latency of the published site: ``crux serve`` (Datasette) on the 1× snapshot, 10 clients.
+
+The reference is Datasette's cheapest page, ``/-/versions.json``, under the same load in the
+same run (measured before and after the queries), so a ratio says what the query itself costs.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+from . import register
+from .harness import BenchError, Context, median, percentile, ratio
+
+CLIENTS = 10
+SEARCH = "coronavirus"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def load(port: int, path: str, *, clients: int = CLIENTS, per_client: int = 20) -> dict[str, Any]:
+    """``clients`` threads, each sending ``per_client`` GETs of ``path`` on one keep-alive connection."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine, bad = [], []
+        for _ in range(per_client):
+            t0 = time.perf_counter()
+            try:
+                conn.request("GET", path)
+                resp = conn.getresponse()
+                resp.read()
+                if resp.status != 200:
+                    bad.append(f"HTTP {resp.status}")
+            except (OSError, http.client.HTTPException) as e:
+                bad.append(type(e).__name__)
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            mine.append(time.perf_counter() - t0)
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            errors.extend(bad)
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    return {"latencies": latencies, "errors": errors, "elapsed": elapsed}
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(x) for x in text.split()]
+
+
+def _hwm_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def _wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 90) -> float:
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
+        if proc.poll() is not None:
+            raise BenchError(f"crux serve exited with status {proc.returncode} before answering")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/-/versions.json")
+            if conn.getresponse().status == 200:
+                conn.close()
+                return time.perf_counter() - t0
+        except OSError:
+            time.sleep(0.1)
+    raise BenchError(f"crux serve did not answer on port {port} within {timeout:.0f}s")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Ctrl-C to the server's own process group (crux serve and its Datasette), then kill."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=15)
+    except (subprocess.TimeoutExpired, ProcessLookupError):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=15)
+
+
+def _row(name: str, path: str, got: dict[str, Any], ref: dict[str, Any]) -> dict[str, Any]:
+    lat = [x * 1000 for x in got["latencies"]]
+    rlat = [x * 1000 for x in ref["latencies"]]
+    p50, p95, r50, r95 = median(lat), percentile(lat, 95), median(rlat), percentile(rlat, 95)
+    return {
+        "query": name, "path": path, "reference": "/-/versions.json", "requests": len(lat),
+        "clients": CLIENTS, "p50 ms": p50, "p95 ms": p95, "ref p50 ms": r50, "ref p95 ms": r95,
+        "× p50": ratio(p50, r50), "× p95": ratio(p95, r95),
+        "req/s": ratio(len(lat), got["elapsed"]), "ref req/s": ratio(len(rlat), ref["elapsed"]),
+        "errors": len(got["errors"]),
+    }
+
+
+@register("site", "Site queries: `crux serve` (Datasette) under 10 concurrent clients", order=40)
+def bench_site(ctx: Context) -> dict[str, Any]:
+    db = ctx.ingested(1)
+    work = ctx.scratch("site")
+    snap = work / "lesswrong.sqlite"
+    ctx.run([*ctx.crux, "--db", str(db), "publish", "--out", str(snap)], what="crux publish")
+    with sqlite3.connect(snap) as sq:
+        doc_id = sq.execute("SELECT id FROM documents ORDER BY id LIMIT 1").fetchone()[0]
+        hits = sq.execute("SELECT count(*) FROM documents_fts WHERE documents_fts MATCH ?",
+                          [SEARCH]).fetchone()[0]
+    name = snap.stem
+    queries = [
+        ("full-text search", f"/{name}/documents.json?_search={SEARCH}"),
+        ("faceted table page", f"/{name}/documents?_facet=author"),
+        ("row page", f"/{name}/documents/{urllib.parse.quote(doc_id)}"),
+    ]
+    per_client = ctx.repeats(50, 20)  # per client: 500 (quick 200) requests per query
+    port = free_port()
+    log = (work / "serve.log").open("wb")
+    proc = subprocess.Popen([*ctx.crux, "--db", str(db), "serve", "--snapshot", str(snap),
+                             "--port", str(port)], cwd=ctx.work, env=ctx.env(), stdout=log,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        ready = _wait_ready(port, proc)
+        ctx.log(f"  site: server up in {ready:.1f}s on port {port}; "
+                f"{CLIENTS}×{per_client} requests per query")
+        for _, path in [("ref", "/-/versions.json"), *queries]:  # warm up caches and connections
+            got = load(port, path, clients=2, per_client=3)
+            if got["errors"]:
+                raise BenchError(f"GET {path} failed: {got['errors'][0]}")
+        ref_a = load(port, "/-/versions.json", per_client=per_client)
+        results = [(q, p, load(port, p, per_client=per_client)) for q, p in queries]
+        ref_b = load(port, "/-/versions.json", per_client=per_client)
+        ref = {"latencies": ref_a["latencies"] + ref_b["latencies"],
+               "errors": ref_a["errors"] + ref_b["errors"],
+               "elapsed": ref_a["elapsed"] + ref_b["elapsed"]}
+        servers = [proc.pid, *_children(proc.pid)]
+        rss = max(_hwm_mb(pid) for pid in servers)
+    finally:
+        _stop(proc)
+        log.close()
+    rows = [_row(q, p, got, ref) for q, p, got in results]
+    return {"rows": rows, "server peak RSS MB (Datasette process)": rss,
+            "server start s (to first answer)": ready,
+            "notes": [f"Full-text query `{SEARCH}` matches {hits} documents; the row page is "
+                      f"document `{doc_id}`. Clients are threads in the harness's process "
+                      "(http.client, one keep-alive connection each) on the same 2 cores as the "
+                      "server, so these latencies include client-side contention."]}
