@@ -8,7 +8,8 @@ print it without a traceback.
      ├── StageError      a pipeline stage could not run
      ├── InputError      a file or response could not be read or parsed
      ├── StorageError    the database could not be written (disk full, read-only file)
-     ├── BusyError       another process holds the database or the refresh lock (exit 75)
+     ├── TemporaryError  worth retrying later: network down (exit 75)
+     │    └── BusyError  another process holds the database or the refresh lock
      └── MissingExtra    an optional dependency is not installed
 """
 
@@ -37,8 +38,12 @@ class StorageError(CruxError):
     pass
 
 
-class BusyError(CruxError):
+class TemporaryError(CruxError):
     exit_code = 75
+
+
+class BusyError(TemporaryError):
+    pass
 
 
 class MissingExtra(CruxError):

@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import BusyError, CruxError
+from .errors import BusyError, CruxError, TemporaryError
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def copy_for_readers(con: Any, db_path: str | os.PathLike[str]) -> Path | None:
 @dataclass
 class StepResult:
     name: str
-    status: str = "ok"          # ok | skipped | failed | temporary
+    status: str = "ok"          # ok | skipped | partial | failed | temporary
     summary: str = ""
     seconds: float = 0.0
 
@@ -101,7 +101,7 @@ class RefreshReport:
 
     @property
     def exit_code(self) -> int:
-        if any(s.status == "failed" for s in self.steps):
+        if any(s.status in ("failed", "partial") for s in self.steps):
             return 1
         if any(s.status == "temporary" for s in self.steps):
             return EX_TEMPFAIL
@@ -142,9 +142,11 @@ def run_refresh(db_path: str | os.PathLike[str], steps: list[tuple[str, Step]], 
                     t = time.perf_counter()
                     try:
                         step.summary = fn(con) or ""
-                        if step.summary.startswith("skipped"):
-                            step.status, step.summary = "skipped", step.summary[8:].strip(" :")
-                    except BusyError as e:
+                        for status in ("skipped", "partial"):
+                            if step.summary.startswith(status + ":"):
+                                step.status = status
+                                step.summary = step.summary[len(status) + 1:].strip()
+                    except TemporaryError as e:
                         step.status, step.summary = "temporary", str(e)
                     except CruxError as e:
                         step.status, step.summary = ("temporary" if e.exit_code == EX_TEMPFAIL else "failed"), str(e)
@@ -157,9 +159,11 @@ def run_refresh(db_path: str | os.PathLike[str], steps: list[tuple[str, Step]], 
                     if step.status in ("failed", "temporary"):
                         echo(f"Error: {name}: {step.summary}")
                         break
-                run.status = {0: "ok", 1: "failed", EX_TEMPFAIL: "partial"}[report.exit_code]
+                    if step.status == "partial":
+                        echo(f"Error: {name}: {step.summary}")
+                run.status = {0: "ok", 1: "failed", EX_TEMPFAIL: "temporary"}[report.exit_code]
                 run.error = "; ".join(f"{s.name}: {s.summary}" for s in report.steps
-                                      if s.status in ("failed", "temporary")) or None
+                                      if s.status in ("failed", "temporary", "partial")) or None
                 run.rows_out = len(report.steps)
             copy_for_readers(con, db_path)
         finally:

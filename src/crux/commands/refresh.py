@@ -22,8 +22,12 @@ def _steps(db_path: Path, *, refit_topics: bool, max_items: int | None, progress
         n = con.execute("SELECT count(*) FROM sources WHERE enabled AND kind IN ('feed', 'forummagnum')").fetchone()[0]
         if not n:
             return "skipped: no feed or forum sources (crux add-feed, crux add-forum)"
+        from ..errors import TemporaryError
         report = crawl_run.crawl(con, max_items=max_items, progress=progress)
-        return report.summary() if hasattr(report, "summary") else str(report)
+        if report.sources and len(report.failed) == len(report.sources):
+            raise TemporaryError(f"every source failed ({report.failed[0].error}); "
+                                 "is the network down? the next refresh will try again")
+        return ("partial: " if report.failed else "") + report.summary()
 
     def process(con) -> str:
         from .process import run_stages
