@@ -21,6 +21,7 @@ BLOCK_TAGS = frozenset(
 _SKIP_TAGS = frozenset(("script", "style", "template", "noscript", "head"))
 _WS = re.compile(r"[ \t\r\f\v\u00a0]+")
 _NL = re.compile(r"\n\s*\n+")
+_EDGE_WS = re.compile(r" ?\n ?")
 
 # ForumMagnum post and comment ids: 17 characters of [A-Za-z0-9].
 _FM_POST = re.compile(r"/posts/([A-Za-z0-9]{17})(?:/|$)")
@@ -41,23 +42,24 @@ def parse_fragment(html: str) -> etree._Element | None:
     """
     if not html or not html.strip():
         return None
-    root = _lxml_fragment(html)
-    if html.count("<") > MAX_DEPTH:
-        rough = len(_WS.sub("", _TAG.sub("", html)).replace("\n", ""))
-        got = len(_WS.sub("", root.text_content()).replace("\n", "")) if root is not None else 0
-        if got < 0.9 * rough:
-            capped = _lxml_fragment(cap_depth(html))
-            if capped is not None:
-                root = capped
+    root, too_deep = _lxml_fragment(html)
+    if too_deep:
+        capped, _ = _lxml_fragment(cap_depth(html))
+        if capped is not None:
+            root = capped
     return root
 
 
-def _lxml_fragment(html: str) -> etree._Element | None:
+def _lxml_fragment(html: str) -> tuple[etree._Element | None, bool]:
+    """The parsed fragment, and whether libxml2 dropped content nested too deep."""
+    parser = lxml_html.HTMLParser(huge_tree=True, remove_comments=True)
     try:
-        parser = lxml_html.HTMLParser(huge_tree=True, remove_comments=True)
-        return lxml_html.fragment_fromstring(html, create_parent="div", parser=parser)
+        root = lxml_html.fragment_fromstring(html, create_parent="div", parser=parser)
     except (etree.ParserError, ValueError, etree.XMLSyntaxError):
-        return None
+        return None, False
+    too_deep = any(e.type_name == "ERR_RESOURCE_LIMIT" or "depth" in e.message.lower()
+                   for e in parser.error_log)
+    return root, too_deep
 
 
 def cap_depth(html: str, max_depth: int = MAX_DEPTH) -> str:
@@ -107,37 +109,38 @@ def element_text(root: etree._Element | None) -> str:
         return ""
     parts: list[str] = []
     _walk(root, parts)
-    text = "".join(parts)
-    text = "\n".join(_WS.sub(" ", line).strip() for line in text.split("\n"))
+    text = _WS.sub(" ", "".join(parts))
+    text = _EDGE_WS.sub("\n", text)
     return _NL.sub("\n\n", text).strip()
 
 
 def _walk(el: etree._Element, parts: list[str]) -> None:
-    # Iterative: HTML from the web can nest thousands of levels deep.
-    stack: list[tuple[etree._Element, bool]] = [(el, False)]
+    # Iterative: HTML from the web can nest thousands of levels deep. Newlines in text are
+    # spaces, except inside <pre>; block elements make the line breaks.
+    stack: list[tuple[etree._Element, bool, bool]] = [(el, False, False)]
     while stack:
-        node, closing = stack.pop()
-        tag = node.tag if isinstance(node.tag, str) else ""
-        block = tag.lower() in BLOCK_TAGS
+        node, closing, in_pre = stack.pop()
+        tag = node.tag.lower() if isinstance(node.tag, str) else ""
         if closing:
-            if block:
+            if tag in BLOCK_TAGS:
                 parts.append("\n\n")
-            elif tag.lower() in ("td", "th"):
+            elif tag in ("td", "th"):
                 parts.append(" ")
             if node.tail:
-                parts.append(node.tail)
+                parts.append(node.tail if in_pre else node.tail.replace("\n", " "))
             continue
-        if tag.lower() in _SKIP_TAGS or not isinstance(node.tag, str):
+        if not tag or tag in _SKIP_TAGS:
             if node.tail:
-                parts.append(node.tail)
+                parts.append(node.tail if in_pre else node.tail.replace("\n", " "))
             continue
-        if block:
+        if tag in BLOCK_TAGS:
             parts.append("\n\n")
+        child_pre = in_pre or tag == "pre"
         if node.text:
-            parts.append(node.text)
-        stack.append((node, True))
+            parts.append(node.text if child_pre else node.text.replace("\n", " "))
+        stack.append((node, True, in_pre))
         for child in reversed(node):
-            stack.append((child, False))
+            stack.append((child, False, child_pre))
 
 
 def html_to_text(html: str | None) -> str:
@@ -147,7 +150,16 @@ def html_to_text(html: str | None) -> str:
 
 def extract_links(html: str | None, base_url: str | None = None) -> list[tuple[str, str]]:
     """``(absolute_url, anchor_text)`` for each ``<a href>`` in the HTML, in document order."""
+    return element_links(parse_fragment(html or ""), base_url)
+
+
+def text_and_links(html: str | None, base_url: str | None = None) -> tuple[str, list[tuple[str, str]]]:
+    """:func:`html_to_text` and :func:`extract_links` from one parse."""
     root = parse_fragment(html or "")
+    return element_text(root), element_links(root, base_url)
+
+
+def element_links(root: etree._Element | None, base_url: str | None = None) -> list[tuple[str, str]]:
     if root is None:
         return []
     links = []

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..htmltext import content_hash, extract_links, html_to_text, url_key
+from ..htmltext import content_hash, text_and_links, url_key
 from .schema import _now
 
 if TYPE_CHECKING:
@@ -145,13 +145,15 @@ def save_documents(con: duckdb.DuckDBPyConnection, source_id: str, docs: Iterabl
             revisions.append((d.id, old[0], old[1], old[2], fetched_at))
             changed_ids.append(d.id)
         result.ids.append(d.id)
-        text = d.text if d.text is not None else html_to_text(d.html)
+        text, links = text_and_links(d.html, d.url)
+        if d.text is not None:
+            text = d.text
         write_rows.append((
             d.id, source_id, d.kind, d.parent_id, d.post_id, d.url, url_key(d.url), d.title,
             d.author, d.published_at, d.updated_at, d.html, text, h, fetched_at, d.deleted,
             d.score, d.vote_count, d.comment_count, json.dumps(d.tags), json.dumps(d.extra, default=str),
         ))
-        for pos, (target, anchor) in enumerate(extract_links(d.html, d.url)):
+        for pos, (target, anchor) in enumerate(links):
             link_rows.append((d.id, pos, target, url_key(target), anchor))
     bulk_insert(con, "document_revisions", ("document_id", "content_hash", "title", "html", "seen_at"),
                 revisions, "ON CONFLICT DO NOTHING")
