@@ -1,0 +1,338 @@
+"""The claim_links stage: which sentences of a responding document answer which claims of its target.
+
+For every response (``responses`` rows other than ``cites``, and every comment's reply to its
+parent) the stage pairs sentences of the responder with sentences of the target:
+
+- ``quote-reply``: a block-quoted passage that matches a target sentence (or, when the target
+  is outside the corpus, the quote itself) is answered by the sentences after it; the answer
+  is the first one with a stance cue, else the one closest to the quote in embedding space;
+- ``concession``: "Fair point about X, but ..." / "Y is right that ..., but" near a claim;
+- ``paraphrase``: nearest neighbours between the responder's sentences and the target's
+  claims (sentence embeddings; mutual best match above a threshold);
+- ``reply``: the same for a comment and its parent, with a lower threshold.
+
+The relation (attacks | supports) comes from :func:`crux.pipeline.stance.sentence_stance`
+(agreement and disagreement phrases, concession patterns, negation mismatch), falling back on
+the document-level relation (rebuts → attacks, supports → supports).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from .stage import PendingDoc, Stage
+from .stance import concession, encode, quote_similarity, sentence_stance
+
+if TYPE_CHECKING:
+    import duckdb
+
+__all__ = ["ClaimLinksStage", "DocView", "Match", "load_docs", "match_pair"]
+
+PARAPHRASE_MIN = 0.62      # cosine for a paraphrase link without a stance cue
+CUED_MIN = 0.48            # with an agreement/disagreement/concession cue
+REPLY_MIN = 0.40           # comment → parent, with a cue
+QUOTE_MIN = 0.75           # quote_similarity for a quote to match a target sentence
+FIGURES_MIN = 0.45         # both sentences give figures (a repricing answers a price)
+MIN_CLAIM_CHARS = 25
+_DIGIT = re.compile(r"\d")
+
+
+@dataclass
+class Sent:
+    id: str
+    block: int
+    kind: str
+    text: str
+    in_quote: bool
+    claim: bool = False
+
+
+@dataclass
+class DocView:
+    id: str
+    kind: str
+    parent_id: str | None
+    title: str | None
+    author: str | None
+    url: str | None
+    url_key: str | None
+    published_at: Any
+    sents: list[Sent] = field(default_factory=list)
+
+    def own(self) -> list[Sent]:
+        """The author's own sentences: not quoted, not headings."""
+        return [s for s in self.sents if not s.in_quote and s.kind != "heading"
+                and len(s.text) >= MIN_CLAIM_CHARS]
+
+    def claims(self) -> list[Sent]:
+        flagged = [s for s in self.own() if s.claim]
+        return flagged or self.own()
+
+
+@dataclass
+class Match:
+    source: Sent
+    target_id: str | None
+    target_text: str
+    relation: str
+    score: float
+    method: str
+
+
+def load_docs(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, DocView]:
+    """Documents with their sentences (and which are claims), keyed by id."""
+    ids = [i for i in dict.fromkeys(ids) if i]
+    if not ids:
+        return {}
+    out = {r[0]: DocView(*r) for r in con.execute(
+        "SELECT id, kind, parent_id, title, author, url, url_key, published_at FROM documents "
+        "WHERE id IN (SELECT unnest(?))", [ids]).fetchall()}
+    rows = con.execute(
+        "SELECT s.document_id, s.id, b.position, b.kind, s.text, s.in_quote, c.sentence_id IS NOT NULL "
+        "FROM sentences s JOIN blocks b ON b.id = s.block_id "
+        "LEFT JOIN claims c ON c.sentence_id = s.id AND c.score >= 0.5 "
+        "WHERE s.document_id IN (SELECT unnest(?)) ORDER BY s.document_id, s.position", [ids]).fetchall()
+    for doc_id, sid, bpos, bkind, text, in_quote, claim in rows:
+        out[doc_id].sents.append(Sent(sid, bpos, bkind, text, bool(in_quote) or bkind == "blockquote",
+                                      bool(claim)))
+    return out
+
+
+class _Vectors:
+    """Sentence embeddings, computed once per text within a run."""
+
+    def __init__(self) -> None:
+        self.cache: dict[str, Any] = {}
+
+    def __call__(self, texts: list[str]) -> Any:
+        import numpy as np
+        todo = [t for t in dict.fromkeys(texts) if t not in self.cache]
+        if todo:
+            for t, v in zip(todo, encode(todo), strict=True):
+                self.cache[t] = v
+        if not texts:
+            return np.zeros((0, 384), dtype="float32")
+        return np.stack([self.cache[t] for t in texts])
+
+    def prefetch(self, con: duckdb.DuckDBPyConnection, views: dict[str, DocView]) -> None:
+        """Load stored vectors of these documents' sentences, then encode the rest in one call."""
+        want = {s.id: s.text for v in views.values() for s in v.sents
+                if (s.in_quote or (s.kind != "heading" and len(s.text) >= 12)) and s.text not in self.cache}
+        if not want:
+            return
+        try:
+            from .embed import model_name
+            rows = con.execute(
+                "SELECT item_id, vector FROM embeddings WHERE item_kind IN ('claim', 'quote', 'sentence') "
+                "AND model = ? AND item_id IN (SELECT unnest(?))", [model_name(), list(want)]).fetchall()
+        except ImportError:
+            rows = []
+        import numpy as np
+        for sid, vec in rows:
+            v = np.asarray(vec, dtype="float32")
+            self.cache[want[sid]] = v / max(float(np.linalg.norm(v)), 1e-9)
+        self([t for t in want.values()])
+
+
+VECTORS = _Vectors()
+
+
+def quote_groups(doc: DocView) -> list[tuple[list[Sent], list[Sent]]]:
+    """(quoted sentences, the answer after them) for each block quote of a document."""
+    groups: list[tuple[list[Sent], list[Sent]]] = []
+    cur_q: list[Sent] = []
+    cur_a: list[Sent] = []
+    for s in doc.sents:
+        if s.in_quote:
+            if cur_a and cur_q:
+                groups.append((cur_q, cur_a))
+                cur_q, cur_a = [], []
+            elif cur_a:
+                cur_a = []
+            cur_q.append(s)
+        elif s.kind == "heading":
+            if cur_q:
+                groups.append((cur_q, cur_a))
+            cur_q, cur_a = [], []
+        elif cur_q:
+            if len(cur_a) < 5:
+                cur_a.append(s)
+    if cur_q:
+        groups.append((cur_q, cur_a))
+    return groups
+
+
+def _stance(text: str, target: str, prior: str) -> tuple[str, float, list[str]]:
+    rel, strength, cues = sentence_stance(text, target)
+    if rel is None:
+        return prior, 0.3, ["prior"]
+    return rel, strength, cues
+
+
+def match_pair(src: DocView, tgt: DocView | None, *, prior: str = "attacks",
+               external_quotes: bool = False, reply: bool = False,
+               embeddings: bool = True) -> list[Match]:
+    """The sentence pairs by which ``src`` answers ``tgt`` (``tgt`` None: the target is outside the corpus)."""
+    out: list[Match] = []
+    used_src: set[str] = set()
+    used_tgt: dict[str, int] = {}
+    tclaims = tgt.claims() if tgt is not None else []
+    # 1. quote-reply
+    for quoted, answer in quote_groups(src):
+        qtext = " ".join(s.text for s in quoted)
+        best, best_sim = None, 0.0
+        for t in (tgt.sents if tgt is not None else []):
+            if t.in_quote:
+                continue
+            sim = max(quote_similarity(q.text, t.text) for q in quoted) if len(quoted) > 1 else \
+                quote_similarity(qtext, t.text)
+            if sim > best_sim:
+                best, best_sim = t, sim
+        if best is not None and best_sim >= QUOTE_MIN:
+            tid, ttext = best.id, best.text
+        elif tgt is None and external_quotes:
+            tid, ttext = None, qtext
+        else:
+            continue
+        answer = [a for a in answer if len(a.text) >= 12]
+        if not answer:
+            continue
+        cued = [(a, sentence_stance(a.text, ttext)) for a in answer[:4]]
+        strong = [(a, st) for a, st in cued if st[0] is not None and st[1] >= 0.55]
+        if strong:
+            a, (rel, strength, _) = strong[0]
+            score = 0.6 + 0.4 * strength
+        elif not embeddings:
+            a = answer[0]
+            rel, strength, _ = _stance(a.text, ttext, prior)
+            score = 0.6
+        else:
+            av = VECTORS([x.text for x in answer[:4]])
+            qv = VECTORS([ttext])[0]
+            sims = av @ qv
+            a = answer[int(sims.argmax())]
+            rel, strength, _ = _stance(a.text, ttext, prior)
+            score = 0.55 + 0.3 * float(sims.max())
+        out.append(Match(a, tid, ttext, rel, round(min(score, 1.0), 3), "quote-reply"))
+        used_src.add(a.id)
+        if tid:
+            used_tgt[tid] = used_tgt.get(tid, 0) + 1
+    if not tclaims or not embeddings:
+        return out
+    # 2. nearest neighbours between the responder's sentences and the target's claims
+    cands = [s for s in src.own() if s.id not in used_src]
+    if not cands:
+        return out
+    tc = [t for t in tclaims if used_tgt.get(t.id, 0) == 0]
+    if not tc:
+        return out
+    sv = VECTORS([s.text for s in cands])
+    tv = VECTORS([t.text for t in tc])
+    sim = sv @ tv.T
+    best_t = sim.argmax(axis=1)
+    best_s = sim.argmax(axis=0)
+    picked: list[tuple[float, Match]] = []
+    for i, s in enumerate(cands):
+        j = int(best_t[i])
+        x = float(sim[i, j])
+        t = tc[j]
+        rel, strength, cues = sentence_stance(s.text, t.text)
+        cued = rel is not None and strength >= 0.55
+        mutual = int(best_s[j]) == i
+        conc = concession(s.text)
+        if reply:
+            ok = (cued and x >= REPLY_MIN) or x >= PARAPHRASE_MIN
+        else:
+            figures = _DIGIT.search(s.text) is not None and _DIGIT.search(t.text) is not None
+            ok = mutual and ((cued and x >= CUED_MIN) or x >= PARAPHRASE_MIN
+                             or (figures and x >= FIGURES_MIN))
+        if not ok:
+            continue
+        if rel is None:
+            rel = prior
+        method = "concession" if conc else ("reply" if reply else "paraphrase")
+        score = round(min(1.0, 0.5 * x + 0.5 * max(strength, 0.3)), 3)
+        picked.append((score, Match(s, t.id, t.text, rel, score, method)))
+    picked.sort(key=lambda p: -p[0])
+    for _, m in picked:
+        if m.target_id and used_tgt.get(m.target_id, 0) >= 2:
+            continue
+        out.append(m)
+        if m.target_id:
+            used_tgt[m.target_id] = used_tgt.get(m.target_id, 0) + 1
+    return out
+
+
+def link_id(source_sentence_id: str, target: str) -> str:
+    return hashlib.sha256(f"{source_sentence_id}\0{target}".encode()).hexdigest()[:20]
+
+
+_PRIOR = {"rebuts": "attacks", "supports": "supports", "extends": "supports"}
+
+
+def links_for(con: duckdb.DuckDBPyConnection, doc_ids: list[str]) -> list[tuple]:
+    """claim_links rows for the given responding documents."""
+    resp = con.execute(
+        "SELECT source_id, target_id, target_url, relation, evidence FROM responses "
+        "WHERE source_id IN (SELECT unnest(?)) AND relation <> 'cites' ORDER BY source_id, target_key",
+        [doc_ids]).fetchall()
+    views = load_docs(con, list(doc_ids) + [r[1] for r in resp if r[1]])
+    VECTORS.prefetch(con, {k: v for k, v in views.items() if k in {r[0] for r in resp} or
+                           k in {r[1] for r in resp}})
+    rows: dict[str, tuple] = {}
+    for src_id, tgt_id, _url, relation, evidence in resp:
+        src = views.get(src_id)
+        if src is None:
+            continue
+        tgt = views.get(tgt_id) if tgt_id else None
+        if tgt_id and tgt is None:
+            continue
+        external = tgt is None and '"quote"' in (evidence or "")
+        reply = src.kind == "comment" and src.parent_id == tgt_id
+        for m in match_pair(src, tgt, prior=_PRIOR.get(relation, "attacks"),
+                            external_quotes=external, reply=reply):
+            key = link_id(m.source.id, m.target_id or m.target_text)
+            if key in rows:
+                continue
+            rows[key] = (key, m.source.id, src_id, m.target_id, tgt_id, m.target_text, m.relation,
+                         m.score, m.method)
+    return list(rows.values())
+
+
+class ClaimLinksStage(Stage):
+    """Sentence pairs between each responding document and what it responds to."""
+
+    name: ClassVar[str] = "claim_links"
+    version: ClassVar[str] = "1"
+    reads: ClassVar[tuple[str, ...]] = ("responses", "sentences", "blocks", "claims")
+    writes: ClassVar[tuple[str, ...]] = ("claim_links",)
+    after: ClassVar[tuple[str, ...]] = ("segment", "responses")
+
+    def pending(self, con: duckdb.DuckDBPyConnection, *, force: bool = False,
+                limit: int | None = None) -> list[PendingDoc]:
+        docs = super().pending(con, force=force, limit=None)
+        if not force:
+            # Redo a document when its responses were recomputed after its claim links
+            # (a target arrived or changed).
+            seen = {d.id for d in docs}
+            stale = con.execute(
+                "SELECT d.id, d.content_hash FROM documents d "
+                "JOIN _stage_state c ON c.stage = 'claim_links' AND c.document_id = d.id "
+                "JOIN _stage_state r ON r.stage = 'responses' AND r.document_id = d.id "
+                "WHERE r.done_at > c.done_at AND r.content_hash = d.content_hash ORDER BY d.id").fetchall()
+            docs += [PendingDoc(i, h) for i, h in stale if i not in seen]
+        return docs[:limit] if limit is not None else docs
+
+    def process(self, con: duckdb.DuckDBPyConnection, docs: list[PendingDoc]) -> int:
+        from ..db.store import bulk_insert
+        ids = [d.id for d in docs]
+        con.execute("DELETE FROM claim_links WHERE source_document_id IN (SELECT unnest(?))", [ids])
+        rows = links_for(con, ids)
+        bulk_insert(con, "claim_links", ("id", "source_sentence_id", "source_document_id",
+                                         "target_sentence_id", "target_document_id", "target_text",
+                                         "relation", "score", "method"), rows,
+                    "ON CONFLICT (id) DO NOTHING")
+        return len(rows)

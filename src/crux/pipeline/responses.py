@@ -1,0 +1,353 @@
+"""The responses stage: which document answers which, and how (rebuts | supports | extends | cites).
+
+Candidates come only from local structure, never from a scan of the corpus: the document's
+hyperlinks (``links``), its parent (comments), and, for a title that names someone ("Contra
+Binder ..."), that author's earlier posts. Each candidate collects signals:
+
+- ``reply``: a comment answers its parent;
+- ``title``: the title announces a response to the target ("Contra X", "Reply to X",
+  "Re: <title>", "In defense of <title>", "Against X");
+- ``opening``: the link sits in the opening paragraph; ``cue``: its sentence announces a
+  response ("A response to @x's post", "X recently wrote up an argument", "I disagree");
+- ``quotes``: block quotes in the document that match the target's sentences;
+- ``mentions``: the target's author is named outside the link;
+- ``claims``: sentence pairs with the target's claims (embeddings, stance cues);
+- against: ``cite``: a citation cue in the link's sentence ("see also", "Previous post in this
+  sequence", "method as in"), a link in a list, a sentence that links three or more documents.
+
+The weighted sum is the score; at or above :data:`RESPONSE_MIN` the link is a response and
+its relation comes from the cue phrases around the link (anchor text removed: "Sasha Vey
+against" describes the target), then the title, then the majority stance of the claim pairs.
+Below it the row is kept as ``cites``. A pass after the batches makes "supports a rebuttal of
+T" a rebuttal of T. Outside targets keep ``target_url`` and the quoted text; their
+``target_id`` fills in when they are ingested (the stage re-examines documents whose link
+targets were (re)segmented after them).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from .claim_links import VECTORS, DocView, load_docs, match_pair
+from .stage import PendingDoc, Stage
+from .stance import cite_cue, link_relation, normalise, response_cue, title_response
+
+if TYPE_CHECKING:
+    import duckdb
+
+__all__ = ["RESPONSE_MIN", "ResponsesStage", "analyse"]
+
+RESPONSE_MIN = 0.5
+_NAMED = re.compile(r"\b(?:paper|post|essay|article|report|book|blog ?post|piece)\s+(?:called|titled|"
+                    r"named|entitled)\s+[\"\u201c']([^\"\u201d']{4,120})[\"\u201d']", re.I)
+_W = {"named": 0.25, "reply": 0.6, "title": 0.6, "opening": 0.25, "cue": 0.3, "quotes": 0.5, "mentions": 0.05,
+      "claims": 0.2, "cite": -0.6, "list": -0.3, "crowded": -0.25}
+
+
+def _surname(name: str | None) -> str | None:
+    if not name:
+        return None
+    parts = [p for p in re.split(r"[\s_@.]+", name) if p]
+    return parts[-1].lower() if parts else None
+
+
+def _link_sentence(doc: DocView, anchor: str, used: set[str]) -> tuple[int, Any] | None:
+    """(index, sentence) of the first unused sentence that contains the anchor text."""
+    a = normalise(anchor)
+    if not a:
+        return None
+    for i, s in enumerate(doc.sents):
+        if s.id in used:
+            continue
+        if a in normalise(s.text):
+            return i, s
+    for i, s in enumerate(doc.sents):
+        if a in normalise(s.text):
+            return i, s
+    return None
+
+
+def _title_matches(rest: str, tgt: DocView | None) -> bool:
+    if tgt is None:
+        return False
+    r = normalise(rest)
+    sur = _surname(tgt.author)
+    if sur and len(sur) > 2 and re.search(rf"\b{re.escape(sur)}\b", r):
+        return True
+    tt = normalise(tgt.title or "")
+    if not tt:
+        return False
+    if tt in r or r in tt:
+        return True
+    a, b = set(r.split()), set(tt.split())
+    return len(a & b) >= max(2, 0.6 * min(len(a), len(b)))
+
+
+def analyse(con: duckdb.DuckDBPyConnection, doc_id: str, views: dict[str, DocView],
+            links: list[tuple], by_author: dict[str, list[str]]) -> list[tuple]:
+    """responses rows for one document."""
+    src = views[doc_id]
+    cands: dict[str, dict[str, Any]] = {}
+    own_key = src.url_key
+
+    def cand(key: str, tid: str | None, url: str | None) -> dict[str, Any]:
+        c = cands.setdefault(key, {"target_id": tid, "target_url": url, "signals": {}, "anchors": [],
+                                   "context": []})
+        if tid and not c["target_id"]:
+            c["target_id"] = tid
+        return c
+
+    n_sent = {}
+    used: set[str] = set()
+    for _pos, url, key, tid, anchor in links:
+        if not key or key == own_key or tid == doc_id:
+            continue
+        c = cand(tid or key, tid, url)
+        c["anchors"].append(anchor or "")
+        hit = _link_sentence(src, anchor or "", used)
+        if hit:
+            i, s = hit
+            used.add(s.id)
+            c["context"].append((i, s))
+            n_sent[s.id] = n_sent.get(s.id, 0) + 1
+    if src.kind == "comment" and src.parent_id and src.parent_id in views:
+        p = views[src.parent_id]
+        cand(p.id, p.id, p.url)["signals"]["reply"] = True
+    tr = title_response(src.title)
+    title_target = None
+    if tr:
+        # The title names one target: a linked document it matches (first link wins), else the
+        # named author's latest earlier post.
+        linked = [k for k, c in cands.items() if c["target_id"] in views
+                  and _title_matches(tr[1], views[c["target_id"]])]
+        if linked:
+            title_target = linked[0]
+        else:
+            for tid in by_author.get(doc_id, []):
+                if tid in views and _title_matches(tr[1], views[tid]):
+                    cand(tid, tid, views[tid].url)
+                    title_target = tid
+                    break
+    quote_texts = [s.text for s in src.sents if s.in_quote]
+    if quote_texts and not any(c["target_id"] is None and c["context"] for c in cands.values()):
+        # An outside work named, not linked, in the opening and quoted below it.
+        for s in src.sents[:4]:
+            m = _NAMED.search(s.text)
+            if m:
+                name = normalise(m.group(1))
+                c = cand("named:" + name, None, None)
+                c["context"].append((src.sents.index(s), s))
+                c["anchors"].append(m.group(1))
+                c["signals"]["named"] = m.group(1)
+                break
+    rows = []
+    first_blocks = sorted({s.block for s in src.sents if s.kind != "heading"})[:2]
+    for key, c in cands.items():
+        sig: dict[str, Any] = c["signals"]
+        tgt = views.get(c["target_id"]) if c["target_id"] else None
+        if tr and (key == title_target or (tgt is None and title_target is None and any(
+                _title_matches_text(tr[1], a) for a in c["anchors"]))):
+            sig["title"] = tr[0]
+        ctx_text = []
+        for i, s in c["context"]:
+            if s.in_quote:
+                continue
+            text = s.text
+            if s.block in first_blocks or i < 3:
+                sig["opening"] = True
+                nxt = [x.text for x in src.sents[i + 1:i + 3] if x.block == s.block and not x.in_quote]
+                text = " ".join([text, *nxt])
+            for a in c["anchors"]:
+                if a and len(a) < len(s.text):
+                    text = re.sub(re.escape(a), " ", text, flags=re.I)
+            ctx_text.append(text)
+            cc = cite_cue(s.text)
+            if cc:
+                sig["cite"] = cc
+            if s.kind == "list_item":
+                sig["list"] = True
+            if n_sent.get(s.id, 0) >= 3:
+                sig["crowded"] = True
+        context = " ".join(ctx_text)
+        rc = response_cue(context)
+        if rc:
+            sig["cue"] = rc
+        if tgt is not None:
+            sur = _surname(tgt.author)
+            if sur and len(sur) > 2:
+                own_text = " ".join(s.text for s in src.sents if not s.in_quote).lower()
+                n = len(re.findall(rf"\b{re.escape(sur)}\b", own_text))
+                if n:
+                    sig["mentions"] = n
+        quoted: list[str] = []
+        matches = []
+        strong = any(k in sig for k in ("reply", "title", "opening", "cue"))
+        if tgt is not None and (strong or quote_texts):
+            matches = match_pair(src, tgt, reply="reply" in sig, embeddings=strong)
+            quoted = [m.target_text for m in matches if m.method == "quote-reply"]
+            if quoted:
+                sig["quotes"] = len(quoted)
+            if matches:
+                sig["claims"] = len(matches)
+        elif tgt is None and quote_texts and ("opening" in sig or "title" in sig or "named" in sig):
+            quoted = quote_texts
+            sig["quotes"] = len(quoted)
+        score = 0.0
+        for k, w in _W.items():
+            if k in sig:
+                score += w
+        if "cite" in sig and ("title" in sig or "quotes" in sig or "reply" in sig):
+            score -= _W["cite"] / 2  # a strong signal outweighs a "see also"
+        if "opening" in sig and "cue" in sig:
+            score += 0.1
+        score = max(0.0, min(1.0, score))
+        relation, why = "cites", None
+        if score >= RESPONSE_MIN:
+            relation, why = _relation(context, sig, tr, tgt, matches, src)
+        evidence: dict[str, Any] = {"signals": sig}
+        if why:
+            evidence["relation_from"] = why
+        if c["anchors"]:
+            evidence["anchor"] = c["anchors"][0]
+        if context:
+            evidence["context"] = context[:400]
+        if quoted:
+            evidence["quote"] = quoted[:8]
+        rows.append((doc_id, key, c["target_id"], c["target_url"], relation, round(score, 3),
+                     json.dumps(evidence, ensure_ascii=False)))
+    return rows
+
+
+def _title_matches_text(rest: str, anchor: str) -> bool:
+    a, b = set(normalise(rest).split()), set(normalise(anchor).split())
+    return bool(a) and bool(b) and len(a & b) >= max(2, 0.6 * min(len(a), len(b)))
+
+
+def _relation(context: str, sig: dict[str, Any], tr: tuple[str, str] | None, tgt: DocView | None,
+              matches: list, src: DocView) -> tuple[str, str]:
+    if "reply" in sig:
+        votes = {"attacks": 0.0, "supports": 0.0}
+        from .stance import sentence_stance
+        first = [s for s in src.sents if not s.in_quote][:2]
+        for s in first:
+            rel, strength, _ = sentence_stance(s.text)
+            if rel:
+                votes[rel] += strength
+        if votes["attacks"] == votes["supports"] == 0:
+            for m in matches:
+                votes[m.relation] += m.score
+        if votes["attacks"] == votes["supports"] == 0:
+            return "extends", "no stance"
+        return ("rebuts" if votes["attacks"] > votes["supports"] else "supports"), "stance"
+    if "title" in sig and tr and tr[0] in ("contra", "against", "rebuttal to", "rebutting", "critique of",
+                                           "a critique of", "why i disagree with", "disagreeing with"):
+        return "rebuts", f"title: {tr[0]}"
+    rel, cue = link_relation(context)
+    if rel:
+        return rel, f"cue: {cue}"
+    if "title" in sig and tr:
+        cue_word = tr[0]
+        if cue_word.startswith("in defen") or cue_word == "defending":
+            if tgt is not None and _title_matches(tr[1], tgt):
+                return "supports", f"title: {cue_word}"
+            return "rebuts", f"title: {cue_word}"
+        return "rebuts", f"title: {cue_word}"
+    votes = {"attacks": 0.0, "supports": 0.0}
+    for m in matches:
+        votes[m.relation] += m.score
+    if votes["supports"] > votes["attacks"]:
+        return "supports", "claim stance"
+    return "rebuts", "claim stance" if votes["attacks"] else "default"
+
+
+class ResponsesStage(Stage):
+    """Document-level responses from links, replies, titles, quotes and claim similarity."""
+
+    name: ClassVar[str] = "responses"
+    version: ClassVar[str] = "1"
+    reads: ClassVar[tuple[str, ...]] = ("documents", "links", "blocks", "sentences", "claims")
+    writes: ClassVar[tuple[str, ...]] = ("responses",)
+    after: ClassVar[tuple[str, ...]] = ("segment",)
+    batch_size: ClassVar[int] = 128
+
+    def pending(self, con: duckdb.DuckDBPyConnection, *, force: bool = False,
+                limit: int | None = None) -> list[PendingDoc]:
+        docs = super().pending(con, force=force, limit=None)
+        if not force:
+            # Documents already linked whose link target or parent was (re)segmented since:
+            # a target that arrived later, or changed.
+            seen = {d.id for d in docs}
+            stale = con.execute(
+                "SELECT DISTINCT d.id, d.content_hash FROM documents d "
+                "JOIN _stage_state r ON r.stage = 'responses' AND r.document_id = d.id "
+                "AND r.content_hash = d.content_hash "
+                "JOIN (SELECT source_id, target_id FROM links WHERE target_id IS NOT NULL "
+                "      UNION ALL SELECT id, parent_id FROM documents WHERE parent_id IS NOT NULL) l "
+                "  ON l.source_id = d.id "
+                "JOIN _stage_state g ON g.stage = 'segment' AND g.document_id = l.target_id "
+                "WHERE g.done_at > r.done_at ORDER BY d.id").fetchall()
+            docs += [PendingDoc(i, h) for i, h in stale if i not in seen]
+        return docs[:limit] if limit is not None else docs
+
+    def process(self, con: duckdb.DuckDBPyConnection, docs: list[PendingDoc]) -> int:
+        from ..db.store import bulk_insert
+        ids = [d.id for d in docs]
+        con.execute("DELETE FROM responses WHERE source_id IN (SELECT unnest(?))", [ids])
+        links: dict[str, list[tuple]] = {}
+        for row in con.execute(
+                "SELECT source_id, position, target_url, target_key, target_id, anchor_text FROM links "
+                "WHERE source_id IN (SELECT unnest(?)) ORDER BY source_id, position", [ids]).fetchall():
+            links.setdefault(row[0], []).append(row[1:])
+        # Posts by an author named in a "Contra X" title, published before the responder.
+        by_author: dict[str, list[str]] = {}
+        titled = con.execute(
+            "SELECT id, title, published_at FROM documents WHERE id IN (SELECT unnest(?)) "
+            "AND kind = 'post'", [ids]).fetchall()
+        for did, title, published in titled:
+            tr = title_response(title)
+            if not tr:
+                continue
+            words = [w for w in normalise(tr[1]).split() if len(w) > 2][:4]
+            if not words:
+                continue
+            pattern = "|".join(re.escape(w) for w in words)
+            hits = con.execute(
+                "SELECT id FROM documents WHERE kind = 'post' AND id <> ? AND author IS NOT NULL "
+                "AND regexp_matches(lower(author), ?) AND (? IS NULL OR published_at <= ?) "
+                "ORDER BY published_at DESC LIMIT 20",
+                [did, rf"\b({pattern})\b", published, published]).fetchall()
+            by_author[did] = [h[0] for h in hits]
+        need = set(ids)
+        for lst in links.values():
+            need.update(r[3] for r in lst if r[3])
+        for lst in by_author.values():
+            need.update(lst)
+        parents = con.execute("SELECT parent_id FROM documents WHERE id IN (SELECT unnest(?)) "
+                              "AND parent_id IS NOT NULL", [ids]).fetchall()
+        need.update(p[0] for p in parents)
+        views = load_docs(con, list(need))
+        hot = {d for d in ids if d in views and (views[d].kind == "comment" or d in by_author)}
+        VECTORS.prefetch(con, {k: v for k, v in views.items()
+                               if k in hot or any(views[h].parent_id == k for h in hot)})
+        rows: list[tuple] = []
+        for d in ids:
+            if d in views:
+                rows.extend(analyse(con, d, views, links.get(d, []), by_author))
+        bulk_insert(con, "responses", ("source_id", "target_key", "target_id", "target_url", "relation",
+                                       "score", "evidence"), rows,
+                    "ON CONFLICT (source_id, target_key) DO NOTHING")
+        return len(rows)
+
+    def finish(self, con: duckdb.DuckDBPyConnection) -> str:
+        # Supporting a rebuttal of T rebuts T ("I side with X's reply to Y").
+        changed = con.execute(
+            "UPDATE responses SET relation = 'rebuts' FROM ("
+            "  SELECT DISTINCT a.source_id, c.target_key FROM responses a "
+            "  JOIN responses b ON b.source_id = a.target_id AND b.relation = 'rebuts' "
+            "  JOIN responses c ON c.source_id = a.source_id AND c.target_id = b.target_id "
+            "  WHERE a.relation = 'supports' AND c.relation IN ('supports', 'extends')) t "
+            "WHERE responses.source_id = t.source_id AND responses.target_key = t.target_key "
+            "RETURNING 1").fetchall()
+        return f"{len(changed)} relations inferred" if changed else ""
