@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -47,7 +48,10 @@ def run_stages(con, names: list[str] | None = None, *, force: bool = False,
 @click.option("--stage", "stages", multiple=True, help="Run only this stage (repeatable).")
 @click.option("--force", is_flag=True, help="Redo the stages for every document.")
 @click.option("--limit", type=click.IntRange(min=1), help="Process at most N documents per stage.")
-def process(db_path: Path, stages: tuple[str, ...], force: bool, limit: int | None) -> None:
+@click.option("--device", help="Torch device for embeddings: cpu or cuda (setting device).")
+@click.option("--threads", type=click.IntRange(min=1), help="Torch threads for embeddings (setting threads).")
+def process(db_path: Path, stages: tuple[str, ...], force: bool, limit: int | None,
+            device: str | None = None, threads: int | None = None) -> None:
     """Run every pending pipeline stage (segment, claims, forecasts, embed, links).
 
     Example: crux process --stage segment --limit 100
@@ -55,8 +59,17 @@ def process(db_path: Path, stages: tuple[str, ...], force: bool, limit: int | No
     Each stage works only on documents it has not processed in their current version, so a
     second run does no work.
     """
+    # Flags win over CRUX_* variables and crux.toml: pass them as variables for this run.
+    flags = {"CRUX_DEVICE": device, "CRUX_THREADS": None if threads is None else str(threads)}
+    saved = {k: os.environ.get(k) for k, v in flags.items() if v is not None}
+    os.environ.update({k: v for k, v in flags.items() if v is not None})
     con = _open(db_path)
     try:
         run_stages(con, list(stages) or None, force=force, limit=limit)
     finally:
         con.close()
+        for k, old_value in saved.items():
+            if old_value is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = old_value

@@ -1,0 +1,156 @@
+"""The segment and embed stages on an ingested corpus, beside their libraries alone.
+
+``run(db_path) -> dict`` (called by :mod:`benchmarks.plugins` on a private copy of the
+ingested LessWrong 2020 store) runs, in one process:
+
+1. ``SegmentStage`` on every document, then spaCy alone (``nlp.pipe`` with the same
+   pipeline) on the same block texts: the ratio is spaCy's time over the stage's.
+2. ``EmbedStage``, then ``SentenceTransformer.encode`` alone on the same texts (the unique
+   texts the stage encoded): the ratio is encode's time over the stage's (goal ≥ 0.9).
+3. Both stages again: the no-op re-run as a share of the full run (goal ≤ 0.05).
+4. The encoder's throughput on a sample of ordinary sentences, to price embedding every
+   sentence (which the stage does not do by default).
+
+Also by hand: ``python benchmarks/nlp_bench.py [DB | CORPUS_DIR] [--limit N]`` (a folder is
+ingested into a temporary store first).
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run(db_path: str, limit: int | None = None) -> dict[str, Any]:
+    from crux.db import connect
+    from crux.htmltext import content_hash
+    from crux.pipeline import embed
+    from crux.pipeline.embed import EmbedStage, encode, load_model
+    from crux.pipeline.nlp import sentence_pipeline
+    from crux.pipeline.segment import NO_SENTENCES, SegmentStage
+
+    con = connect(db_path)
+    if limit:  # a fixed subset: the first ``limit`` documents by id (the store is a private copy)
+        con.execute("DELETE FROM documents WHERE id NOT IN (SELECT id FROM documents ORDER BY id "
+                    "LIMIT ?)", [limit])
+    n_docs = con.execute("SELECT count(*) FROM documents").fetchone()[0]
+
+    # 1. segment, then spaCy alone on the same texts
+    seg = SegmentStage()
+    t0 = time.perf_counter()
+    seg_result = seg.run(con)
+    t_seg = time.perf_counter() - t0
+    texts = [t for (t,) in con.execute(
+        "SELECT text FROM blocks WHERE kind NOT IN (SELECT unnest(?)) ORDER BY id",
+        [list(NO_SENTENCES)]).fetchall()]
+    nlp = sentence_pipeline()
+    t0 = time.perf_counter()
+    for _ in nlp.pipe(texts, batch_size=256):
+        pass
+    t_spacy = time.perf_counter() - t0
+    n_sent, n_quote = con.execute(
+        "SELECT count(*), count(*) FILTER (in_quote) FROM sentences").fetchone()
+
+    # 2. embed, then encode alone on the texts it encoded
+    load_model()
+    encode(["warm up the model once"] * 8)
+    stage = EmbedStage()
+    encoded: list[str] = []
+    real = embed.encode
+
+    def recording(batch: list[str], **kw: Any) -> Any:
+        encoded.extend(batch)
+        return real(batch, **kw)
+
+    embed.encode = recording  # type: ignore[assignment]
+    try:
+        t0 = time.perf_counter()
+        emb_result = stage.run(con)
+        t_emb = time.perf_counter() - t0
+    finally:
+        embed.encode = real  # type: ignore[assignment]
+    model = load_model()
+    t0 = time.perf_counter()
+    model.encode(encoded, batch_size=64, normalize_embeddings=True, convert_to_numpy=True,
+                 show_progress_bar=False)
+    t_ref = time.perf_counter() - t0
+    by_kind = dict(con.execute("SELECT item_kind, count(*) FROM embeddings GROUP BY 1").fetchall())
+
+    # 3. the no-op re-run
+    t0 = time.perf_counter()
+    again = [SegmentStage().run(con), EmbedStage().run(con)]
+    t_noop = time.perf_counter() - t0
+    assert all(r.docs == 0 for r in again), [r.summary() for r in again]
+
+    # 4. what embedding every sentence would cost
+    sample = [t for (t,) in con.execute(
+        "SELECT text FROM sentences WHERE NOT in_quote ORDER BY hash(id) LIMIT 2000").fetchall()]
+    sample = list({content_hash(t): t for t in sample}.values())
+    t0 = time.perf_counter()
+    model.encode(sample, batch_size=64, normalize_embeddings=True, convert_to_numpy=True,
+                 show_progress_bar=False)
+    per_s = len(sample) / (time.perf_counter() - t0) if sample else 0.0
+    con.close()
+
+    t_full = t_seg + t_emb
+    rows = [
+        {"figure": "segment (documents/s)", "value": n_docs / t_seg,
+         "reference": "spaCy senter alone, same texts", "reference value": n_docs / t_spacy,
+         "ratio": t_spacy / t_seg},
+        {"figure": "embed (texts/s)", "value": len(encoded) / t_emb,
+         "reference": "SentenceTransformer.encode alone, same texts",
+         "reference value": len(encoded) / t_ref if t_ref else 0.0,
+         "ratio": t_ref / t_emb if t_emb else 0.0, "goal": ">= 0.9"},
+        {"figure": "no-op re-run (s)", "value": t_noop, "reference": "full run (s)",
+         "reference value": t_full, "ratio": t_noop / t_full, "goal": "<= 0.05"},
+    ]
+    return {
+        "rows": rows,
+        "stage overhead outside encode (share of embed time)": 1 - stage.stats["encode_seconds"] / t_emb,
+        "documents": n_docs,
+        "sentences": n_sent,
+        "sentences per document": n_sent / max(n_docs, 1),
+        "in_quote sentences": n_quote,
+        "embedded items": sum(by_kind.values()),
+        "embedded per document": sum(by_kind.values()) / max(n_docs, 1),
+        "embedded by kind": by_kind,
+        "texts encoded": len(encoded),
+        "segment s": t_seg,
+        "embed s": t_emb,
+        "encode s (inside embed)": stage.stats["encode_seconds"],
+        "share of time in embeddings": t_emb / t_full,
+        "encoder sentences/s (sample)": per_s,
+        "projected s to embed every sentence": n_sent / per_s if per_s else None,
+        "segment summary": seg_result.summary(),
+        "embed summary": emb_result.summary(),
+        "peak RSS MB": _peak_mb(),
+    }
+
+
+def main(argv: list[str]) -> None:  # pragma: no cover
+    import json
+    import tempfile
+
+    target = Path(argv[0]) if argv else Path("/work/shared/corpora/lesswrong-2020")
+    limit = int(argv[argv.index("--limit") + 1]) if "--limit" in argv else None
+    with tempfile.TemporaryDirectory() as tmp:
+        db = target
+        if target.is_dir():
+            from crux.crawler.ingest import ingest_paths
+            from crux.db import connect
+            db = Path(tmp) / "bench.duckdb"
+            con = connect(db)
+            ingest_paths(con, [target])
+            con.close()
+        print(json.dumps(run(str(db), limit), indent=1, default=str))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(sys.argv[1:])

