@@ -1,47 +1,151 @@
 """``crux publish``: the public tables of the DuckDB store as one SQLite file for Datasette.
 
 The snapshot is written to a temporary file beside the target, checked, then renamed into
-place (``os.replace``), so a reader never sees a half-written file. Full-text search is
-FTS5 with the porter stemmer. Times become ISO-8601 text, booleans 0/1.
+place (``os.replace``), so a reader never sees a half-written file; a running ``crux serve``
+notices the new file and switches to it (see :mod:`crux.site.swap`). Beside the snapshot go
+``<name>.metadata.yml`` (Datasette's metadata, canned queries included) and
+``<name>.inspect.json`` (table counts, as ``datasette inspect`` writes them).
+
+What goes in: every public table (documents with their text and their HTML *sanitized* by
+nh3 as ``html_safe`` -- the raw HTML stays out), the NLP and debate tables, topics and the
+``_runs`` log; not the embedding vectors, revisions or bookkeeping. ``claims`` and
+``forecasts`` get their sentence's text as a ``text`` column so they can be searched.
+Full-text search is FTS5 with the porter stemmer. Times become ISO-8601 text, booleans 0/1.
+``_meta`` holds one row per fact (``last_refreshed_at``, ``published_at``...).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CruxError
+from .sanitize import clean_html
 
 if TYPE_CHECKING:
     import duckdb
 
-# (table, primary key, columns to leave out). Tables missing from the store are skipped.
-PUBLIC_TABLES: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
-    ("sources", ("id",), ("etag", "last_modified", "config")),
-    ("documents", ("id",), ("url_key",)),
-    ("links", ("source_id", "position"), ("target_key",)),
-    ("_runs", ("id",), ()),
+
+@dataclass(frozen=True)
+class _Table:
+    name: str
+    pk: tuple[str, ...]
+    skip: tuple[str, ...] = ()
+    # extra output columns: name -> DuckDB SQL expression over the table aliased ``t``
+    extra: tuple[tuple[str, str], ...] = ()
+    # (column read from DuckDB, new column, python function): computed columns
+    computed: tuple[tuple[str, str, Callable[[Any], Any]], ...] = ()
+
+
+# Tables missing from the store are skipped. Order matters only for readability.
+PUBLIC_TABLES: list[_Table] = [
+    _Table("sources", ("id",), ("etag", "last_modified", "config")),
+    _Table("documents", ("id",), ("url_key", "html"),
+           computed=(("html", "html_safe", clean_html),)),
+    _Table("links", ("source_id", "position"), ("target_key",)),
+    _Table("blocks", ("id",)),
+    _Table("sentences", ("id",)),
+    _Table("claims", ("sentence_id",),
+           extra=(("text", "(SELECT s.text FROM sentences s WHERE s.id = t.sentence_id)"),)),
+    _Table("forecasts", ("sentence_id",),
+           extra=(("text", "(SELECT s.text FROM sentences s WHERE s.id = t.sentence_id)"),)),
+    _Table("responses", ("source_id", "target_key")),
+    _Table("claim_links", ("id",)),
+    _Table("topic_runs", ("run_id",)),
+    _Table("topics", ("run_id", "topic_id")),
+    _Table("topic_assignments", ("run_id", "item_kind", "item_id")),
+    _Table("_runs", ("id",)),
 ]
-# table: (columns indexed for facets and joins)
+# Never published: vectors (big, useless in a browser), raw revisions (unsanitized HTML),
+# bookkeeping.
+PRIVATE_TABLES = ("embeddings", "document_revisions", "_stage_state", "_rejects", "_migrations")
+
+# table: columns indexed for facets, sorting and joins
 INDEXES: dict[str, tuple[str, ...]] = {
     "documents": ("source_id", "kind", "author", "published_at", "parent_id", "post_id"),
     "links": ("target_id",),
+    "blocks": ("document_id",),
+    "sentences": ("document_id", "block_id"),
+    "claims": ("document_id", "score", "kind"),
+    "forecasts": ("document_id", "horizon", "probability"),
+    "responses": ("target_id", "relation"),
+    "claim_links": ("source_sentence_id", "target_sentence_id", "source_document_id",
+                    "target_document_id", "relation"),
+    "topic_assignments": ("item_id", "topic_id"),
+    "_runs": ("finished_at",),
 }
 FTS: dict[str, tuple[str, ...]] = {
     "documents": ("title", "text"),
+    "claims": ("text",),
+    "forecasts": ("text", "event", "horizon_text"),
 }
-VIEWS: dict[str, str] = {
-    "posts": """
-        SELECT d.id, d.title, d.author, s.name AS source, d.published_at, d.url, d.score,
-               d.comment_count, substr(d.published_at, 1, 4) AS year
+
+# The newest topic run for each unit, and each document's / claim's topic in it.
+_LATEST_RUN = "(SELECT run_id FROM topic_runs WHERE unit = '{unit}' ORDER BY created_at DESC LIMIT 1)"
+_DOC_TOPIC = f"""
+    (SELECT tp.label FROM topic_assignments ta JOIN topics tp
+        ON tp.run_id = ta.run_id AND tp.topic_id = ta.topic_id
+     WHERE ta.item_kind = 'document' AND ta.item_id = {{doc}} AND ta.topic_id >= 0
+       AND ta.run_id = {_LATEST_RUN.format(unit='documents')})"""
+_CLAIM_TOPIC = f"""
+    (SELECT tp.label FROM topic_assignments ta JOIN topics tp
+        ON tp.run_id = ta.run_id AND tp.topic_id = ta.topic_id
+     WHERE ta.item_kind = 'claim' AND ta.item_id = {{claim}} AND ta.topic_id >= 0
+       AND ta.run_id = {_LATEST_RUN.format(unit='claims')})"""
+
+# name: (tables it needs, SQL). A view whose tables are missing is left out.
+VIEWS: dict[str, tuple[tuple[str, ...], str]] = {
+    "posts": (("documents", "sources"), f"""
+        SELECT d.id, d.title, d.author, s.name AS source, d.published_at,
+               substr(d.published_at, 1, 4) AS year, {_DOC_TOPIC.format(doc='d.id')} AS topic,
+               d.url, d.score, d.comment_count
         FROM documents d LEFT JOIN sources s ON s.id = d.source_id
-        WHERE d.kind = 'post' AND NOT d.deleted
-    """,
+        WHERE d.kind = 'post' AND NOT d.deleted"""),
+    "claim_details": (("claims", "documents", "sources", "topics"), f"""
+        SELECT c.sentence_id, c.text, round(c.score, 3) AS score, c.kind,
+               c.document_id, d.title, d.author, s.name AS source, d.published_at,
+               substr(d.published_at, 1, 4) AS year,
+               coalesce({_CLAIM_TOPIC.format(claim='c.sentence_id')},
+                        {_DOC_TOPIC.format(doc='c.document_id')}) AS topic,
+               (SELECT count(*) FROM claim_links l WHERE l.target_sentence_id = c.sentence_id
+                  AND l.relation = 'attacks') AS attacked_by,
+               d.url
+        FROM claims c JOIN documents d ON d.id = c.document_id
+        LEFT JOIN sources s ON s.id = d.source_id"""),
+    "debate_links": (("responses", "documents"), """
+        SELECT r.source_id, src.title AS source_title, src.author AS source_author,
+               src.published_at AS source_published_at, r.relation, round(r.score, 3) AS score,
+               r.target_id, coalesce(tgt.title, r.target_url) AS target_title,
+               tgt.author AS target_author, tgt.published_at AS target_published_at,
+               substr(src.published_at, 1, 4) AS year
+        FROM responses r JOIN documents src ON src.id = r.source_id
+        LEFT JOIN documents tgt ON tgt.id = r.target_id"""),
+    "claim_link_details": (("claim_links", "sentences", "documents"), """
+        SELECT l.id, l.relation, round(l.score, 3) AS score, l.method,
+               l.source_document_id, sd.title AS source_title, sd.author AS source_author,
+               ss.text AS source_text,
+               l.target_document_id, td.title AS target_title, td.author AS target_author,
+               coalesce(ts.text, l.target_text) AS target_text
+        FROM claim_links l
+        LEFT JOIN sentences ss ON ss.id = l.source_sentence_id
+        LEFT JOIN sentences ts ON ts.id = l.target_sentence_id
+        LEFT JOIN documents sd ON sd.id = l.source_document_id
+        LEFT JOIN documents td ON td.id = l.target_document_id"""),
+    "forecast_details": (("forecasts", "documents", "sources"), """
+        SELECT f.sentence_id, f.text, f.probability, f.low, f.high, f.verbal, f.horizon,
+               substr(f.horizon, 1, 4) AS horizon_year, f.horizon_text, f.event, f.holder,
+               f.document_id, d.title, d.author, s.name AS source, d.published_at,
+               substr(d.published_at, 1, 4) AS year, d.url
+        FROM forecasts f JOIN documents d ON d.id = f.document_id
+        LEFT JOIN sources s ON s.id = d.source_id"""),
 }
 
 
@@ -53,7 +157,8 @@ class PublishResult:
     bytes: int = 0
 
     def summary(self) -> str:
-        rows = ", ".join(f"{n:,} {t}" for t, n in self.counts.items() if not t.startswith("_"))
+        rows = ", ".join(f"{n:,} {t}" for t, n in self.counts.items()
+                         if not t.startswith("_") and (n or t in ("sources", "documents")))
         return f"{rows}; {self.bytes / 1e6:.1f} MB in {self.seconds:.1f}s"
 
 
@@ -65,6 +170,11 @@ def snapshot_path(db_path: str | os.PathLike[str]) -> Path:
 
 def metadata_path(snapshot: Path) -> Path:
     return snapshot.with_suffix(".metadata.yml")
+
+
+def inspect_path(snapshot: Path) -> Path:
+    """The ``datasette inspect`` counts for ``snapshot``, passed to Datasette's ``--inspect-file``."""
+    return snapshot.with_suffix(".inspect.json")
 
 
 _AFFINITY = {"BOOLEAN": "INTEGER", "TINYINT": "INTEGER", "SMALLINT": "INTEGER", "INTEGER": "INTEGER",
@@ -85,43 +195,100 @@ def _convert(value: Any) -> Any:
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, list | tuple | dict):
-        import json
         return json.dumps(value, default=str)
     return value
 
 
-def _copy_table(con: duckdb.DuckDBPyConnection, out: sqlite3.Connection, table: str,
-                pk: tuple[str, ...], skip: tuple[str, ...]) -> int:
-    cols = [(name, typ) for name, typ in con.execute(
+def _copy_table(con: duckdb.DuckDBPyConnection, out: sqlite3.Connection, spec: _Table) -> int:
+    all_cols = con.execute(
         "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
-        "ORDER BY ordinal_position", [table]).fetchall() if name not in skip]
-    names = [c for c, _ in cols]
-    defs = ", ".join(f'"{c}" {_sqlite_type(t)}' for c, t in cols)
-    pk_sql = f", PRIMARY KEY ({', '.join(pk)})" if pk else ""
-    out.execute(f'CREATE TABLE "{table}" ({defs}{pk_sql})')
-    select = ", ".join(f'"{c}"' for c in names)
-    order = f" ORDER BY {', '.join(pk)}" if pk else ""
-    cur = con.execute(f'SELECT {select} FROM "{table}"{order}')
-    insert = f'INSERT INTO "{table}" VALUES ({", ".join("?" for _ in names)})'
+        "AND table_schema = 'main' ORDER BY ordinal_position", [spec.name]).fetchall()
+    cols = [(name, typ) for name, typ in all_cols if name not in spec.skip]
+    have = {name for name, _ in all_cols}
+    computed = [(src, dst, fn) for src, dst, fn in spec.computed if src in have]
+    out_defs = [f'"{c}" {_sqlite_type(t)}' for c, t in cols]
+    out_defs += [f'"{name}" TEXT' for name, _ in spec.extra]
+    out_defs += [f'"{dst}" TEXT' for _, dst, _ in computed]
+    pk_sql = f", PRIMARY KEY ({', '.join(spec.pk)})" if spec.pk else ""
+    out.execute(f'CREATE TABLE "{spec.name}" ({", ".join(out_defs)}{pk_sql})')
+    select = [f't."{c}"' for c, _ in cols] + [f"{expr} AS \"{name}\"" for name, expr in spec.extra]
+    select += [f't."{src}"' for src, _, _ in computed]
+    order = f" ORDER BY {', '.join('t.' + k for k in spec.pk)}" if spec.pk else ""
+    try:
+        cur = con.execute(f'SELECT {", ".join(select)} FROM "{spec.name}" t{order}')
+    except Exception as e:  # an extra column needs a table this store lacks
+        raise CruxError(f"cannot export {spec.name}: {str(e).splitlines()[0]}") from None
+    n_plain = len(cols) + len(spec.extra)
+    width = n_plain + len(computed)
+    insert = f'INSERT INTO "{spec.name}" VALUES ({", ".join("?" for _ in range(width))})'
     n = 0
     while True:
-        rows = cur.fetchmany(5000)
+        rows = cur.fetchmany(2000)
         if not rows:
             break
-        out.executemany(insert, [tuple(_convert(v) for v in r) for r in rows])
+        batch = []
+        for r in rows:
+            plain = [_convert(v) for v in r[:n_plain]]
+            plain += [fn(v) for (_, _, fn), v in zip(computed, r[n_plain:], strict=True)]
+            batch.append(plain)
+        out.executemany(insert, batch)
         n += len(rows)
     return n
+
+
+def _meta_rows(con: duckdb.DuckDBPyConnection, existing: set[str]) -> list[tuple[str, str | None]]:
+    refreshed = None
+    if "_runs" in existing:
+        row = con.execute("SELECT max(finished_at) FROM _runs WHERE status IN ('ok', 'partial')"
+                          ).fetchone()
+        refreshed = row[0] if row else None
+    from ..db.schema import SCHEMA_VERSION
+    now = datetime.now(UTC).replace(tzinfo=None)
+    return [
+        ("last_refreshed_at", _convert(refreshed) if refreshed else None),
+        ("published_at", _convert(now)),
+        ("schema_version", SCHEMA_VERSION),
+    ]
+
+
+def _write_inspect(sq: sqlite3.Connection, tmp: Path, target: Path, counts: dict[str, int]) -> Path:
+    """``datasette inspect``'s JSON for the finished ``tmp`` file, named for ``target``."""
+    tables = {}
+    for (name,) in sq.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+        if name in counts:
+            tables[name] = {"count": counts[name]}
+        else:
+            tables[name] = {"count": sq.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]}
+    h = hashlib.sha256()
+    with tmp.open("rb") as fp:
+        for chunk in iter(lambda: fp.read(1 << 20), b""):
+            h.update(chunk)
+    data = {target.stem: {"hash": h.hexdigest(), "size": tmp.stat().st_size, "file": target.name,
+                          "tables": tables}}
+    path = inspect_path(target)
+    itmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    itmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    os.replace(itmp, path)
+    return path
 
 
 def publish(con: duckdb.DuckDBPyConnection, db_path: str | os.PathLike[str],
             out: str | os.PathLike[str] | None = None) -> PublishResult:
     """Write the snapshot of the store behind ``con`` and swap it into place."""
+    import importlib.util
+
     import sqlite_utils
 
+    from ..errors import MissingExtra
+
+    if importlib.util.find_spec("nh3") is None:
+        raise MissingExtra("Publishing the site", "site", "nh3")
     t0 = time.perf_counter()
     target = Path(out) if out else snapshot_path(db_path)
     if not target.parent.exists():
         raise CruxError(f"{target.parent}: folder does not exist; create it or choose another --out")
+    if target.exists() and target.is_dir():
+        raise CruxError(f"{target}: is a folder; choose a file name with --out")
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     tmp.unlink(missing_ok=True)
     existing = {r[0] for r in con.execute(
@@ -131,31 +298,40 @@ def publish(con: duckdb.DuckDBPyConnection, db_path: str | os.PathLike[str],
     try:
         sq.execute("PRAGMA journal_mode = OFF")
         sq.execute("PRAGMA synchronous = OFF")
-        for table, pk, skip in PUBLIC_TABLES:
-            if table in existing:
-                result.counts[table] = _copy_table(con, sq, table, pk, skip)
+        for spec in PUBLIC_TABLES:
+            if spec.name in existing:
+                result.counts[spec.name] = _copy_table(con, sq, spec)
         for table, cols in INDEXES.items():
             if table in result.counts:
                 for c in cols:
                     sq.execute(f'CREATE INDEX "idx_{table}_{c}" ON "{table}" ("{c}")')
+        sq.execute("CREATE TABLE _meta (key TEXT PRIMARY KEY, value TEXT)")
+        sq.executemany("INSERT INTO _meta VALUES (?, ?)", _meta_rows(con, existing))
         sq.commit()
         db = sqlite_utils.Database(sq)
         for table, cols in FTS.items():
             if table in result.counts:
-                db[table].enable_fts(list(cols), tokenize="porter", create_triggers=False, replace=True)
-        for name, sql in VIEWS.items():
-            db.create_view(name, sql, replace=True)
+                db[table].enable_fts(list(cols), tokenize="porter", create_triggers=False,
+                                     replace=True)
+        for name, (needs, sql) in VIEWS.items():
+            if all(t in result.counts for t in needs):
+                db.create_view(name, sql, replace=True)
+        sq.execute("ANALYZE")
         check = sq.execute("PRAGMA quick_check").fetchone()
         if not check or check[0] != "ok":
             raise CruxError(f"the new snapshot failed its integrity check ({check}); the old one is kept")
         sq.commit()
+        sq.close()
+        # metadata and counts first: a server that sees the new file finds them ready
+        write_metadata(target)
+        sq = sqlite3.connect(f"file:{tmp}?mode=ro", uri=True)
+        _write_inspect(sq, tmp, target, result.counts)
         sq.close()
         os.replace(tmp, target)
     except BaseException:
         sq.close()
         tmp.unlink(missing_ok=True)
         raise
-    write_metadata(target)
     result.seconds = time.perf_counter() - t0
     result.bytes = target.stat().st_size
     return result
@@ -165,7 +341,10 @@ def write_metadata(snapshot: Path) -> Path:
     """Datasette's metadata.yml for this snapshot (the template, keyed by the database name)."""
     template = (Path(__file__).parent / "metadata.yml").read_text(encoding="utf-8")
     path = metadata_path(snapshot)
+    text = template.replace("__DATABASE__", snapshot.stem)
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return path
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(template.replace("__DATABASE__", snapshot.stem), encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
     return path

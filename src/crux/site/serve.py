@@ -3,21 +3,38 @@
 from __future__ import annotations
 
 import importlib.util
+import signal
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
 from ..errors import CruxError, MissingExtra
-from .export import metadata_path, write_metadata
+from .export import inspect_path, metadata_path, write_metadata
+
+HERE = Path(__file__).parent
+TEMPLATES = HERE / "templates"
+PLUGINS = HERE / "plugins"
 
 
 def datasette_command(snapshot: Path, *, host: str, port: int) -> list[str]:
+    """Datasette's command line for ``snapshot``: immutable, with crux's pages and plugin.
+
+    The plugin (``site/plugins/crux_site.py``) serves the pages and switches to a new
+    snapshot when ``crux publish`` replaces the file, so the server never needs a restart.
+    """
     meta = metadata_path(snapshot)
     if not meta.exists():
         write_metadata(snapshot)
-    return [sys.executable, "-m", "datasette", "serve", "-i", str(snapshot), "-m", str(meta),
-            "--host", host, "--port", str(port), "--setting", "sql_time_limit_ms", "3000"]
+    cmd = [sys.executable, "-m", "datasette", "serve", "-i", str(snapshot), "-m", str(meta),
+           "--template-dir", str(TEMPLATES), "--plugins-dir", str(PLUGINS),
+           "--host", host, "--port", str(port), "--setting", "sql_time_limit_ms", "3000",
+           "--setting", "facet_time_limit_ms", "500",
+           "--setting", "truncate_cells_html", "300"]
+    counts = inspect_path(snapshot)
+    if counts.exists():
+        cmd += ["--inspect-file", str(counts)]
+    return cmd
 
 
 def _check_port(host: str, port: int) -> None:
@@ -30,16 +47,39 @@ def _check_port(host: str, port: int) -> None:
                             "choose another with --port") from None
 
 
+def _check_snapshot(snapshot: Path) -> None:
+    import sqlite3
+    try:
+        con = sqlite3.connect(f"file:{snapshot}?mode=ro", uri=True)
+        try:
+            con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as e:
+        raise CruxError(f"{snapshot}: not a SQLite snapshot ({e}); "
+                        "write one with: crux publish") from None
+
+
 def serve(snapshot: Path, *, host: str = "127.0.0.1", port: int = 8001) -> None:
     """Run Datasette until Ctrl-C."""
     if importlib.util.find_spec("datasette") is None:
         raise MissingExtra("Serving the site", "site", "datasette")
     if not snapshot.exists():
         raise CruxError(f"{snapshot}: no published snapshot; run: crux publish")
+    if snapshot.is_dir():
+        raise CruxError(f"{snapshot}: is a folder, not a snapshot; pass the .sqlite file with --snapshot")
+    _check_snapshot(snapshot)
     _check_port(host, port)
     cmd = datasette_command(snapshot, host=host, port=port)
     print(f"Serving {snapshot.name} at http://{host}:{port}/ (Ctrl-C stops)", flush=True)
     proc = subprocess.Popen(cmd)
+    stopping = []
+
+    def _forward(signum: int, frame: object) -> None:  # SIGTERM: stop Datasette too
+        stopping.append(signum)
+        proc.terminate()
+
+    previous = signal.signal(signal.SIGTERM, _forward)
     try:
         code = proc.wait()
     except KeyboardInterrupt:
@@ -49,5 +89,7 @@ def serve(snapshot: Path, *, host: str = "127.0.0.1", port: int = 8001) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
         return
-    if code:
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if code and not stopping:
         raise CruxError(f"Datasette exited with status {code}")
