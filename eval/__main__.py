@@ -164,15 +164,33 @@ def update_report(sections: dict[str, str], path: Path = REPORT) -> None:
     path.write_text(text.rstrip() + "\n")
 
 
+def _runners() -> list[tuple[str, object]]:
+    """Each section of EVALUATION.md and the function that writes it, in report order."""
+    from .topics_eval import eval_topics
+    runners: list[tuple[str, object]] = [("Claims", eval_claims), ("Forecasts", eval_forecasts)]
+    try:
+        from .links_eval import eval_links
+        runners.append(("Debate links", eval_links))
+    except ImportError:
+        pass
+    runners.append(("Topics", eval_topics))
+    return runners
+
+
 def main() -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     t0 = time.perf_counter()
-    try:
-        sections = {"Claims": eval_claims(), "Forecasts": eval_forecasts()}
-    except Exception as e:  # one clear line, not a traceback
-        print(f"eval failed: {type(e).__name__}: {e}", file=sys.stderr)
-        return 1
+    only = {a.lower() for a in sys.argv[1:]}  # e.g. `python -m eval claims topics`
+    sections = {}
+    for title, fn in _runners():
+        if only and title.lower() not in only:
+            continue
+        try:
+            sections[title] = fn()
+        except Exception as e:  # one clear line, not a traceback
+            print(f"eval {title} failed: {type(e).__name__}: {e}", file=sys.stderr)
+            return 1
     update_report(sections)
     for body in sections.values():
         print(body)

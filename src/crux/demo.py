@@ -36,8 +36,22 @@ def build_demo(db_path: str | os.PathLike[str], *, echo: Callable[[str], Any] = 
         if report.failed:
             raise CruxError("the bundled demo corpus did not ingest: " + report.failed[0].error)
         echo(f"demo corpus: {report.summary()}")
+        from .commands.process import run_stages
+        run_stages(con, echo=echo)
+        _demo_topics(con, echo)
         result = publish(con, db_path)
         echo(f"published {result.path} ({result.summary()})")
     finally:
         con.close()
     return result.path
+
+
+def _demo_topics(con: Any, echo: Callable[[str], Any]) -> None:
+    """Fit topics once (the demo's first build); later builds assign new items only."""
+    try:
+        from .analysis import topics
+    except ImportError:
+        return
+    refresh = getattr(topics, "refresh_topics", None)
+    if refresh is not None:
+        echo("topics: " + str(refresh(con, refit=False, progress=False)))

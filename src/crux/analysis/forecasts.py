@@ -1,0 +1,43 @@
+"""Forecasts with their author, date and topic, filtered by topic and publication date."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from .claims_search import topic_join
+
+if TYPE_CHECKING:
+    import duckdb
+
+Table = tuple[list[str], list[tuple[Any, ...]]]
+
+
+def forecasts(con: duckdb.DuckDBPyConnection, *, topic: int | None = None,
+              start: date | None = None, end: date | None = None, limit: int | None = None) -> Table:
+    """Forecasts made (published) between ``start`` and ``end`` inclusive, newest first."""
+    join, params = topic_join(con, claim_col="f.sentence_id", doc_col="f.document_id")
+    where, args = [], []
+    if topic is not None:
+        where.append("tt.topic_id = ?")
+        args.append(topic)
+    if start is not None:
+        where.append("d.published_at >= ?")
+        args.append(start)
+    if end is not None:
+        where.append("CAST(d.published_at AS DATE) <= ?")
+        args.append(end)
+    sql = ("SELECT f.probability, f.low, f.high, f.verbal, f.horizon, f.horizon_text, f.event, "
+           "f.holder, d.author, d.published_at, tt.topic_id, s.text, f.sentence_id "
+           "FROM forecasts f JOIN documents d ON d.id = f.document_id "
+           f"LEFT JOIN sentences s ON s.id = f.sentence_id {join} "
+           + ("WHERE " + " AND ".join(where) if where else "")
+           + " ORDER BY d.published_at DESC NULLS LAST, f.sentence_id")
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    rows = con.execute(sql, [*params, *args]).fetchall()
+    return ["probability", "low", "high", "verbal", "horizon", "horizon_text", "event", "holder",
+            "author", "published_at", "topic", "sentence", "sentence_id"], rows
+
+
+__all__ = ["forecasts"]
