@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8001
 QUICK  ?=
 
-.PHONY: demo test install bench eval lint clean
+.PHONY: demo test soak install bench eval lint clean
 
 # Reinstall only when the project's dependencies change (the stamp is newer than pyproject.toml).
 $(STAMP): pyproject.toml
@@ -22,6 +22,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The refresh kill harness and 30-refresh soak: minutes, so not part of `make test`.
+soak: $(STAMP)
+	$(BIN)/python -m pytest -m soak -s $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(if $(QUICK),--quick,)
