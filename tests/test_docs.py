@@ -9,7 +9,6 @@ import pytest
 
 from crux.cli import cli
 from crux.db import connect
-
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
