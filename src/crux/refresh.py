@@ -69,11 +69,18 @@ def refresh_lock(db_path: str | os.PathLike[str]) -> Iterator[Path]:
         os.close(fd)  # closing releases the flock
 
 
-def copy_for_readers(con: Any, db_path: str | os.PathLike[str]) -> Path | None:
-    """Checkpoint and copy the database for readers to use during the next refresh."""
+def copy_for_readers(con: Any, db_path: str | os.PathLike[str], *, quiet: bool = False) -> Path | None:
+    """Checkpoint and copy the database for readers to use during the next refresh.
+
+    ``quiet``: a step already failed and said why; a failed checkpoint is then only logged."""
     if str(db_path) == ":memory:":
         return None
-    con.execute("CHECKPOINT")
+    try:
+        con.execute("CHECKPOINT")
+    except Exception as e:  # disk full, read-only: the step that failed already said so
+        log.log(logging.INFO if quiet else logging.WARNING,
+                "could not checkpoint the database for readers: %s", str(e).splitlines()[0][:200])
+        return None
     target = readonly_copy_path(db_path)
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     try:
@@ -165,7 +172,7 @@ def run_refresh(db_path: str | os.PathLike[str], steps: list[tuple[str, Step]], 
                 run.error = "; ".join(f"{s.name}: {s.summary}" for s in report.steps
                                       if s.status in ("failed", "temporary", "partial")) or None
                 run.rows_out = len(report.steps)
-            copy_for_readers(con, db_path)
+            copy_for_readers(con, db_path, quiet=report.exit_code != 0)
         finally:
             con.close()
     report.seconds = time.perf_counter() - t0

@@ -81,6 +81,9 @@ def parse_feed(data: bytes, *, location: str, headers: dict[str, str] | None = N
     feed = parsed.get("feed") or {}
     entries = parsed.get("entries") or []
     if not entries and not parsed.get("version"):
+        if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{" and b"jsonfeed.org/version" in data[:4000]:
+            raise InputError(f"{location}: a JSON Feed, which this feedparser cannot read; "
+                             "use the site's RSS or Atom feed")
         reason = warning or "no feed elements found"
         raise InputError(f"{location}: not an RSS/Atom feed ({reason}); check the file or URL")
     feed_link = feed.get("link")

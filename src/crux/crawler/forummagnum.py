@@ -36,6 +36,14 @@ def parse_time(value: Any) -> datetime | None:
     return dt
 
 
+def _time(obj: dict[str, Any], key: str) -> datetime | None:
+    """``parse_time`` of a field; a bad value names the field."""
+    try:
+        return parse_time(obj.get(key))
+    except ValueError as e:
+        raise ValueError(f"field {key!r}: {e}") from None
+
+
 def _str(obj: dict[str, Any], key: str) -> str | None:
     v = obj.get(key)
     if v is None:
@@ -106,8 +114,8 @@ def post_doc(obj: dict[str, Any]) -> Doc:
         raise ValueError("post has neither title nor body")
     return Doc(
         id=pid, kind="post", url=url, title=title, author=_author(obj),
-        published_at=parse_time(obj.get("postedAt")),
-        updated_at=parse_time(obj.get("modifiedAt")) if obj.get("modifiedAt") else None,
+        published_at=_time(obj, "postedAt"),
+        updated_at=_time(obj, "modifiedAt") if obj.get("modifiedAt") else None,
         html=html, score=_int(obj, "baseScore"), vote_count=_int(obj, "voteCount"),
         comment_count=_int(obj, "commentCount"), tags=_tags(obj),
         deleted=bool(obj.get("deletedDraft") or obj.get("deleted")),
@@ -125,8 +133,8 @@ def comment_doc(obj: dict[str, Any]) -> Doc:
     title = f"Re: {post['title']}" if post.get("title") else None
     return Doc(
         id=cid, kind="comment", parent_id=parent, post_id=post_id, url=_str(obj, "pageUrl"),
-        title=title, author=_author(obj), published_at=parse_time(obj.get("postedAt")),
-        updated_at=parse_time(obj.get("lastEditedAt")) if obj.get("lastEditedAt") else None,
+        title=title, author=_author(obj), published_at=_time(obj, "postedAt"),
+        updated_at=_time(obj, "lastEditedAt") if obj.get("lastEditedAt") else None,
         html=_html(obj) or "", score=_int(obj, "baseScore"), vote_count=_int(obj, "voteCount"),
         deleted=bool(obj.get("deleted")), extra=_extra(obj, ("af",)),
     )

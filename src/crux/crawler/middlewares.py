@@ -13,6 +13,7 @@ Also here: :func:`describe_failure`, the one-line reason shown for a request tha
 from __future__ import annotations
 
 import logging
+import re
 import time
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
@@ -180,7 +181,10 @@ def describe_failure(failure: Any, url: str, timeout: float | None = None) -> st
         return f"{url}: timed out{after} (retried; raise CRUX_DOWNLOAD_TIMEOUT if the site is slow)"
     if isinstance(exc, terr.ConnectError | terr.ConnectionLost) or "Connection" in name:
         return f"{url}: connection failed ({name}: {str(exc)[:120]}); check the network"
-    if name in ("CancelledError",) or "maxsize" in str(exc).lower() or "Cancelled" in str(exc):
-        return f"{url}: response larger than the cap (set CRUX_MAX_RESPONSE_BYTES to raise it)"
+    if name in ("CancelledError", "DownloadCancelledError") or "maxsize" in str(exc).lower() \
+            or "max size" in str(exc).lower() or "Cancelled" in str(exc):
+        m = re.search(r"(\d+) bytes which is larger than download max size \((\d+)\)", str(exc))
+        size = f" ({int(m[1]):,} bytes, cap {int(m[2]):,})" if m else ""
+        return f"{url}: response larger than the cap{size}; not read (set CRUX_MAX_RESPONSE_BYTES to raise it)"
     text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
     return f"{url}: {name}{': ' + text if text else ''}"

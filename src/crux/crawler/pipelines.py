@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..db import Doc, SaveResult, mark_deleted, reject, save_documents
+from ..db.connect import _is_storage_failure
 from ..db.schema import _now
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ class CrawlStore:
         self.progress = progress
         self._buffer: list[tuple[str, Doc]] = []
         self._rejects: list[tuple[str, str, str]] = []
+        self.storage_error: str | None = None  # the disk is full or the file read-only: stop
 
     # -- called by spiders -------------------------------------------------------------
     def room(self, name: str) -> int | None:
@@ -107,6 +109,11 @@ class CrawlStore:
     def add_reject(self, name: str, location: str, reason: str) -> None:
         self.states[name].rejected += 1
         self._rejects.append((name, location, reason))
+
+    def reject_response(self, name: str, location: str, reason: str) -> None:
+        """A whole response was unusable: the source's error and a ``_rejects`` row."""
+        self.error(name, reason)
+        self.add_reject(name, location, reason)
 
     def error(self, name: str, message: str) -> None:
         state = self.states[name]
@@ -142,6 +149,13 @@ class CrawlStore:
         except Exception as e:
             self._rollback()
             first = str(e).strip().splitlines()[0][:300] if str(e).strip() else ""
+            if _is_storage_failure(e):
+                self.storage_error = self.storage_error or (
+                    f"cannot write to the database ({first}); free disk space or check the file's "
+                    "permissions, then run again: documents stored before are kept")
+                for name, docs in by_source.items():
+                    self.error(name, f"could not store {len(docs)} documents: {self.storage_error}")
+                return
             for name, docs in by_source.items():
                 self.error(name, f"could not store {len(docs)} documents ({type(e).__name__}: {first})")
             return
@@ -158,35 +172,74 @@ class CrawlStore:
 
     def finish(self, name: str) -> None:
         """Write the source's outcome (after its last batch): deletions, validators, status."""
-        state = self.states[name]
-        if state.finished:
+        self.finish_many([name])
+
+    def finish_many(self, names: list[str]) -> None:
+        """:meth:`finish` for several sources in one transaction (a crawl of 2,000 feeds ends
+        in one commit, not 2,000); if that fails, each source is finished on its own."""
+        states = [self.states[n] for n in dict.fromkeys(names) if not self.states[n].finished]
+        if not states:
             return
         self.flush()
-        state.finished = True
-        try:
-            self.con.execute("BEGIN TRANSACTION")
-            gone = self._gone(state)
-            if gone:
-                state.deleted = mark_deleted(self.con, gone)
-            self._update_source(state)
-            self.con.execute("COMMIT")
-        except Exception as e:
-            self._rollback()
-            state.errors.append(f"could not record the outcome ({type(e).__name__}: {e})")
-            try:  # at least the status
-                self._update_source(state, minimal=True)
-            except Exception:
-                pass
-        if self.progress:
-            self.progress(state)
+        if len(states) > 1:
+            try:
+                self.con.execute("BEGIN TRANSACTION")
+                for state in states:
+                    gone = self._gone(state)
+                    if gone:
+                        state.deleted = mark_deleted(self.con, gone)
+                counts = dict(self.con.execute(
+                    "SELECT source_id, count(*) FROM documents WHERE source_id IN (SELECT unnest(?)) "
+                    "GROUP BY source_id", [[st.id for st in states]]).fetchall())
+                for state in states:
+                    self._update_source(state, items=counts.get(state.id, 0))
+                self.con.execute("COMMIT")
+            except Exception as e:
+                self._rollback()
+                for state in states:
+                    state.deleted = 0
+                if self.storage_error or _is_storage_failure(e):  # no use trying each source
+                    for state in states:
+                        state.finished = True
+                    return
+            else:
+                for state in states:
+                    state.finished = True
+                    if self.progress:
+                        self.progress(state)
+                return
+        for state in states:
+            state.finished = True
+            try:
+                self.con.execute("BEGIN TRANSACTION")
+                self._outcome(state)
+                self.con.execute("COMMIT")
+            except Exception as e:
+                self._rollback()
+                state.deleted = 0
+                state.errors.append(f"could not record the outcome ({type(e).__name__}: {e})")
+                try:  # at least the status
+                    self._update_source(state, minimal=True)
+                except Exception:
+                    pass
+            if self.progress:
+                self.progress(state)
+
+    def _outcome(self, state: SourceState) -> None:
+        gone = self._gone(state)
+        if gone:
+            state.deleted = mark_deleted(self.con, gone)
+        self._update_source(state)
 
     def finish_all(self) -> None:
-        for name in self.states:
-            self.finish(name)
+        self.finish_many(list(self.states))
 
     def _gone(self, state: SourceState) -> list[str]:
-        """Documents stored earlier that the source no longer returns where it was asked."""
-        if state.errors or state.truncated:
+        """Documents stored earlier that the source no longer returns where it was asked.
+
+        None after an error, a ``--max-items`` cut or a rejected item (a post or comment the
+        site returned but crux could not read is not gone)."""
+        if state.errors or state.truncated or state.rejected:
             return []
         gone: list[str] = []
         if state.kind == "forummagnum" and state.posts_complete:
@@ -206,7 +259,7 @@ class CrawlStore:
             gone += [r[0] for r in rows if r[0] not in seen]
         return gone
 
-    def _update_source(self, state: SourceState, minimal: bool = False) -> None:
+    def _update_source(self, state: SourceState, minimal: bool = False, items: int | None = None) -> None:
         ok = not state.errors
         sets = {"last_fetch_at": _now(), "last_status": state.status, "last_error": state.error}
         if not minimal:
@@ -220,10 +273,12 @@ class CrawlStore:
                 cfg = dict(state.config)
                 cfg.update(state.config_updates)
                 sets["config"] = json.dumps(cfg)
+        if items is None:
+            items = self.con.execute("SELECT count(*) FROM documents WHERE source_id = ?",
+                                     [state.id]).fetchone()[0]
+        sets["items"] = items
         assign = ", ".join(f"{k} = ?" for k in sets)
-        self.con.execute(
-            f"UPDATE sources SET {assign}, items = (SELECT count(*) FROM documents d "
-            "WHERE d.source_id = sources.id) WHERE id = ?", [*sets.values(), state.id])
+        self.con.execute(f"UPDATE sources SET {assign} WHERE id = ?", [*sets.values(), state.id])
 
 
 class DuckDBPipeline:
@@ -250,5 +305,4 @@ class DuckDBPipeline:
             spider.before_finish()
         except Exception as e:  # never lose the writes because of bookkeeping
             log.exception("before_finish failed: %s", e)
-        for name in spider.source_names:
-            self._store.finish(name)
+        self._store.finish_many(spider.source_names)

@@ -71,6 +71,8 @@ class CrawlReport:
                 f"{self.total('changed')} changed, {self.total('unchanged')} unchanged documents")
         if self.total("deleted"):
             text += f", {self.total('deleted')} marked deleted"
+        if self.total("rejected"):
+            text += f", {self.total('rejected')} items rejected (see the _rejects table)"
         if self.failed:
             text += f"; {len(self.failed)} failed ({', '.join(s.name for s in self.failed)}; see crux sources)"
         return text + f" ({self.requests} requests, {self.seconds:.1f} s)"
@@ -198,6 +200,9 @@ def _run_process(con: duckdb.DuckDBPyConnection, states: list[SourceState], sinc
             name=s.name, kind=s.kind, status=s.status, new=s.saved.new, changed=s.saved.changed,
             unchanged=s.saved.unchanged, deleted=s.deleted, rejected=s.rejected, error=s.error,
             warnings=s.warnings[:20]))
+    if store.storage_error:  # the whole crawl failed, not its sources: say so once
+        from ..errors import StorageError
+        raise StorageError(store.storage_error)
     return report
 
 

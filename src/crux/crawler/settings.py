@@ -86,6 +86,9 @@ def scrapy_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "TELNETCONSOLE_ENABLED": False,
         "REMOTE_CONTROL_ENABLED": False,
         "LOG_LEVEL": "WARNING",
+        # Scrapy re-parses a callback's source on every response to warn about `return value`
+        # in generators (its cache misses bound methods): 6 ms a response, 12 s for 2,000 feeds
+        "WARN_ON_GENERATOR_RETURN_VALUE": False,
     }
     settings.update(overrides or {})
     return settings

@@ -20,18 +20,27 @@ from ..pipelines import CrawlStore, SourceState
 log = logging.getLogger(__name__)
 
 
+def too_large(failure: Any) -> bool:
+    """Whether a request failed because its response was over ``DOWNLOAD_MAXSIZE``."""
+    exc = getattr(failure, "value", None)
+    return type(exc).__name__ == "DownloadCancelledError" or "max size" in str(exc).lower()
+
+
 def guarded(method: Callable[..., Any]) -> Callable[..., Iterator[Any]]:
     """Wrap a callback: an exception becomes the source's error instead of a lost crawl."""
 
     @functools.wraps(method)
     def wrapper(self: CruxSpider, response: Any, *args: Any, **kwargs: Any) -> Iterator[Any]:
         name = response.meta.get("source")
+        if self.store.storage_error:  # the database cannot be written: stop asking the sites
+            from scrapy.exceptions import CloseSpider
+            raise CloseSpider("storage_error")
         try:
             yield from method(self, response, *args, **kwargs)
         except Exception as e:
             log.debug("callback failed", exc_info=True)
             first = str(e).strip().splitlines()[0][:300] if str(e).strip() else ""
-            self.store.error(name, f"{response.url}: {type(e).__name__}: {first}")
+            self.store.reject_response(name, response.url, f"{response.url}: {type(e).__name__}: {first}")
             self.on_source_failure(response.meta)
     return wrapper
 
@@ -56,7 +65,11 @@ class CruxSpider(scrapy.Spider):
         request = failure.request
         name = request.meta.get("source")
         timeout = self.crawler.settings.getfloat("DOWNLOAD_TIMEOUT")
-        self.store.error(name, describe_failure(failure, request.url, timeout))
+        message = describe_failure(failure, request.url, timeout)
+        if too_large(failure):  # the answer came, but crux would not read it: a rejected input
+            self.store.reject_response(name, request.url, message)
+        else:
+            self.store.error(name, message)
         self.on_source_failure(request.meta)
 
     def on_source_failure(self, meta: dict[str, Any]) -> None:

@@ -69,7 +69,7 @@ class FeedsSpider(CruxSpider):
         try:
             result = parse_feed(response.body, location=response.url, headers=headers)
         except InputError as e:
-            self.store.error(name, str(e))
+            self.store.reject_response(name, response.url, str(e))
             return
         state.new_etag = headers.get("etag")
         state.new_last_modified = headers.get("last-modified")

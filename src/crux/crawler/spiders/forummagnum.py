@@ -17,6 +17,7 @@ asks again.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +30,47 @@ from ..graphql import MAX_OFFSET, comments_payload, graphql_results, posts_paylo
 from . import CruxSpider, guarded
 
 MAX_PAGES = 100_000  # a guard against a server that never stops answering full pages
+
+
+def decode_json(response: Any) -> tuple[Any, str | None]:
+    """``(object, None)`` from a JSON response, or ``(None, one-line reason)``.
+
+    The body is decoded with the charset the ``Content-Type`` declares, else as UTF-8 (JSON's
+    own encoding); bytes that are not valid there are refused, not guessed at.
+    """
+    ctype = response.headers.get(b"Content-Type", b"").decode("latin-1")
+    body: bytes = response.body
+    m = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", ctype, re.I)
+    charset = m[1] if m else None
+    if charset and charset.lower().replace("-", "").replace("_", "") == "utf8":
+        charset = "utf-8-sig"  # a BOM is not an error
+    try:
+        text = body.decode(charset) if charset else body  # json.loads: UTF-8/16/32 by its BOM rules
+    except LookupError:
+        return None, (f"HTTP {response.status}: unknown charset {charset!r} in the Content-Type; "
+                      "crux cannot decode the answer")
+    except UnicodeDecodeError as e:
+        return None, (f"HTTP {response.status}: not valid {charset} at byte {e.start} though the "
+                      "Content-Type says so; the answer is broken, the next crawl asks again")
+    try:
+        return json.loads(text), None
+    except UnicodeDecodeError as e:
+        bad = body[e.start:e.start + 1].hex()
+        return None, (f"HTTP {response.status}: not UTF-8 JSON (byte 0x{bad} at offset {e.start}) and "
+                      "no charset declared; the site sent another encoding")
+    except RecursionError:
+        return None, f"HTTP {response.status}: JSON nested too deeply to read"
+    except ValueError as e:
+        head = body.lstrip()[:1]
+        if "json" not in ctype.lower() and head not in (b"{", b"["):
+            return None, (f"HTTP {response.status}, not JSON ({ctype or 'no type'}); the site may "
+                          "block crawlers or the URL is not a ForumMagnum site")
+        where = f" at line {e.lineno} column {e.colno}" if isinstance(e, json.JSONDecodeError) else ""
+        cut = " (cut off?)" if isinstance(e, json.JSONDecodeError) and (
+            e.pos >= len(text) - 1 or e.msg.startswith("Unterminated")) else ""
+        msg = e.msg.removesuffix(" at") if isinstance(e, json.JSONDecodeError) else str(e)[:100]
+        return None, (f"HTTP {response.status}: invalid JSON{cut}: {msg}{where} "
+                      f"({len(body):,} bytes); the answer is broken, the next crawl asks again")
 
 
 def iso(dt: datetime) -> str:
@@ -89,22 +131,22 @@ class ForumMagnumSpider(CruxSpider):
 
     def _results(self, response: Any, collection: str) -> list[Any] | None:
         name = response.meta["source"]
-        try:
-            obj = json.loads(response.body)
-        except ValueError:
-            ctype = response.headers.get(b"Content-Type", b"").decode("latin-1") or "no type"
-            self.store.error(name, f"{response.url}: HTTP {response.status}, not JSON ({ctype}); "
-                                   "the site may block crawlers or the URL is not a ForumMagnum site")
-            self.on_source_failure(response.meta)
-            return None
-        results, error = graphql_results(obj, collection)
-        if error:
-            hint = "" if results is not None else (
-                "; if it names 'selector' or 'input', switch the source's api_style")
-            self.store.error(name, f"{response.url}: {error}{hint}")
-            self.on_source_failure(response.meta)
-            return None
-        return results
+        obj, problem = decode_json(response)
+        if problem is None:
+            results, error = graphql_results(obj, collection)
+            if error and results is None:
+                hint = "; if it names 'selector' or 'input', switch the source's api_style" \
+                    if "GraphQL error" in error else "; the site's API may have changed"
+                problem = f"{error}{hint}"
+            elif error:  # partial data and errors: not trusted (the source's error, as before)
+                self.store.error(name, f"{response.url}: {error}")
+                self.on_source_failure(response.meta)
+                return None
+            else:
+                return results
+        self.store.reject_response(name, response.url, f"{response.url}: {problem}")
+        self.on_source_failure(response.meta)
+        return None
 
     @guarded
     def parse_posts(self, response: Any) -> Iterator[Any]:
@@ -116,7 +158,12 @@ class ForumMagnumSpider(CruxSpider):
         parsed = parse_forum_json(results, location=response.url)
         for where, reason in parsed.rejected:
             self.store.add_reject(name, where, reason)
-        fresh = [d for d in parsed.docs if d.kind == "post" and d.id not in state.seen_posts]
+        for doc in parsed.docs:  # posts are paged and watermarked by postedAt: one without is unusable
+            if doc.kind == "post" and doc.published_at is None:
+                self.store.add_reject(name, f"{response.url}#{doc.id}",
+                                      "post has no postedAt; crux pages posts by it")
+        fresh = [d for d in parsed.docs if d.kind == "post" and d.id not in state.seen_posts
+                 and d.published_at is not None]
         room = self.store.room(name)
         if room is not None and len(fresh) >= room:
             fresh, state.truncated = fresh[:room], True
@@ -136,7 +183,10 @@ class ForumMagnumSpider(CruxSpider):
         last = None
         for obj in reversed(results):
             if isinstance(obj, dict) and obj.get("postedAt"):
-                last = parse_time(obj["postedAt"])
+                try:
+                    last = parse_time(obj["postedAt"])
+                except (ValueError, TypeError):  # rejected above; page on from the one before
+                    continue
                 break
         after, offset = meta["after"], meta["offset"]
         if last is not None and (after is None or last > after):
