@@ -111,3 +111,43 @@ def test_quoted_sentences_are_never_claims(con):
     assert ClaimsStage().run(con).rows_out == 0
     assert con.execute("SELECT count(*) FROM claims").fetchone()[0] == 0
     assert con.execute("SELECT count(*) FROM sentences").fetchone()[0] == len(SENTS)
+
+
+def test_claim_vectors_are_stored_for_the_embed_stage(con, monkeypatch):
+    """The claims stage stores the vectors of the claims it keeps (item_kind 'claim', the embed
+    stage's model and content hash); the embed stage reuses them and encodes only the rest."""
+    import numpy as np
+
+    from crux.htmltext import content_hash
+    from crux.pipeline import embed
+
+    _seed(con)
+    result = ClaimsStage().run(con)
+    assert f"{result.rows_out} claim vectors stored" in result.note
+    claims = [r[0] for r in con.execute("SELECT sentence_id FROM claims ORDER BY 1").fetchall()]
+    stored = con.execute("SELECT e.item_id, e.model, e.content_hash, e.vector, s.text FROM embeddings e "
+                         "JOIN sentences s ON s.id = e.item_id WHERE e.item_kind = 'claim' "
+                         "ORDER BY 1").fetchall()
+    assert [r[0] for r in stored] == claims
+    assert all(r[1] == embed.model_name() and r[2] == content_hash(r[4]) for r in stored)
+    fresh = embed.encode([r[4] for r in stored])
+    assert np.abs(np.asarray([r[3] for r in stored], dtype=np.float32) - fresh).max() < 1e-5
+    calls: list[str] = []
+    real = embed.encode
+    monkeypatch.setattr(embed, "encode", lambda texts, **kw: calls.extend(texts) or real(texts, **kw))
+    embed.EmbedStage().run(con)
+    assert calls == [SENTS[3][2]]  # the quote only: the claims' vectors were reused
+    after = con.execute("SELECT item_id, vector FROM embeddings WHERE item_kind = 'claim' "
+                        "ORDER BY 1").fetchall()
+    assert after == [(r[0], r[3]) for r in stored]
+    # a re-run of the claims stage replaces its vectors, not adds to them
+    ClaimsStage().run(con, force=True)
+    assert con.execute("SELECT count(*) FROM embeddings WHERE item_kind = 'claim'").fetchone()[0] == len(claims)
+
+
+def test_no_claim_vectors_stored_for_another_embed_model(con, monkeypatch):
+    monkeypatch.setenv("CRUX_EMBED_MODEL", "some-other-model")
+    _seed(con)
+    result = ClaimsStage().run(con)
+    assert result.rows_out >= 3 and result.note == ""
+    assert con.execute("SELECT count(*) FROM embeddings").fetchone()[0] == 0

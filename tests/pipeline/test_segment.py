@@ -256,3 +256,31 @@ def test_seed_feed_quotes(con, shared, senter):
     contra = con.execute("SELECT count(*) FROM blocks b JOIN documents d ON d.id = b.document_id "
                          "WHERE d.title LIKE 'Contra Binder%' AND b.kind = 'table_cell'").fetchone()[0]
     assert contra > 4
+
+
+def test_protected_span_check_matches_the_plain_definition():
+    """``_unprotected`` (sorted spans, bisect) keeps exactly the bounds no span strictly contains."""
+    import random
+
+    from crux.pipeline.segment import _unprotected
+
+    rng = random.Random(7)
+    for _ in range(500):
+        spans = []
+        for _ in range(rng.randrange(0, 6)):
+            a = rng.randrange(0, 40)
+            spans.append((a, a + rng.randrange(0, 12)))  # empty, touching and nested spans too
+        bounds = {rng.randrange(0, 55) for _ in range(rng.randrange(0, 15))}
+        plain = {b for b in bounds if not any(s < b < e for s, e in spans)}
+        assert _unprotected(set(bounds), spans) == plain
+
+
+def test_quote_spans_and_alnum_rule():
+    from crux.pipeline.segment import _ALNUM, quote_spans
+
+    assert quote_spans('He said “a b” and «c d», then "e f" and "g".') == [
+        (8, 13), (18, 23), (30, 35), (40, 43)]
+    assert quote_spans('x”y “z') == []  # a closing mark without an opening one, an unclosed one
+    assert quote_spans('3" by 4" and "quoted"') == []  # straight marks not around words
+    for text in ("---", "_", "١٢", "é", "²", "x_", "…", " \u00a0", "Ⅻ", "〇"):
+        assert bool(_ALNUM.search(text)) == any(c.isalnum() for c in text), text

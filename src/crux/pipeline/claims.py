@@ -93,16 +93,22 @@ class ClaimModel:
         return 1.0 / (1.0 + np.exp(-z))
 
 
-def feature_matrix(docs: Sequence[Doc], block_kinds: Sequence[str], batch_size: int = 64) -> Any:
-    """The classifier's input: hand-made features, then the sentence embedding, per sentence."""
+def feature_matrix(docs: Sequence[Doc], block_kinds: Sequence[str], batch_size: int = 64,
+                   embeddings: Any = None) -> Any:
+    """The classifier's input: hand-made features, then the sentence embedding, per sentence.
+
+    ``embeddings``: the float32 all-MiniLM-L6-v2 vectors of ``d.text`` when already computed
+    (:meth:`ClaimScorer.score_with_vectors` keeps them to store); encoded here otherwise.
+    """
     import numpy as np
 
     from .features import claim_features, encode
 
     hand = np.asarray([claim_features(d, k) for d, k in zip(docs, block_kinds, strict=True)],
                       dtype=np.float64).reshape(len(docs), -1)
-    emb = encode([d.text for d in docs], batch_size=batch_size).astype(np.float64)
-    return np.hstack([hand, emb])
+    if embeddings is None:
+        embeddings = encode([d.text for d in docs], batch_size=batch_size)
+    return np.hstack([hand, np.asarray(embeddings).astype(np.float64)])
 
 
 def is_candidate(text: str, block_kind: str = "paragraph", in_quote: bool = False) -> bool:
@@ -144,18 +150,28 @@ class ClaimScorer:
     def score(self, texts: Sequence[str], block_kinds: Sequence[str] | None = None,
               in_quote: Sequence[bool] | None = None) -> list[tuple[float, str | None]]:
         """(probability, kind) per sentence; non-candidates get (0.0, None) without a model call."""
+        return self.score_with_vectors(texts, block_kinds, in_quote)[0]
+
+    def score_with_vectors(self, texts: Sequence[str], block_kinds: Sequence[str] | None = None,
+                           in_quote: Sequence[bool] | None = None,
+                           ) -> tuple[list[tuple[float, str | None]], dict[int, Any]]:
+        """:meth:`score`, and the float32 all-MiniLM-L6-v2 vector of ``texts[i].strip()`` for
+        every candidate ``i`` (the embedding the classifier used)."""
+        from .features import encode
+
         kinds = list(block_kinds) if block_kinds is not None else ["paragraph"] * len(texts)
         quoted = list(in_quote) if in_quote is not None else [False] * len(texts)
         idx = [i for i, t in enumerate(texts) if is_candidate(t, kinds[i], quoted[i])]
         out: list[tuple[float, str | None]] = [(0.0, None)] * len(texts)
         if not idx:
-            return out
+            return out, {}
         docs = list(self.nlp.pipe([texts[i].strip() for i in idx], batch_size=self.batch_size))
+        emb = encode([d.text for d in docs], batch_size=self.batch_size)
         probs = self.model.probabilities(feature_matrix(docs, [kinds[i] for i in idx],
-                                                        self.batch_size))
+                                                        self.batch_size, embeddings=emb))
         for i, doc, p in zip(idx, docs, probs, strict=True):
             out[i] = (float(p), claim_kind(doc))
-        return out
+        return out, dict(zip(idx, emb, strict=True))
 
 
 class ClaimsStage(Stage):
@@ -164,16 +180,28 @@ class ClaimsStage(Stage):
     name: ClassVar[str] = "claims"
     version: ClassVar[str] = "1:claims-lr-1"  # a retrained model gets a new name, so a new version
     reads: ClassVar[tuple[str, ...]] = ("sentences", "blocks")
-    writes: ClassVar[tuple[str, ...]] = ("claims",)
+    writes: ClassVar[tuple[str, ...]] = ("claims", "embeddings")
     after: ClassVar[tuple[str, ...]] = ("segment",)
 
-    def __init__(self, model: ClaimModel | None = None) -> None:
+    def __init__(self, model: ClaimModel | None = None, *, store_vectors: bool = True) -> None:
         self._model = model
         self.scorer: ClaimScorer | None = None
+        self.store_vectors = store_vectors
+        self.embed_model: str | None = None  # set by setup when the claims' vectors are stored
+        self.vectors_stored = 0
 
     def setup(self, con: duckdb.DuckDBPyConnection) -> None:
+        from . import embed
+
         if self.scorer is None:
             self.scorer = ClaimScorer(self._model)
+        # The classifier embeds every candidate with the packaged all-MiniLM-L6-v2; when the
+        # embed stage uses the same model (and device), the claims' vectors are stored in
+        # ``embeddings`` under its model name, and the embed stage reuses them by content hash.
+        encoder = self.scorer.model.meta.get("encoder", embed.DEFAULT_MODEL)
+        self.embed_model = (embed.model_name() if self.store_vectors
+                            and encoder == embed.DEFAULT_MODEL
+                            and embed.shares_classifier_encoder() else None)
 
     def process(self, con: duckdb.DuckDBPyConnection, docs: list[PendingDoc]) -> int:
         from ..db.store import bulk_insert
@@ -189,14 +217,34 @@ class ClaimsStage(Stage):
             [ids]).fetchall()
         if not rows:
             return 0
-        scored = self.scorer.score([r[2] for r in rows], [r[3] for r in rows],
-                                   [bool(r[4]) for r in rows])
+        scored, vecs = self.scorer.score_with_vectors(
+            [r[2] for r in rows], [r[3] for r in rows], [bool(r[4]) for r in rows])
         model = self.scorer.model
-        out = [(r[0], r[1], round(p, 6), kind, model.name)
-               for r, (p, kind) in zip(rows, scored, strict=True)
-               if kind is not None and p >= model.threshold]
+        kept = [i for i, (p, kind) in enumerate(scored)
+                if kind is not None and p >= model.threshold]
+        out = [(rows[i][0], rows[i][1], round(scored[i][0], 6), scored[i][1], model.name)
+               for i in kept]
         bulk_insert(con, "claims", ("sentence_id", "document_id", "score", "kind", "model"), out)
+        if self.embed_model:
+            self._store_vectors(con, ids, [(rows[i][0], rows[i][2], vecs[i]) for i in kept])
         return len(out)
+
+    def _store_vectors(self, con: duckdb.DuckDBPyConnection, ids: list[str],
+                       claims: list[tuple[str, str, Any]]) -> None:
+        """The claims' vectors as the embed stage would store them (item_kind 'claim')."""
+        from ..htmltext import content_hash
+        from . import embed
+
+        assert self.embed_model is not None
+        embed.delete_vectors(con, self.embed_model, ("claim",), ids)
+        # The vector is of the stripped text; the embed stage embeds the stored text as is.
+        claims = [c for c in claims if c[1] == c[1].strip()]
+        embed.store_vectors(con, self.embed_model, ["claim"] * len(claims), [c[0] for c in claims],
+                            [content_hash(c[1]) for c in claims], [c[2] for c in claims])
+        self.vectors_stored += len(claims)
+
+    def finish(self, con: duckdb.DuckDBPyConnection) -> str:
+        return f"{self.vectors_stored} claim vectors stored for embed" if self.embed_model else ""
 
 
 __all__ = ["KINDS", "ClaimModel", "ClaimScorer", "ClaimsStage", "claim_kind", "is_candidate"]

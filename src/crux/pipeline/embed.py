@@ -9,7 +9,10 @@ What is embedded, per document (``embeddings.item_kind``, ``item_id``):
   quotations alike: one vector per quoted sentence, the same unit as a claim, so a reply's
   claim can be matched to the quoted sentence it answers.
 - ``claim`` (a sentence id): the sentences listed in ``claims`` for the document; none when
-  the claims stage found none (or has not run).
+  the claims stage found none (or has not run). When this model is the claim classifier's
+  (the packaged all-MiniLM-L6-v2 on the CPU, :func:`shares_classifier_encoder`), the claims
+  stage has already stored these rows with the vectors it classified with, and they are
+  reused by content hash below: only documents and quotes are encoded here.
 - ``sentence`` (a sentence id): the other sentences only when ``EmbedStage(sentences=True)``:
   off by default; it costs about 20 times the rest (LessWrong 2020: ~65 sentences per post).
 
@@ -140,6 +143,48 @@ def vectors(con: duckdb.DuckDBPyConnection, item_kind: str, ids: Sequence[str] |
     return list(got["item_id"]), np.stack(got["vector"]).astype(np.float32, copy=False)
 
 
+def delete_vectors(con: duckdb.DuckDBPyConnection, model: str, kinds: Sequence[str],
+                   document_ids: Sequence[str]) -> None:
+    """Remove the stored vectors of ``kinds`` for these documents (a sentence's document is
+    its id without ``:s<n>``)."""
+    con.execute(
+        "DELETE FROM embeddings WHERE model = ? AND item_kind IN (SELECT unnest(?)) AND "
+        "(CASE WHEN item_kind = 'document' THEN item_id "
+        "ELSE regexp_replace(item_id, ':s[0-9]+$', '') END) IN (SELECT unnest(?))",
+        [model, list(kinds), list(document_ids)])
+
+
+def store_vectors(con: duckdb.DuckDBPyConnection, model: str, kinds: Sequence[str],
+                  item_ids: Sequence[str], hashes: Sequence[str], vecs: Sequence[Any]) -> None:
+    """Insert ``embeddings`` rows (one statement); ``hashes`` are :func:`content_hash` of the texts."""
+    import numpy as np
+
+    if not item_ids:
+        return
+    col = np.empty(len(item_ids), dtype=object)
+    col[:] = [np.asarray(v, dtype=np.float32) for v in vecs]
+    frame = {
+        "item_kind": np.array(list(kinds), dtype=object),
+        "item_id": np.array(list(item_ids), dtype=object),
+        "model": np.array([model] * len(item_ids), dtype=object),
+        "content_hash": np.array(list(hashes), dtype=object),
+        "vector": col,
+    }
+    con.register("_crux_embed_rows", frame)
+    try:
+        con.execute("INSERT INTO embeddings (item_kind, item_id, model, content_hash, vector) "
+                    "SELECT item_kind, item_id, model, content_hash, vector::FLOAT[] "
+                    "FROM _crux_embed_rows")
+    finally:
+        con.unregister("_crux_embed_rows")
+
+
+def shares_classifier_encoder(name: str | None = None, device: str | None = None) -> bool:
+    """Whether the embed stage's vectors for a text are the claim classifier's (same packaged
+    all-MiniLM-L6-v2 on the CPU), so the claims stage can store the ones it computed."""
+    return model_name(name) in _PACKAGED and str(device or config.get("device")) == "cpu"
+
+
 class EmbedStage(Stage):
     """Embeddings of documents, quotes and claims (see the module docstring)."""
 
@@ -201,8 +246,6 @@ class EmbedStage(Stage):
         return out
 
     def process(self, con: duckdb.DuckDBPyConnection, docs: list[PendingDoc]) -> int:
-        import numpy as np
-
         from . import embed as _self  # through the module, so tests can count encode() calls
 
         ids = [d.id for d in docs]
@@ -227,29 +270,11 @@ class EmbedStage(Stage):
         self.stats["encoded"] += len(todo)
         self.stats["reused"] += len(items) - len(todo)
         self.stats["items"] += len(items)
-        con.execute(
-            "DELETE FROM embeddings WHERE model = ? AND item_kind IN (SELECT unnest(?)) AND "
-            "(CASE WHEN item_kind = 'document' THEN item_id "
-            "ELSE regexp_replace(item_id, ':s[0-9]+$', '') END) IN (SELECT unnest(?))",
-            [self.model, list(KINDS), ids])
+        delete_vectors(con, self.model, KINDS, ids)
         if not items:
             return 0
-        vecs = np.empty(len(items), dtype=object)
-        vecs[:] = [np.asarray(known[h], dtype=np.float32) for h in hashes]
-        frame = {
-            "item_kind": np.array([k for k, _, _ in items], dtype=object),
-            "item_id": np.array([i for _, i, _ in items], dtype=object),
-            "model": np.array([self.model] * len(items), dtype=object),
-            "content_hash": np.array(hashes, dtype=object),
-            "vector": vecs,
-        }
-        con.register("_crux_embed_rows", frame)
-        try:
-            con.execute("INSERT INTO embeddings (item_kind, item_id, model, content_hash, vector) "
-                        "SELECT item_kind, item_id, model, content_hash, vector::FLOAT[] "
-                        "FROM _crux_embed_rows")
-        finally:
-            con.unregister("_crux_embed_rows")
+        store_vectors(con, self.model, [k for k, _, _ in items], [i for _, i, _ in items], hashes,
+                      [known[h] for h in hashes])
         return len(items)
 
     def finish(self, con: duckdb.DuckDBPyConnection) -> str:
@@ -257,5 +282,5 @@ class EmbedStage(Stage):
         return f"{s['encoded']} texts encoded, {s['reused']} reused"
 
 
-__all__ = ["DEFAULT_MODEL", "EmbedStage", "dimension", "encode", "load_model", "model_name",
-           "vectors"]
+__all__ = ["DEFAULT_MODEL", "EmbedStage", "delete_vectors", "dimension", "encode", "load_model",
+           "model_name", "shares_classifier_encoder", "store_vectors", "vectors"]

