@@ -41,12 +41,19 @@ def _dt(struct: Any) -> datetime | None:
         return None
 
 
-def feed_doc_id(guid: str | None, link: str | None, title: str | None, published: Any) -> str:
-    """A stable id: the ForumMagnum post id when the link has one, else a hash of the guid."""
+def feed_doc_id(guid: str | None, link: str | None, title: str | None, published: Any,
+                feed: str | None = None, content: str | None = None) -> str:
+    """A stable id: the ForumMagnum post id when the link has one, else a hash of the guid
+    (or link). An entry with neither is identified by its feed, title and date, and by its
+    content when it has no title and no date either."""
     fid = forum_id(link) or forum_id(guid)
     if fid:
         return fid
-    ident = guid or canonical_url(link) or f"{title}|{published}"
+    ident = guid or canonical_url(link)
+    if not ident:
+        ident = f"{feed or ''}|{title or ''}|{published or ''}"
+        if not title and not published:
+            ident += "|" + hashlib.sha256((content or "").encode("utf-8", "surrogatepass")).hexdigest()
     return "f" + hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
@@ -113,7 +120,8 @@ def _entries(entries: list[Any], feed: Any, feed_link: str | None, location: str
             author = e.get("author") or (e.get("author_detail") or {}).get("name") \
                 or feed.get("author") or None
             tags = [t.get("term") for t in e.get("tags") or [] if t.get("term")]
-            doc_id = feed_doc_id(guid, link, title, published)
+            doc_id = feed_doc_id(guid, link, title, published,
+                                 feed=feed_link or feed.get("title") or location, content=html)
             if not any(c.get("value") for c in e.get("content") or []):
                 summary_only.add(doc_id)
             docs.append(Doc(

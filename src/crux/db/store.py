@@ -172,19 +172,30 @@ def save_documents(con: duckdb.DuckDBPyConnection, source_id: str, docs: Iterabl
                 link_rows)
     result.links = len(link_rows)
     if write_rows:
-        resolve_links(con)
+        resolve_links(con, ids=[r[0] for r in write_rows], keys=[r[6] for r in write_rows if r[6]])
     return result
 
 
-def resolve_links(con: duckdb.DuckDBPyConnection) -> int:
-    """Fill ``links.target_id`` for every link whose target is now in the corpus."""
+def resolve_links(con: duckdb.DuckDBPyConnection, *, ids: Sequence[str] | None = None,
+                  keys: Sequence[str] | None = None) -> int:
+    """Fill ``links.target_id`` for every link whose target is now in the corpus.
+
+    With ``ids``/``keys`` (the documents just written and their URL keys), only the links
+    those documents make and the links pointing at them are looked at: the work grows with
+    the batch, not with the corpus.
+    """
+    scope = ""
+    params: list[Any] = []
+    if ids is not None or keys is not None:
+        scope = ("AND (l.source_id IN (SELECT unnest(?)) OR l.target_key IN (SELECT unnest(?))) ")
+        params = [list(ids or []), list(keys or [])]
     row = con.execute(
         "WITH hits AS (SELECT l.source_id, l.position, min(d.id) AS target FROM links l "
         "JOIN documents d ON d.url_key = l.target_key WHERE l.target_id IS NULL "
-        "AND d.id <> l.source_id GROUP BY ALL) "
+        "AND d.id <> l.source_id " + scope + "GROUP BY ALL) "
         "UPDATE links SET target_id = hits.target FROM hits "
         "WHERE links.source_id = hits.source_id AND links.position = hits.position "
-        "RETURNING 1").fetchall()
+        "RETURNING 1", params).fetchall()
     return len(row)
 
 
