@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
                                 "sizes": list(sizes), "ran": chosen, "machine": machine(),
                                 "versions": versions()}
     failed = 0
+    ctx.results = {}  # type: ignore[attr-defined]  # this run's entries, for benchmarks that read others'
     for name in chosen:
         bench = registry[name]
         ctx.log(f"[{name}] {bench.title}")
@@ -79,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             ctx.log(f"  failed: {entry['error']}")
         ctx.log(f"  done in {entry['seconds']:.0f}s")
         state["benchmarks"][name] = entry
+        ctx.results[name] = entry  # type: ignore[attr-defined]
     run_info["seconds"] = time.perf_counter() - t_all
     run_info["load at end"] = load()
     state["last_run"] = run_info
