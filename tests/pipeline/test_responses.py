@@ -155,3 +155,21 @@ def test_seed_debates(seed_db):
         "WHERE d.title LIKE 'Microsoft AI%' AND l.target_sentence_id IS NULL AND l.relation = 'attacks' "
         "AND l.method = 'quote-reply'").fetchone()[0]
     assert attacked >= 2
+
+
+def test_link_lists_and_crowded_sentences_are_citations(con):
+    """Links in a list item, or three in one sentence, are citations."""
+    others = [Doc(id=c * 17, url=f"https://forum.example/posts/{c * 17}/p", title=f"Post {c}", author="Someone",
+                  published_at=datetime(2024, 6, 1), html=f"<p>Post {c} says something about forecasting.</p>")
+              for c in "cde"]
+    roundup = Doc(id="ru", url="https://blog.example/p/roundup", title="Weekly links", author="Priya Malhotra",
+                  published_at=datetime(2025, 2, 1), html=(
+                      "<p>Here is what I read on forecasting this week: "
+                      + ", ".join(f'<a href="{d.url}">{d.title}</a>' for d in others) + ".</p>"
+                      f'<ul><li><a href="{T}">Stop funding forecasting</a></li></ul>'))
+    add(con, TARGET, *others, roundup)
+    run_pipeline(con, STAGES)
+    got = {r[1]: (r[4], json.loads(r[6])["signals"]) for r in rows(con) if r[0] == "ru"}
+    assert len(got) == 4 and all(rel == "cites" for rel, _ in got.values())
+    assert all("crowded" in sig for k, (_, sig) in got.items() if k != "aaaaaaaaaaaaaaaaa")
+    assert "list" in got["aaaaaaaaaaaaaaaaa"][1]

@@ -4,12 +4,22 @@ For every response (``responses`` rows other than ``cites``, and every comment's
 parent) the stage pairs sentences of the responder with sentences of the target:
 
 - ``quote-reply``: a block-quoted passage that matches a target sentence (or, when the target
-  is outside the corpus, the quote itself) is answered by the sentences after it; the answer
-  is the first one with a stance cue, else the one closest to the quote in embedding space;
+  is outside the corpus, the quote itself; a quoted section title stands for the section's
+  first sentence) is answered by the sentences after it: the first one with a stance cue, and
+  when that is a bare stance ("I strongly disagree with this.", "Agreed.") the argument after
+  it too; with no cue, the one closest to the quote in embedding space;
 - ``concession``: "Fair point about X, but ..." / "Y is right that ..., but" near a claim;
 - ``paraphrase``: nearest neighbours between the responder's sentences and the target's
-  claims (sentence embeddings; mutual best match above a threshold);
+  sentences (sentence embeddings): a mutual best match above a threshold, or, with a stance
+  cue or a close match, the target sentence's second or third best source. Target sentences
+  the claims stage flagged are preferred; the others need a cue or a close match. Headings,
+  table cells, meta sentences ("A response to ...", "Thanks to ...") and sentences that only
+  report the target's view ("Orrin writes that ...") take no part;
 - ``reply``: the same for a comment and its parent, with a lower threshold.
+
+A comment deeper in a thread is also paired with the thread's post, and a response with what
+its target responds to (a comment on "Reply to X" arguing with X), keeping only close mutual
+matches (:data:`STRICT_MIN`).
 
 The relation (attacks | supports) comes from :func:`crux.pipeline.stance.sentence_stance`
 (agreement and disagreement phrases, concession patterns, negation mismatch), falling back on
@@ -32,8 +42,11 @@ if TYPE_CHECKING:
 __all__ = ["ClaimLinksStage", "DocView", "Match", "load_docs", "match_pair"]
 
 PARAPHRASE_MIN = 0.62      # cosine for a paraphrase link without a stance cue
+UNFLAGGED_CUED_MIN = 0.45  # a target sentence not flagged as a claim, with a stance cue
+STRICT_MIN = 0.70          # a reply and what its target answers (see links_for)
+NEAR_MIN = 0.52            # the same, when the two sentences are each other's best match
 CUED_MIN = 0.48            # with an agreement/disagreement/concession cue
-REPLY_MIN = 0.40           # comment → parent, with a cue
+REPLY_MIN = 0.35           # comment → parent, with a cue
 QUOTE_MIN = 0.75           # quote_similarity for a quote to match a target sentence
 FIGURES_MIN = 0.45         # both sentences give figures (a repricing answers a price)
 MIN_CLAIM_CHARS = 25
@@ -172,23 +185,101 @@ def _stance(text: str, target: str, prior: str) -> tuple[str, float, list[str]]:
     return rel, strength, cues
 
 
+_REPORTING = re.compile(
+    r"^(?:[A-Z][\w'\u2019.-]+(?:\s+[A-Z][\w'\u2019.-]+){0,2}|[Hh]e|[Ss]he|[Tt]hey|[Tt]he (?:paper|post|authors?))"
+    r"\s+(?:recently\s+|also\s+)?(?:argues?|argued|writes?|wrote(?: up)?|claims?|claimed|concludes?|concluded|"
+    r"says?|said|proposes?|thinks?|believes?|suggests?|notes?|points? out)\b")
+_OWN_VOICE = re.compile(r"\b(?:I|I'm|I've|we|my|but|however|wrong|right)\b")
+BARE_WORDS = 12            # a stance sentence this short ("I strongly disagree with this.") leads an answer
+NEAR_RANK = 2              # a paraphrase may be the target claim's 2nd or 3rd best source sentence
+TARGET_CLAIM_BONUS = 0.03  # a target sentence the claims stage flagged is preferred
+
+
+_META = re.compile(
+    r"^(?:an? (?:response|reply) to|in (?:this|my) post|this post|thanks to|thank you|crossposted|cross-posted|"
+    r"epistemic status|update:|edit:|previously:|tl;dr)", re.I)
+_NOT_PROSE = frozenset(("heading", "table_cell", "caption", "code", "math"))
+
+
+def arguable(s: Sent) -> bool:
+    """A sentence that can take part in a paraphrase link: prose, not meta text about the post."""
+    return s.kind not in _NOT_PROSE and not _META.match(s.text.strip())
+
+
+def reporting(text: str) -> bool:
+    """True for a sentence that only reports the target's view ("Orrin writes that ...")."""
+    t = (text or "").strip()
+    if not _REPORTING.match(t):
+        return False
+    rest = t.split(" ", 2)[-1]
+    return not _OWN_VOICE.search(rest)
+
+
+def _bare(text: str, cue: tuple[str | None, float, list[str]]) -> bool:
+    return cue[0] is not None and cue[1] >= 0.55 and len(text.split()) <= BARE_WORDS
+
+
+def _quote_answers(answer: list[Sent], ttext: str, prior: str, embeddings: bool) -> list[tuple[Sent, str, float]]:
+    """(sentence, relation, score) answering one quote: the first strongly cued sentence, and when
+    that is a bare stance ("I strongly disagree with this.", "Agreed.") the argument after it too;
+    with no cue, the sentence closest to the quote."""
+    answer = [a for a in answer if len(a.text) >= 6]
+    if not answer:
+        return []
+    cued = [(a, sentence_stance(a.text, ttext)) for a in answer[:4]]
+    strong = [(i, a, st) for i, (a, st) in enumerate(cued) if st[0] is not None and st[1] >= 0.55]
+    out: list[tuple[Sent, str, float]] = []
+    if strong:
+        i, a, (rel, strength, _) = strong[0]
+        out.append((a, rel, 0.6 + 0.4 * strength))
+        if _bare(a.text, cued[i][1]):
+            rest = [x for x in answer[i + 1:i + 3] if len(x.text) >= 25]
+            if rest:
+                b = rest[0]
+                own = sentence_stance(b.text, ttext)
+                brel = own[0] if own[0] is not None and own[1] >= 0.55 else rel
+                out.append((b, brel, 0.6 + 0.3 * strength))
+        return out
+    long = [a for a in answer if len(a.text) >= 12]
+    if not long:
+        return []
+    if not embeddings:
+        a = long[0]
+        rel, _s, _ = _stance(a.text, ttext, prior)
+        return [(a, rel, 0.6)]
+    av = VECTORS([x.text for x in long[:4]])
+    qv = VECTORS([ttext])[0]
+    sims = av @ qv
+    a = long[int(sims.argmax())]
+    rel, _s, _ = _stance(a.text, ttext, prior)
+    return [(a, rel, 0.55 + 0.3 * float(sims.max()))]
+
+
 def match_pair(src: DocView, tgt: DocView | None, *, prior: str = "attacks",
                external_quotes: bool = False, reply: bool = False,
-               embeddings: bool = True) -> list[Match]:
-    """The sentence pairs by which ``src`` answers ``tgt`` (``tgt`` None: the target is outside the corpus)."""
+               embeddings: bool = True, strict: bool = False, loose: bool = True) -> list[Match]:
+    """The sentence pairs by which ``src`` answers ``tgt`` (``tgt`` None: the target is outside the corpus).
+
+    ``strict``: only confident paraphrases (a comment and its thread's post, not its parent).
+    ``loose`` (the claim_links stage): also near-mutual paraphrases and target sentences the
+    claims stage did not flag; the responses stage counts only the confident kind.
+    """
     out: list[Match] = []
     used_src: set[str] = set()
     used_tgt: dict[str, int] = {}
-    tclaims = tgt.claims() if tgt is not None else []
     # 1. quote-reply
-    for quoted, answer in quote_groups(src):
+    for quoted, answer in ([] if strict else quote_groups(src)):
         qtext = " ".join(s.text for s in quoted)
         best, best_sim = None, 0.0
-        for t in (tgt.sents if tgt is not None else []):
-            if t.in_quote:
+        tsents = tgt.sents if tgt is not None else []
+        for k, t in enumerate(tsents):
+            if t.in_quote or t.kind in ("table_cell", "code", "math", "caption"):
                 continue
             sim = max(quote_similarity(q.text, t.text) for q in quoted) if len(quoted) > 1 else \
                 quote_similarity(qtext, t.text)
+            if t.kind == "heading":
+                # a quoted section title stands for the section: its first sentence
+                t = next((x for x in tsents[k + 1:] if x.kind != "heading" and not x.in_quote), t)
             if sim > best_sim:
                 best, best_sim = t, sim
         if best is not None and best_sim >= QUOTE_MIN:
@@ -197,58 +288,53 @@ def match_pair(src: DocView, tgt: DocView | None, *, prior: str = "attacks",
             tid, ttext = None, qtext
         else:
             continue
-        answer = [a for a in answer if len(a.text) >= 12]
-        if not answer:
-            continue
-        cued = [(a, sentence_stance(a.text, ttext)) for a in answer[:4]]
-        strong = [(a, st) for a, st in cued if st[0] is not None and st[1] >= 0.55]
-        if strong:
-            a, (rel, strength, _) = strong[0]
-            score = 0.6 + 0.4 * strength
-        elif not embeddings:
-            a = answer[0]
-            rel, strength, _ = _stance(a.text, ttext, prior)
-            score = 0.6
-        else:
-            av = VECTORS([x.text for x in answer[:4]])
-            qv = VECTORS([ttext])[0]
-            sims = av @ qv
-            a = answer[int(sims.argmax())]
-            rel, strength, _ = _stance(a.text, ttext, prior)
-            score = 0.55 + 0.3 * float(sims.max())
-        out.append(Match(a, tid, ttext, rel, round(min(score, 1.0), 3), "quote-reply"))
-        used_src.add(a.id)
-        if tid:
-            used_tgt[tid] = used_tgt.get(tid, 0) + 1
-    if not tclaims or not embeddings:
+        for a, rel, score in _quote_answers(answer, ttext, prior, embeddings):
+            if a.id in used_src:
+                continue
+            out.append(Match(a, tid, ttext, rel, round(min(score, 1.0), 3), "quote-reply"))
+            used_src.add(a.id)
+            if tid:
+                used_tgt[tid] = used_tgt.get(tid, 0) + 1
+    if tgt is None or not embeddings:
         return out
-    # 2. nearest neighbours between the responder's sentences and the target's claims
-    cands = [s for s in src.own() if s.id not in used_src]
-    if not cands:
+    # 2. nearest neighbours between the responder's sentences and the target's sentences
+    # (every own sentence of the target: the claims stage misses some; its claims get a bonus)
+    cands = [s for s in src.own() if s.id not in used_src and arguable(s) and not reporting(s.text)]
+    tc = [t for t in (tgt.own() if loose else tgt.claims()) if used_tgt.get(t.id, 0) == 0 and arguable(t)]
+    if not cands or not tc:
         return out
-    tc = [t for t in tclaims if used_tgt.get(t.id, 0) == 0]
-    if not tc:
-        return out
+    flagged = any(t.claim for t in tc)
     sv = VECTORS([s.text for s in cands])
     tv = VECTORS([t.text for t in tc])
-    sim = sv @ tv.T
+    raw = sv @ tv.T
+    import numpy as np
+    bonus = np.array([TARGET_CLAIM_BONUS if t.claim else 0.0 for t in tc], dtype=raw.dtype)
+    sim = raw + bonus[None, :]
     best_t = sim.argmax(axis=1)
-    best_s = sim.argmax(axis=0)
+    order = np.argsort(-sim, axis=0)   # per target: source sentences, best first
     picked: list[tuple[float, Match]] = []
     for i, s in enumerate(cands):
         j = int(best_t[i])
-        x = float(sim[i, j])
+        x = float(raw[i, j])
         t = tc[j]
         rel, strength, cues = sentence_stance(s.text, t.text)
         cued = rel is not None and strength >= 0.55
-        mutual = int(best_s[j]) == i
+        rank_s = int(np.where(order[:, j] == i)[0][0])
+        mutual = rank_s == 0
+        near = loose and rank_s <= NEAR_RANK
         conc = concession(s.text)
-        if reply:
+        if loose and flagged and not t.claim and not (
+                (cued and x >= UNFLAGGED_CUED_MIN) or x >= PARAPHRASE_MIN):
+            continue  # a sentence the claims stage passed over needs a stance cue or a close match
+        if strict:
+            ok = mutual and x >= STRICT_MIN
+        elif reply:
             ok = (cued and x >= REPLY_MIN) or x >= PARAPHRASE_MIN
         else:
             figures = _DIGIT.search(s.text) is not None and _DIGIT.search(t.text) is not None
-            ok = mutual and ((cued and x >= CUED_MIN) or x >= PARAPHRASE_MIN
-                             or (figures and x >= FIGURES_MIN))
+            ok = (mutual and ((cued and x >= CUED_MIN) or x >= (NEAR_MIN if loose else PARAPHRASE_MIN)
+                              or (figures and x >= FIGURES_MIN))) \
+                or (near and ((cued and x >= CUED_MIN) or x >= PARAPHRASE_MIN))
         if not ok:
             continue
         if rel is None:
@@ -279,11 +365,29 @@ def links_for(con: duckdb.DuckDBPyConnection, doc_ids: list[str]) -> list[tuple]
         "SELECT source_id, target_id, target_url, relation, evidence FROM responses "
         "WHERE source_id IN (SELECT unnest(?)) AND relation <> 'cites' ORDER BY source_id, target_key",
         [doc_ids]).fetchall()
-    views = load_docs(con, list(doc_ids) + [r[1] for r in resp if r[1]])
-    VECTORS.prefetch(con, {k: v for k, v in views.items() if k in {r[0] for r in resp} or
-                           k in {r[1] for r in resp}})
+    # A comment deeper in a thread may answer the thread's post rather than its parent: pair it
+    # with the post too, keeping only confident paraphrases.
+    thread = con.execute(
+        "SELECT c.id, c.post_id FROM documents c JOIN documents p ON p.id = c.parent_id "
+        "WHERE c.id IN (SELECT unnest(?)) AND c.kind = 'comment' AND p.kind = 'comment' "
+        "AND c.post_id IS NOT NULL AND c.post_id <> c.parent_id ORDER BY c.id", [doc_ids]).fetchall()
+    # Likewise a reply may answer what its target answers (a comment on "Reply to X" arguing
+    # with X's post; a rejoinder arguing with the post it defends): strict pairs too.
+    second = con.execute(
+        "SELECT DISTINCT a.source_id, b.target_id FROM responses a JOIN responses b ON b.source_id = a.target_id "
+        "WHERE a.source_id IN (SELECT unnest(?)) AND a.relation <> 'cites' AND b.relation <> 'cites' "
+        "AND b.target_id IS NOT NULL AND b.target_id <> a.source_id ORDER BY ALL", [doc_ids]).fetchall()
+    answered = {(r[0], r[1]) for r in resp}
+    pairs = [(*r, False) for r in resp]
+    for c, p in [*thread, *second]:
+        if (c, p) not in answered:
+            answered.add((c, p))
+            pairs.append((c, p, None, "rebuts", None, True))
+    views = load_docs(con, list(doc_ids) + [r[1] for r in pairs if r[1]])
+    VECTORS.prefetch(con, {k: v for k, v in views.items() if k in {r[0] for r in pairs} or
+                           k in {r[1] for r in pairs}})
     rows: dict[str, tuple] = {}
-    for src_id, tgt_id, _url, relation, evidence in resp:
+    for src_id, tgt_id, _url, relation, evidence, strict in pairs:
         src = views.get(src_id)
         if src is None:
             continue
@@ -293,7 +397,7 @@ def links_for(con: duckdb.DuckDBPyConnection, doc_ids: list[str]) -> list[tuple]
         external = tgt is None and '"quote"' in (evidence or "")
         reply = src.kind == "comment" and src.parent_id == tgt_id
         for m in match_pair(src, tgt, prior=_PRIOR.get(relation, "attacks"),
-                            external_quotes=external, reply=reply):
+                            external_quotes=external, reply=reply, strict=strict):
             key = link_id(m.source.id, m.target_id or m.target_text)
             if key in rows:
                 continue
@@ -306,7 +410,7 @@ class ClaimLinksStage(Stage):
     """Sentence pairs between each responding document and what it responds to."""
 
     name: ClassVar[str] = "claim_links"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     reads: ClassVar[tuple[str, ...]] = ("responses", "sentences", "blocks", "claims")
     writes: ClassVar[tuple[str, ...]] = ("claim_links",)
     after: ClassVar[tuple[str, ...]] = ("segment", "responses")

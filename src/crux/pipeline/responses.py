@@ -185,7 +185,7 @@ def analyse(con: duckdb.DuckDBPyConnection, doc_id: str, views: dict[str, DocVie
         matches = []
         strong = any(k in sig for k in ("reply", "title", "opening", "cue"))
         if tgt is not None and (strong or quote_texts):
-            matches = match_pair(src, tgt, reply="reply" in sig, embeddings=strong)
+            matches = match_pair(src, tgt, reply="reply" in sig, embeddings=strong, loose=False)
             quoted = [m.target_text for m in matches if m.method == "quote-reply"]
             if quoted:
                 sig["quotes"] = len(quoted)
@@ -266,7 +266,7 @@ class ResponsesStage(Stage):
     """Document-level responses from links, replies, titles, quotes and claim similarity."""
 
     name: ClassVar[str] = "responses"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     reads: ClassVar[tuple[str, ...]] = ("documents", "links", "blocks", "sentences", "claims")
     writes: ClassVar[tuple[str, ...]] = ("responses",)
     after: ClassVar[tuple[str, ...]] = ("segment",)

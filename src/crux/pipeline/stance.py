@@ -28,7 +28,7 @@ def quote_similarity(quote: str, sentence: str) -> float:
     q, s = normalise(quote), normalise(sentence)
     if not q or not s:
         return 0.0
-    if len(q) >= 20 and (q in s or s in q):
+    if min(len(q), len(s)) >= 20 and (q in s or s in q):
         return 1.0
     qa, sa = set(q.split()), set(s.split())
     overlap = len(qa & sa) / max(1, min(len(qa), len(sa)))
@@ -131,7 +131,8 @@ _DISAGREE = re.compile(
     r"mean|destroy|deliver|need)|would not|only because|only ever|in practice|no longer think|"
     r"fails? for|holds? for .{0,60} and fails|is not a probability|not a probability|"
     r"too (?:slow|fast|few)|mixes|the problem with|the whole problem|aimed at the wrong|"
-    r"that is the point|on the contrary|nobody has shown)", re.I)
+    r"that is the point|on the contrary|nobody has shown|beside the point|misses the point|"
+    r"not the (?:issue|point|question))", re.I)
 _CONCESSION = re.compile(
     r"^(?:(?:fair point|granted|admittedly|sure|true|yes|ok(?:ay)?|while|although|though|even if|"
     r"i agree .{0,80}?|[\w' ]{1,40} (?:is|was|are) right (?:that|about))[^.;:]{0,200}?[,;:]\s*"
