@@ -30,7 +30,7 @@ import pytest
 from crux.demo import DEMO_DIR
 from tests.crawler.fakes import FakeForum, FeedServer, crux_env, demo_forum, run_crux
 
-pytestmark = pytest.mark.soak
+pytestmark = [pytest.mark.soak, pytest.mark.timeout(4 * 3600)]
 
 KILLS = int(os.environ.get("CRUX_SOAK_KILLS", "20"))
 ROUNDS = int(os.environ.get("CRUX_SOAK_ROUNDS", "30"))
@@ -223,12 +223,17 @@ def test_soak_thirty_refreshes(tmp_path):
         con = duckdb.connect(str(db), read_only=True)
         docs = {r[0]: r[1:] for r in con.execute(
             "SELECT id, deleted, text, kind FROM documents").fetchall()}
-        expected_alive = set(forum.posts) | set(forum.comments)
+        # comments of a post deleted upstream are marked deleted with it
+        expected_alive = set(forum.posts) | {c["_id"] for c in forum.comments.values()
+                                             if c["postId"] in forum.posts}
         alive = {i for i, (dl, _, _) in docs.items() if not dl}
         forum_alive = {i for i in alive if i in expected_alive or i.startswith("soak")}
         assert forum_alive == expected_alive - set(), sorted(forum_alive ^ expected_alive)[:5]
         for pid in deleted:
             assert docs[pid][0] is True, f"{pid} should be marked deleted"
+        for c in forum.comments.values():
+            if c["postId"] in deleted and c["_id"] in docs:
+                assert docs[c["_id"]][0] is True, f"comment {c['_id']} of a deleted post should be marked deleted"
         for pid, text in edited.items():
             if pid not in deleted:
                 assert text in docs[pid][1]
