@@ -415,20 +415,13 @@ class ClaimLinksStage(Stage):
     writes: ClassVar[tuple[str, ...]] = ("claim_links",)
     after: ClassVar[tuple[str, ...]] = ("segment", "responses")
 
-    def pending(self, con: duckdb.DuckDBPyConnection, *, force: bool = False,
-                limit: int | None = None) -> list[PendingDoc]:
-        docs = super().pending(con, force=force, limit=None)
-        if not force:
-            # Redo a document when its responses were recomputed after its claim links
-            # (a target arrived or changed).
-            seen = {d.id for d in docs}
-            stale = con.execute(
-                "SELECT d.id, d.content_hash FROM documents d "
-                "JOIN _stage_state c ON c.stage = 'claim_links' AND c.document_id = d.id "
-                "JOIN _stage_state r ON r.stage = 'responses' AND r.document_id = d.id "
-                "WHERE r.done_at > c.done_at AND r.content_hash = d.content_hash ORDER BY d.id").fetchall()
-            docs += [PendingDoc(i, h) for i, h in stale if i not in seen]
-        return docs[:limit] if limit is not None else docs
+    # Redo a document when its responses were recomputed after its claim links
+    # (a target arrived or changed).
+    stale_sql: ClassVar[str | None] = (
+        "SELECT d.id, d.content_hash FROM documents d "
+        "JOIN _stage_state c ON c.stage = 'claim_links' AND c.document_id = d.id "
+        "JOIN _stage_state r ON r.stage = 'responses' AND r.document_id = d.id "
+        "WHERE r.done_at > c.done_at AND r.content_hash = d.content_hash ORDER BY d.id")
 
     def process(self, con: duckdb.DuckDBPyConnection, docs: list[PendingDoc]) -> int:
         from ..db.store import bulk_insert

@@ -272,24 +272,17 @@ class ResponsesStage(Stage):
     after: ClassVar[tuple[str, ...]] = ("segment",)
     batch_size: ClassVar[int] = 128
 
-    def pending(self, con: duckdb.DuckDBPyConnection, *, force: bool = False,
-                limit: int | None = None) -> list[PendingDoc]:
-        docs = super().pending(con, force=force, limit=None)
-        if not force:
-            # Documents already linked whose link target or parent was (re)segmented since:
-            # a target that arrived later, or changed.
-            seen = {d.id for d in docs}
-            stale = con.execute(
-                "SELECT DISTINCT d.id, d.content_hash FROM documents d "
-                "JOIN _stage_state r ON r.stage = 'responses' AND r.document_id = d.id "
-                "AND r.content_hash = d.content_hash "
-                "JOIN (SELECT source_id, target_id FROM links WHERE target_id IS NOT NULL "
-                "      UNION ALL SELECT id, parent_id FROM documents WHERE parent_id IS NOT NULL) l "
-                "  ON l.source_id = d.id "
-                "JOIN _stage_state g ON g.stage = 'segment' AND g.document_id = l.target_id "
-                "WHERE g.done_at > r.done_at ORDER BY d.id").fetchall()
-            docs += [PendingDoc(i, h) for i, h in stale if i not in seen]
-        return docs[:limit] if limit is not None else docs
+    # Documents already linked whose link target or parent was (re)segmented since:
+    # a target that arrived later, or changed.
+    stale_sql: ClassVar[str | None] = (
+        "SELECT DISTINCT d.id, d.content_hash FROM documents d "
+        "JOIN _stage_state r ON r.stage = 'responses' AND r.document_id = d.id "
+        "AND r.content_hash = d.content_hash "
+        "JOIN (SELECT source_id, target_id FROM links WHERE target_id IS NOT NULL "
+        "      UNION ALL SELECT id, parent_id FROM documents WHERE parent_id IS NOT NULL) l "
+        "  ON l.source_id = d.id "
+        "JOIN _stage_state g ON g.stage = 'segment' AND g.document_id = l.target_id "
+        "WHERE g.done_at > r.done_at ORDER BY d.id")
 
     def process(self, con: duckdb.DuckDBPyConnection, docs: list[PendingDoc]) -> int:
         from ..db.store import bulk_insert

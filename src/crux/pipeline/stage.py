@@ -56,6 +56,9 @@ class Stage:
     writes: ClassVar[tuple[str, ...]] = ()
     after: ClassVar[tuple[str, ...]] = ()   # stages whose output for a document must be current
     batch_size: ClassVar[int] = 64
+    # Optional query of ``(id, content_hash)`` for documents already processed that must be
+    # redone anyway (e.g. a link target arrived later); added to the backlog unless forced.
+    stale_sql: ClassVar[str | None] = None
 
     def setup(self, con: duckdb.DuckDBPyConnection) -> None:
         """Load models etc.; called once per run, only when there is work."""
@@ -88,6 +91,9 @@ class Stage:
         else:
             rows = con.execute(self.pending_sql(), [self.name, self.version, *self.after]).fetchall()
         docs = [PendingDoc(r[0], r[1]) for r in rows]
+        if not force and self.stale_sql:
+            seen = {d.id for d in docs}
+            docs += [PendingDoc(i, h) for i, h in con.execute(self.stale_sql).fetchall() if i not in seen]
         return docs[:limit] if limit is not None else docs
 
     def mark_done(self, con: duckdb.DuckDBPyConnection, docs: list[PendingDoc]) -> None:
