@@ -72,3 +72,31 @@ def bench_nlp(ctx: Context) -> dict[str, Any]:
 def _what(ctx: Context) -> str:
     return (f"the first {QUICK_POSTS} posts of lesswrong-2020 (quick mode)" if ctx.quick
             else "lesswrong-2020 1× (1,083 posts)")
+
+
+@register("links", "Debate stages (plug-in `benchmarks/links_bench.py`)", order=64)
+def bench_links(ctx: Context) -> dict[str, Any]:
+    """``responses`` and ``claim_links`` re-run (forced) on the store ``process`` left."""
+    from .process import processed
+
+    if skipped := _missing("links_bench"):
+        return skipped
+    src = processed(ctx)
+    if not src.exists():
+        return {"skipped": "needs the `process` benchmark's store: run it first (--only process --only links)"}
+    db = ctx.scratch("links") / "store.duckdb"
+    shutil.copyfile(src, db)
+    return _merge(ctx.probe("benchmarks.plugins:call", "links_bench", str(db)), _what(ctx))
+
+
+@register("topics", "Topics and claim search (plug-in `benchmarks/topics_bench.py`)", order=66)
+def bench_topics(ctx: Context) -> dict[str, Any]:
+    """``crux topics fit`` cold and warm, BERTopic alone, claim search, on the processed store."""
+    from .process import processed
+
+    if skipped := _missing("topics_bench"):
+        return skipped
+    src = processed(ctx)
+    if not src.exists():
+        return {"skipped": "needs the `process` benchmark's store: run it first (--only process --only topics)"}
+    return _merge(ctx.probe("benchmarks.plugins:call", "topics_bench", str(src)), _what(ctx))

@@ -1,0 +1,81 @@
+"""``crux process`` (every NLP and linking stage) on the ingested corpus, as a user runs it.
+
+One fresh ``crux --db COPY process`` per size on a private copy of the ingested store: wall
+time, CPU time and peak RSS of the whole command (models load inside it), the stage lines it
+prints, and what it stored. Quick mode: the first :data:`benchmarks.plugins.QUICK_POSTS` posts.
+Full mode: 1× and 4× (:data:`MAX_SIZE`); 16× would take hours on two cores (the claims
+classifier encodes every candidate sentence), so it is left out and said so.
+
+The processed 1× store (quick: the sample's) is kept as ``out/db/processed-*.duckdb`` for the
+benchmarks that need a processed corpus (``topics``, ``links``).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from . import register
+from .harness import Context, loglog_slope
+
+MAX_SIZE = 4  # largest corpus `process` runs on in full mode (see the module doc)
+TABLES = ("sentences", "claims", "forecasts", "embeddings", "responses", "claim_links")
+
+
+def processed(ctx: Context) -> Path:
+    """The processed store this run's ``process`` benchmark left (quick: the sample's)."""
+    from .plugins import QUICK_POSTS
+    return ctx.out / "db" / (f"processed-first{QUICK_POSTS}.duckdb" if ctx.quick else "processed-x1.duckdb")
+
+
+def _counts(db: Path) -> dict[str, int]:
+    import duckdb
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("documents", *TABLES)}
+    finally:
+        con.close()
+
+
+@register("process", "Process: `crux process` (every stage) in one command", order=62)
+def bench_process(ctx: Context) -> dict[str, Any]:
+    from .plugins import QUICK_POSTS
+
+    if ctx.quick:
+        runs = [(f"first {QUICK_POSTS} posts", 1, ctx.ingested_sample(QUICK_POSTS))]
+    else:
+        runs = [(f"{s}×", s, ctx.ingested(s)) for s in ctx.sizes if s <= MAX_SIZE]
+    rows, walls, sizes = [], [], []
+    for label, size, src in runs:
+        work = ctx.scratch(f"process-{size}")
+        db = work / "store.duckdb"
+        shutil.copyfile(src, db)
+        ctx.log(f"  crux process, {label}")
+        m = ctx.run([*ctx.crux, "--db", str(db), "process"], what="crux process", timeout=4 * 3600)
+        n = _counts(db)
+        rows.append({"corpus": label, "documents": n["documents"], "wall s": m.wall_s, "CPU s": m.cpu_s,
+                     "peak RSS MB": m.peak_rss_mb, "docs/s": n["documents"] / m.wall_s,
+                     "sentences/s": n["sentences"] / m.wall_s,
+                     **{t: n[t] for t in TABLES},
+                     "stages": " · ".join(line.strip() for line in m.stdout.splitlines() if line.strip())})
+        walls.append(m.wall_s)
+        sizes.append(size)
+        if size == 1:
+            keep = processed(ctx)
+            keep.unlink(missing_ok=True)
+            shutil.copyfile(db, keep)
+        shutil.rmtree(work, ignore_errors=True)
+    result: dict[str, Any] = {"rows": rows}
+    if len(sizes) >= 2:
+        result["growth exponent (wall, log-log)"] = loglog_slope(sizes, walls)
+        result["peak RSS growth (largest / 1×)"] = rows[-1]["peak RSS MB"] / rows[0]["peak RSS MB"]
+    skipped = [s for s in ctx.sizes if s > MAX_SIZE] if not ctx.quick else []
+    result["notes"] = [
+        "One `crux process` per row, a new process on a private copy of the ingested store: "
+        "loading spaCy, the claims model and the encoder is inside the wall time.",
+        "Stages commit per batch of documents, so peak memory follows the batch and the models, "
+        "not the corpus." + (f" Not run at {', '.join(f'{s}×' for s in skipped)}: hours on two cores."
+                             if skipped else ""),
+    ]
+    return result
