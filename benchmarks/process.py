@@ -12,6 +12,7 @@ benchmarks that need a processed corpus (``topics``, ``links``).
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,12 @@ from .harness import Context, loglog_slope
 
 MAX_SIZE = 4  # largest corpus `process` runs on in full mode (see the module doc)
 TABLES = ("sentences", "claims", "forecasts", "embeddings", "responses", "claim_links")
+_STAGE_LINE = re.compile(r"^(\w+): (\d+) documents processed, (\d+) rows, \d+ up to date \(([\d.]+)s\)")
+
+
+def stage_seconds(stdout: str) -> dict[str, float]:
+    """Each stage's own time, from the lines ``crux process`` prints."""
+    return {m[1]: float(m[4]) for m in map(_STAGE_LINE.match, stdout.splitlines()) if m}
 
 
 def processed(ctx: Context) -> Path:
@@ -46,7 +53,7 @@ def bench_process(ctx: Context) -> dict[str, Any]:
         runs = [(f"first {QUICK_POSTS} posts", 1, ctx.ingested_sample(QUICK_POSTS))]
     else:
         runs = [(f"{s}×", s, ctx.ingested(s)) for s in ctx.sizes if s <= MAX_SIZE]
-    rows, walls, sizes = [], [], []
+    rows, walls, sizes, per_stage = [], [], [], []
     for label, size, src in runs:
         work = ctx.scratch(f"process-{size}")
         db = work / "store.duckdb"
@@ -60,6 +67,7 @@ def bench_process(ctx: Context) -> dict[str, Any]:
                      **{t: n[t] for t in TABLES},
                      "stages": " · ".join(line.strip() for line in m.stdout.splitlines() if line.strip())})
         walls.append(m.wall_s)
+        per_stage.append(stage_seconds(m.stdout))
         sizes.append(size)
         if size == 1:
             keep = processed(ctx)
@@ -70,6 +78,15 @@ def bench_process(ctx: Context) -> dict[str, Any]:
     if len(sizes) >= 2:
         result["growth exponent (wall, log-log)"] = loglog_slope(sizes, walls)
         result["peak RSS growth (largest / 1×)"] = rows[-1]["peak RSS MB"] / rows[0]["peak RSS MB"]
+        table = []
+        for stage in per_stage[0]:
+            secs = [p.get(stage, 0.0) for p in per_stage]
+            row: dict[str, Any] = {"stage": stage}
+            for s, t in zip(sizes, secs, strict=True):
+                row[f"{s}× s"] = t
+            row["growth exponent"] = loglog_slope(sizes, secs)
+            table.append(row)
+        result["tables"] = {"Each stage's time by corpus size (log-log slope; 1.0 = linear)": table}
     skipped = [s for s in ctx.sizes if s > MAX_SIZE] if not ctx.quick else []
     result["notes"] = [
         "One `crux process` per row, a new process on a private copy of the ingested store: "
