@@ -11,31 +11,20 @@ from typing import Any
 import click
 
 from ..cli import _open, cli, db_option
+from ..graph import connected_components
 
 
 def debate_components(con: Any) -> list[dict[str, Any]]:
     """Connected components of documents joined by responses other than ``cites`` (largest first)."""
     edges = con.execute("SELECT source_id, coalesce(target_id, target_key) FROM responses "
                         "WHERE relation <> 'cites'").fetchall()
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in edges:
-        parent[find(a)] = find(b)
-    groups: dict[str, list[str]] = {}
-    for x in list(parent):
-        groups.setdefault(find(x), []).append(x)
+    groups = connected_components(edges)
+    every = [x for g in groups for x in g]
     meta = {r[0]: r[1:] for r in con.execute(
         "SELECT id, kind, title, published_at, post_id FROM documents WHERE id IN (SELECT unnest(?))",
-        [list(parent)]).fetchall()}
+        [every]).fetchall()}
     out = []
-    for members in groups.values():
+    for members in groups:
         docs = [m for m in members if m in meta]
         posts = [m for m in docs if meta[m][0] == "post"]
         dates = [meta[m][2] for m in docs if meta[m][2] is not None]

@@ -15,6 +15,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from ..graph import connected_components
+
 STATIC = Path(__file__).parent / "static"
 MAX_DEBATE_DOCS = 150
 
@@ -236,23 +238,9 @@ async def debates_page(datasette: Any, request: Any) -> Any:
     db = _db(datasette)
     have = await _tables(db)
     edges = await _edges(db, have)
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for s, t, _, _ in edges:
-        if s != t:
-            parent[find(s)] = find(t)
-    groups: dict[str, set[str]] = defaultdict(set)
-    for x in list(parent):
-        groups[find(x)].add(x)
+    groups = connected_components((s, t) for s, t, _, _ in edges if s != t)
     debates = []
-    for members in sorted(groups.values(), key=len, reverse=True)[:100]:
+    for members in groups[:100]:
         ids = sorted(members)[:500]
         marks = ",".join("?" for _ in ids)
         docs = await _rows(db, f"""select id, coalesce(title, 'comment by ' || author) as title,
