@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,9 @@ from click.testing import CliRunner
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Numba code compiled by one test's topic fit seeds the next new database's cache (see
+# crux.analysis.jit_cache): shared for the session, never the user's own ~/.cache.
+os.environ.setdefault("CRUX_NUMBA_USER_CACHE", tempfile.mkdtemp(prefix="crux-test-numba-"))
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
