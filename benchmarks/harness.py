@@ -100,7 +100,9 @@ class Context:
         """The children's environment: offline, no user config, this checkout importable."""
         env = dict(os.environ)
         env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONDONTWRITEBYTECODE="1",
-                   CRUX_CONFIG=str(self.work / "no-crux.toml"), TQDM_DISABLE="1")
+                   CRUX_CONFIG=str(self.work / "no-crux.toml"), TQDM_DISABLE="1",
+                   # a new store starts with a cold numba cache, not one seeded from ~/.cache
+                   CRUX_NUMBA_USER_CACHE="0")
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
         for key in ("CRUX_DB", "CRUX_MAX_RESPONSE_BYTES"):
             env.pop(key, None)
