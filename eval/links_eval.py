@@ -1,8 +1,12 @@
 """Debate links: precision and recall of ``responses`` and ``claim_links`` against labels.
 
-Two sets:
+Three sets:
 
 - ``demo`` (development; tuned on): ``eval/demo-expected.json`` for the bundled demo corpus.
+- ``dev`` ("real dev"; development, tuned on): ``eval/links_dev_documents.jsonl`` and
+  ``eval/links_dev_claims.jsonl``, labelled by hand from LessWrong 2020 posts that are not in
+  the held-out set (needs ``CRUX_SHARED``). Only the labelled posts and their in-corpus link
+  targets are ingested.
 - ``test`` (held out, never tuned on): ``eval/links_documents.jsonl`` and
   ``eval/links_claims.jsonl``, labelled by hand from the shared LessWrong 2020 corpus and the
   2026-04-28 LessWrong seed feed (needs ``CRUX_SHARED``, default ``/work/shared``). Only the
@@ -24,8 +28,10 @@ Scoring (see ``eval/README.md``, "Debate links"):
   the other) and its target sentence, or its ``target_text`` when the target is outside the
   corpus, matches or contains the labelled target sentence.
 
-``python -m eval.links_eval [--demo] [-v] [--write]`` prints the tables (``-v``: errors and
-missed claim links; ``--write``: rewrite the "Debate links" section of EVALUATION.md);
+``python -m eval.links_eval [--demo | --dev] [-v] [--write]`` prints the tables (``--demo``: the
+demo set only; ``--dev``: the two development sets, no held-out set; ``-v``: errors and missed
+claim links of the development sets, never of the held-out set; ``--write``: rewrite the
+"Debate links" section of EVALUATION.md);
 :func:`run` returns the figures as a dict, :func:`section` the Markdown section;
 :func:`eval_links` is the runner ``make eval`` (``python -m eval``) calls.
 """
@@ -229,14 +235,14 @@ def lw_subset(urls: set[str], out: Path) -> int:
     return len(keep)
 
 
-def test_set(tmp: str) -> dict[str, Any] | None:
-    docs, claims = HERE / "links_documents.jsonl", HERE / "links_claims.jsonl"
-    if not docs.exists() or not LW2020.exists() or not SEED.exists():
+def real_set(tmp: str, name: str, docs: Path, claims: Path, *, seed: bool) -> dict[str, Any] | None:
+    """A hand-labelled set of real text: its LessWrong 2020 posts (and the seed feed when ``seed``)."""
+    if not docs.exists() or not LW2020.exists() or (seed and not SEED.exists()):
         return None
     gdocs, gclaims = _jsonl(docs), _jsonl(claims) if claims.exists() else []
-    sub = Path(tmp) / "lesswrong-2020-subset.json"
+    sub = Path(tmp) / f"lesswrong-2020-{name}.json"
     n = lw_subset({_src(r) for r in gdocs} | {r["source_url"] for r in gclaims}, sub)
-    con = build(str(Path(tmp) / "test.duckdb"), [sub, SEED])
+    con = build(str(Path(tmp) / f"{name}.duckdb"), [sub, SEED] if seed else [sub])
     try:
         return {"responses": score_responses(con, gdocs), "claim_links": score_claims(con, gclaims),
                 "documents": con.execute("SELECT count(*) FROM documents").fetchone()[0], "lw2020_posts": n}
@@ -244,17 +250,35 @@ def test_set(tmp: str) -> dict[str, Any] | None:
         con.close()
 
 
-def run(*, test: bool = True, verbose: bool = False) -> dict[str, Any]:
-    """Both sets' figures (the held-out set only when its files and the shared corpora exist)."""
+def dev_set(tmp: str) -> dict[str, Any] | None:
+    """The real development set (tuned on)."""
+    return real_set(tmp, "dev", HERE / "links_dev_documents.jsonl", HERE / "links_dev_claims.jsonl", seed=False)
+
+
+def test_set(tmp: str) -> dict[str, Any] | None:
+    """The held-out set (never tuned on)."""
+    return real_set(tmp, "test", HERE / "links_documents.jsonl", HERE / "links_claims.jsonl", seed=True)
+
+
+SETS = ("demo", "dev", "test")
+
+
+def run(*, dev: bool = True, test: bool = True, verbose: bool = False) -> dict[str, Any]:
+    """Each set's figures (the real sets only when their files and the shared corpora exist).
+
+    ``verbose`` keeps the per-item errors of the development sets; the held-out set's are
+    always dropped, so that nobody tunes on them.
+    """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         out: dict[str, Any] = {"demo": demo(tmp)}
+        if dev:
+            out["dev"] = dev_set(tmp)
         if test:
             out["test"] = test_set(tmp)
-    if not verbose:
-        for s in out.values():
-            if s:
+    for name, s in out.items():
+        if s and (not verbose or name == "test"):
                 s["responses"].pop("errors", None)
                 s["claim_links"].pop("missed", None)
                 s["claim_links"].pop("unmatched_predictions", None)
@@ -269,8 +293,8 @@ def _f(x: float | None) -> str:
 def section(results: dict[str, Any] | None = None) -> str:
     """The "Debate links" section of EVALUATION.md (runs :func:`run` when not given figures)."""
     res = results or run()
-    names = [n for n in ("demo", "test") if res.get(n)]
-    label = {"demo": "demo (dev, tuned on)", "test": "held-out test"}
+    names = [n for n in SETS if res.get(n)]
+    label = {"demo": "demo (dev, tuned on)", "dev": "real dev (dev, tuned on)", "test": "held-out test"}
     lines = [
         "## Debate links",
         "",
@@ -281,10 +305,13 @@ def section(results: dict[str, Any] | None = None) -> str:
     for n in names:
         r, c = res[n]["responses"], res[n]["claim_links"]
         gb = r["gold_by_relation"]
-        src = ("`eval/demo-expected.json`, the fictional demo corpus" if n == "demo" else
-               "`eval/links_documents.jsonl` + `eval/links_claims.jsonl`, labelled by hand from real "
-               f"text: the 2026-04-28 LessWrong seed feed and {res[n].get('lw2020_posts', '?')} posts of "
-               "LessWrong 2020 (the labelled ones and their link targets); never tuned on")
+        src = {"demo": "`eval/demo-expected.json`, the fictional demo corpus",
+               "dev": "`eval/links_dev_documents.jsonl` + `eval/links_dev_claims.jsonl`, labelled by hand "
+                      f"from {res[n].get('lw2020_posts', '?')} posts of LessWrong 2020 (the labelled ones, none "
+                      "of them in the held-out set, and their link targets); tuned on",
+               "test": "`eval/links_documents.jsonl` + `eval/links_claims.jsonl`, labelled by hand from real "
+                       f"text: the 2026-04-28 LessWrong seed feed and {res[n].get('lw2020_posts', '?')} posts of "
+                       "LessWrong 2020 (the labelled ones and their link targets); never tuned on"}[n]
         lines.append(f"- **{label[n]}**: {src}. {r['pairs']} document pairs from {r['sources']} source "
                      f"documents ({gb['rebuts']} rebuts, {gb['supports']} supports, {gb['extends']} extends, "
                      f"{gb['cites']} cites), {c['gold']} claim links.")
@@ -310,18 +337,22 @@ def section(results: dict[str, Any] | None = None) -> str:
                      f"links; claim links found by method: "
                      + (", ".join(f"{k} {v}" for k, v in sorted(c["found_by_method"].items())) or "none") + ".")
     lines += [
-        "- Known gaps on real text (held-out errors, not tuned on): a link in the opening paragraph "
-        "next to \"X argues that\" is called a response even when it is a citation (opening + cue "
-        "outweigh nothing but the cite phrases); `extends` is never found for real follow-ups (\"My "
-        "last post analyzed…\"); for an outside target the only claim links are the sentences right "
-        "after each quote, so answers further down the post (most of the labelled links of the seed "
-        "debates, \"Against strong bayesianism\", \"Against boots theory\") are missed; the demo's "
-        "recall gains (near-mutual paraphrases, unflagged target sentences) barely apply because few "
-        "real pairs have in-corpus targets.",
+        "- Known gaps (the held-out errors were not examined, so causes come from the development "
+        "sets): response precision on real text is far from the goal: 0.30 held out against 0.87 on "
+        "the real dev set, so the rules added for real text (quotes belong to the link that introduces "
+        "them, a reporting verb alone is a citation, follow-up phrases) fit the dev posts better than "
+        "they generalise; held-out recall rose from 0.56 to 0.67, but `extends` is still mostly missed "
+        "(0.09 held out, 0.67 dev): a follow-up needs one of the listed phrases, and on dev narrative "
+        "follow-ups (\"Yesterday I blew up the front page\"), lists of examples (\"For example, A, B, "
+        "and comments like this one\") and links inside quoted text are missed. Claim links: held-out "
+        "recall 0.25 (from 0.11), precision 0.17: `quote-answer` finds answers further down a post "
+        "(13 of the 20 held-out hits) but also takes descriptive sentences near a quote for answers, "
+        "and a target sentence in the corpus is seldom the nearest neighbour of the sentence that "
+        "answers it, so paraphrases find almost nothing on real pairs. None of the three goals is met.",
         "- Goals: response precision ≥ 0.9 with recall ≥ 0.8; claim-link recall ≥ 0.7. The held-out "
         "figures are the ones to quote; the held-out set is small (one pair moves recall by several "
         "points) and has one annotator.",
-        f"- Run time {res.get('seconds', '?')} s for both sets (2 shared cores, load average "
+        f"- Run time {res.get('seconds', '?')} s for {len(names)} sets (2 shared cores, load average "
         f"{os.getloadavg()[0]:.1f}).",
         "",
     ]
@@ -329,7 +360,7 @@ def section(results: dict[str, Any] | None = None) -> str:
 
 
 def eval_links() -> str:
-    """The runner ``python -m eval`` calls (eval/__main__.py): both sets, the Markdown section."""
+    """The runner ``python -m eval`` calls (eval/__main__.py): every set, the Markdown section."""
     return section()
 
 
@@ -339,14 +370,15 @@ def report(results: dict[str, Any]) -> str:
 
 def main(argv: list[str]) -> int:
     try:
-        res = run(test="--demo" not in argv, verbose="-v" in argv)
+        only_demo = "--demo" in argv
+        res = run(dev=not only_demo, test=not only_demo and "--dev" not in argv, verbose="-v" in argv)
     except Exception as e:  # one clear line, not a traceback
         print(f"links eval failed: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
     text = section(res)
     print(text)
     if "-v" in argv:
-        for name in ("demo", "test"):
+        for name in ("demo", "dev"):  # never the held-out set's errors
             if res.get(name):
                 print(f"--- {name}: document-pair errors (gold -> predicted)")
                 print("\n".join(res[name]["responses"]["errors"]))

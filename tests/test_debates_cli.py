@@ -6,7 +6,7 @@ import json
 
 from crux.cli import cli
 from crux.db import connect, ensure_source, save_documents
-from crux.pipeline._segment_lite import run_pipeline
+from tests.pipeline import run_pipeline
 
 
 def _build(db_path):

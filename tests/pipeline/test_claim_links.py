@@ -11,9 +11,9 @@ from datetime import datetime
 import pytest
 
 from crux.db import Doc, ensure_source, save_documents
-from crux.pipeline._segment_lite import run_pipeline
 from crux.pipeline.claim_links import quote_groups, reporting
 from crux.pipeline.stance import quote_similarity
+from tests.pipeline import run_pipeline
 
 STAGES = ["segment", "responses", "claim_links"]
 T = "https://blog.example/p/far-uvc-costs"
@@ -198,3 +198,49 @@ def test_eval_matching_is_tolerant_and_can_fail():
     quote = "If forecasting were working you would see money on teams. We have seen very little of this."
     assert covers(quote, "We have seen very little of this.")
     assert not covers("We have seen very little of this.", quote[:40] + " and more")
+
+
+PAPER = "https://northwind-ai.example/papers/model"
+MODEL_POST = Doc(id="mp", url="https://forum.example/p/model-is-wrong", title="Against the projection model",
+                 author="Zvi", published_at=datetime(2025, 4, 1), html=(
+                     f'<p>Time to look at <a href="{PAPER}">the paper</a>. Here is how the model works:</p>'
+                     "<blockquote><p>Days with three or four distancing measures were counted as zero growth "
+                     "in the death rate.</p></blockquote>"
+                     "<p>Is it true that the model is wrong about Wuhan?</p>"
+                     "<p>The paper was published in March.</p><p>It has been shared widely since then.</p>"
+                     "<p>Several governments cite it in their plans.</p><p>The authors work in Seattle.</p>"
+                     "<p>Their website shows a chart for every state.</p>"
+                     "<p>I don't think three half measures stop all growth in the death rate, and nothing in "
+                     "Wuhan shows that they do.</p>"))
+
+
+def test_answers_further_down_the_post_are_linked(con):
+    """A quote of an outside paper is argued with seven sentences later: linked (quote-answer)."""
+    add(con, MODEL_POST)
+    run_pipeline(con, STAGES)
+    got = links(con, "mp")
+    far = [g for g in got if g[0].startswith("I don't think three half measures")]
+    assert far and far[0][2] == "attacks" and far[0][3] == "quote-answer" and "zero growth" in far[0][1]
+
+
+def test_a_bare_question_answers_nothing(con):
+    """A question right after the quote, even one with a disagreement phrase in it, is not an attack."""
+    add(con, MODEL_POST)
+    run_pipeline(con, STAGES)
+    got = links(con, "mp")
+    assert got and not [g for g in got if g[0].startswith("Is it true that")]
+
+
+def test_shared_text_is_not_a_paraphrase(con):
+    """The same bibliography entry in both posts is not one answering the other."""
+    ref = "<p>Welch, D., Buonanno, M., Grilj, V. et al. Far-UVC light controls airborne disease (2018).</p>"
+    tgt = Doc(id="rt", url="https://blog.example/p/uvc", title="Far-UVC everywhere", author="Roko",
+              published_at=datetime(2025, 1, 1), html="<p>Far-UVC lamps should be installed in every shop.</p>" + ref)
+    resp = Doc(id="rr", url="https://blog.example/p/uvc-premature", title="Contra Roko on far-UVC", author="Kirby",
+               published_at=datetime(2025, 2, 1), html=(
+                   f'<p>A response to <a href="{tgt.url}">Roko\'s post</a>.</p>'
+                   "<p>I disagree: far-UVC lamps should not be installed in shops before safety trials.</p>" + ref))
+    add(con, tgt, resp)
+    run_pipeline(con, STAGES)
+    got = links(con, "rr")
+    assert got and not [g for g in got if g[0].startswith("Welch")]

@@ -8,8 +8,8 @@ from datetime import datetime
 import pytest
 
 from crux.db import Doc, ensure_source, save_documents
-from crux.pipeline._segment_lite import run_pipeline
 from crux.pipeline.stance import link_relation, sentence_stance, title_response
+from tests.pipeline import run_pipeline
 
 STAGES = ["segment", "responses", "claim_links"]
 T = "https://forum.example/posts/aaaaaaaaaaaaaaaaa/stop-funding-forecasting"
@@ -173,3 +173,99 @@ def test_link_lists_and_crowded_sentences_are_citations(con):
     assert len(got) == 4 and all(rel == "cites" for rel, _ in got.values())
     assert all("crowded" in sig for k, (_, sig) in got.items() if k != "aaaaaaaaaaaaaaaaa")
     assert "list" in got["aaaaaaaaaaaaaaaaa"][1]
+
+
+def test_cue_phrases_for_follow_ups_and_questions():
+    from crux.pipeline.stance import followup_cue
+    assert followup_cue("My last post analyzed the growth rates in ten countries.")
+    assert followup_cue("This is a follow-up to my post on masks.")
+    assert followup_cue("3 weeks ago I asked “What happens during a recession anyway?”")
+    assert followup_cue("Saturday was the event.", "Blog Post Day II Retrospective", "Blog Post Day II")
+    assert not followup_cue("Saturday was the event.", "Blog Post Day III", "Blog Post Day Retrospective")
+    assert not followup_cue("In my recent post, Charlie left a comment about decisions.")
+    assert sentence_stance("Which funders?")[0] is None
+    assert sentence_stance("Is it impossible for a smart person to make a dent?")[0] is None
+    assert sentence_stance("Isn't that exactly the problem?")[0] == "attacks"
+    assert sentence_stance("That is not how any of this works.")[0] == "attacks"
+
+
+PHYS = Doc(id="pppppppppppppppp1", url="https://forum.example/posts/pppppppppppppppp1/puzzles",
+           title="Puzzles for physicalists", author="jessicata", published_at=datetime(2025, 1, 1),
+           html="<p>Physicalism cannot explain indexical facts.</p><p>Reference needs a standpoint.</p>")
+
+
+def test_reporting_in_the_opening_is_a_citation(con):
+    """"Jessica recently wrote about X", then a question of one's own: X is background, not answered."""
+    q = Doc(id="qq", url="https://forum.example/posts/qq/free-will", title="What is free will like for agents?",
+            author="Gordon", published_at=datetime(2025, 2, 1), html=(
+                f'<p>Jessica recently wrote about <a href="{PHYS.url}">difficulties with physicalist accounts</a> '
+                "of the world. I have a strong belief that the world is subjectively deterministic.</p>"
+                "<p>What are some ways of reconciling determinism and the experience of choice?</p>"))
+    add(con, PHYS, q)
+    run_pipeline(con, STAGES)
+    got = {r[1]: (r[4], json.loads(r[6])["signals"]) for r in rows(con) if r[0] == "qq"}
+    assert got[PHYS.id][0] == "cites" and "reported" in got[PHYS.id][1]
+
+
+def test_follow_ups_extend(con):
+    """"My last post analyzed…" and "<title> Retrospective" continue the earlier post: extends."""
+    first = Doc(id="fffffffffffffffff", url="https://forum.example/posts/fffffffffffffffff/growth",
+                title="Growth rate of outbreaks", author="Bucky", published_at=datetime(2025, 1, 1),
+                html="<p>Case counts double every three days in most countries.</p>")
+    later = Doc(id="ff2", url="https://forum.example/posts/ff2/growth-vs-interventions",
+                title="Growth rates versus interventions", author="Bucky", published_at=datetime(2025, 2, 1),
+                html=(f'<p>My last post analyzed <a href="{first.url}">the growth rates</a> of ten countries. '
+                      "Now that they have locked down, the effect of each measure is clearer.</p>"
+                      "<p>Death growth rates roughly match case growth rates.</p>"))
+    event = Doc(id="eeeeeeeeeeeeeeeee", url="https://forum.example/posts/eeeeeeeeeeeeeeeee/blog-post-day",
+                title="Blog Post Day II", author="Daniel", published_at=datetime(2025, 1, 1),
+                html="<p>Join us online on Saturday to write that post.</p>")
+    retro = Doc(id="ee2", url="https://forum.example/posts/ee2/retro", title="Blog Post Day II Retrospective",
+                author="Daniel", published_at=datetime(2025, 2, 1),
+                html=f'<p>Saturday was <a href="{event.url}">Blog Post Day II</a>. Six people wrote posts.</p>')
+    add(con, first, later, event, retro)
+    run_pipeline(con, STAGES)
+    got = {(r[0], r[1]): r[4] for r in rows(con)}
+    assert got[("ff2", first.id)] == "extends"
+    assert got[("ee2", event.id)] == "extends"
+
+
+def test_quotes_belong_to_the_link_that_introduces_them(con):
+    """An outside paper quoted and argued with is rebutted; the other links of the opening are citations."""
+    post = Doc(id="zz", url="https://forum.example/posts/zz/model-nonsense", title="A popular model is nonsense",
+               author="Zvi", published_at=datetime(2025, 4, 1), html=(
+                   '<p>Epistemic status: <a href="https://xkcd.com/386/">Something is wrong on the internet</a>.'
+                   ' Previous thoughts: <a href="https://blog.example/on-r0">On R0</a>.</p>'
+                   "<p>People are taking the projection of 60,000 deaths as a real prediction.</p>"
+                   '<p>Time to look at <a href="https://medrxiv.example/model.pdf">the pdf</a>. '
+                   "Here is the money quote:</p>"
+                   "<blockquote><p>Days with three or four measures were counted as zero growth.</p></blockquote>"
+                   "<p>In other words, the model assumes that distancing works absurdly well.</p>"
+                   "<p>That is not how any of this works.</p>"))
+    add(con, post)
+    run_pipeline(con, STAGES)
+    got = {r[1]: (r[4], json.loads(r[6])) for r in rows(con) if r[0] == "zz"}
+    pdf = next(v for k, v in got.items() if "model.pdf" in k)
+    assert pdf[0] == "rebuts" and pdf[1]["quote_groups"]
+    others = [v[0] for k, v in got.items() if "model.pdf" not in k]
+    assert others and all(rel == "cites" for rel in others)
+
+
+def test_inline_quotation_of_the_target_makes_a_response(con):
+    """No block quote, no opening link: quoting the target's sentences inline is the evidence."""
+    uvc = Doc(id="uuuuuuuuuuuuuuuuu", url="https://forum.example/posts/uuuuuuuuuuuuuuuuu/far-uvc",
+              title="Far-UVC could control the pandemic", author="avturchin", published_at=datetime(2025, 1, 1),
+              html=("<p>One of the most promising and neglected ideas for combating the spread of covid-19 is "
+                    "far-UVC light.</p><p>Why hasn't this already been considered by relevant authorities?</p>"))
+    resp = Doc(id="u2", url="https://blog.example/p/premature", title="Far-UVC is a good idea but premature",
+               author="Kirby", published_at=datetime(2025, 2, 1), html=(
+                   "<p>Far-UVC has potential, but its safety is not established.</p><h2>Introduction</h2>"
+                   "<p>In 2017 a paper looked at far-UVC for a future influenza pandemic.</p>"
+                   f'<p>Last month it was the subject of a <a href="{uvc.url}">post</a> by two authors. '
+                   "They call it “one of the most promising and neglected ideas for combating the spread "
+                   "of covid-19,” and ask “Why hasn't this already been considered by relevant authorities?”</p>"
+                   "<p>Using far-UVC in public spaces would be premature.</p>"))
+    add(con, uvc, resp)
+    run_pipeline(con, STAGES)
+    got = {r[1]: (r[4], json.loads(r[6])["signals"]) for r in rows(con) if r[0] == "u2"}
+    assert got[uvc.id][0] != "cites" and got[uvc.id][1]["quotes"] == 2

@@ -4,17 +4,23 @@ For every response (``responses`` rows other than ``cites``, and every comment's
 parent) the stage pairs sentences of the responder with sentences of the target:
 
 - ``quote-reply``: a block-quoted passage that matches a target sentence (or, when the target
-  is outside the corpus, the quote itself; a quoted section title stands for the section's
-  first sentence) is answered by the sentences after it: the first one with a stance cue, and
-  when that is a bare stance ("I strongly disagree with this.", "Agreed.") the argument after
-  it too; with no cue, the one closest to the quote in embedding space;
+  is outside the corpus, the quote itself, if the responses stage attributed it to that target;
+  a quoted section title stands for the section's first sentence) is answered by the sentences
+  after it: each one with a stance cue, and after a bare stance ("I strongly disagree with
+  this.", "Agreed.") the argument that follows; with no cue, the one closest to the quote in
+  embedding space, if close enough;
+- ``quote-answer``: answers further down the post: a claim (or a sentence with a stance cue)
+  within :data:`ANSWER_SPAN` sentences after a quoted passage, or anywhere when it is close to
+  a passage in embedding space; for a target in the corpus only among the sentences the
+  paraphrase step left;
 - ``concession``: "Fair point about X, but ..." / "Y is right that ..., but" near a claim;
 - ``paraphrase``: nearest neighbours between the responder's sentences and the target's
   sentences (sentence embeddings): a mutual best match above a threshold, or, with a stance
   cue or a close match, the target sentence's second or third best source. Target sentences
   the claims stage flagged are preferred; the others need a cue or a close match. Headings,
-  table cells, meta sentences ("A response to ...", "Thanks to ...") and sentences that only
-  report the target's view ("Orrin writes that ...") take no part;
+  table cells, meta sentences ("A response to ...", "Thanks to ..."), bibliography entries,
+  sentences both documents share word for word, questions and sentences that only report the
+  target's view ("Orrin writes that ...") take no part;
 - ``reply``: the same for a comment and its parent, with a lower threshold.
 
 A comment deeper in a thread is also paired with the thread's post, and a response with what
@@ -23,23 +29,34 @@ matches (:data:`STRICT_MIN`).
 
 The relation (attacks | supports) comes from :func:`crux.pipeline.stance.sentence_stance`
 (agreement and disagreement phrases, concession patterns, negation mismatch), falling back on
-the document-level relation (rebuts → attacks, supports → supports).
+the document-level relation (rebuts → attacks, supports → supports). A question answers
+nothing unless it is rhetorical ("Isn't that the whole point?").
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from .quotes import QuoteGroup, quote_blocks, quote_groups
 from .stage import PendingDoc, Stage
-from .stance import concession, encode, quote_similarity, sentence_stance
+from .stance import (
+    concession,
+    encode,
+    is_question,
+    normalise,
+    quote_similarity,
+    rhetorical,
+    sentence_stance,
+)
 
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["ClaimLinksStage", "DocView", "Match", "load_docs", "match_pair"]
+__all__ = ["ClaimLinksStage", "DocView", "Match", "load_docs", "match_pair", "quote_groups"]
 
 PARAPHRASE_MIN = 0.62      # cosine for a paraphrase link without a stance cue
 UNFLAGGED_CUED_MIN = 0.45  # a target sentence not flagged as a claim, with a stance cue
@@ -49,6 +66,9 @@ CUED_MIN = 0.48            # with an agreement/disagreement/concession cue
 REPLY_MIN = 0.35           # comment → parent, with a cue
 QUOTE_MIN = 0.75           # quote_similarity for a quote to match a target sentence
 FIGURES_MIN = 0.45         # both sentences give figures (a repricing answers a price)
+ANSWER_MIN = 0.45          # an uncued sentence right after a quote, as its answer
+ANSWER_SPAN = 10           # a claim this many sentences after a quote answers it
+QUOTE_NEAR_MIN = 0.55      # a claim anywhere in the post, to the quoted passage this close to it
 MIN_CLAIM_CHARS = 25
 _DIGIT = re.compile(r"\d")
 
@@ -153,31 +173,6 @@ class _Vectors:
 VECTORS = _Vectors()
 
 
-def quote_groups(doc: DocView) -> list[tuple[list[Sent], list[Sent]]]:
-    """(quoted sentences, the answer after them) for each block quote of a document."""
-    groups: list[tuple[list[Sent], list[Sent]]] = []
-    cur_q: list[Sent] = []
-    cur_a: list[Sent] = []
-    for s in doc.sents:
-        if s.in_quote:
-            if cur_a and cur_q:
-                groups.append((cur_q, cur_a))
-                cur_q, cur_a = [], []
-            elif cur_a:
-                cur_a = []
-            cur_q.append(s)
-        elif s.kind == "heading":
-            if cur_q:
-                groups.append((cur_q, cur_a))
-            cur_q, cur_a = [], []
-        elif cur_q:
-            if len(cur_a) < 5:
-                cur_a.append(s)
-    if cur_q:
-        groups.append((cur_q, cur_a))
-    return groups
-
-
 def _stance(text: str, target: str, prior: str) -> tuple[str, float, list[str]]:
     rel, strength, cues = sentence_stance(text, target)
     if rel is None:
@@ -201,9 +196,13 @@ _META = re.compile(
 _NOT_PROSE = frozenset(("heading", "table_cell", "caption", "code", "math"))
 
 
+_REFERENCE = re.compile(r"\bet al\.|\bdoi\b|https?://|\(\d{4}\)|^[A-Z][\w-]+, [A-Z]\.")
+
+
 def arguable(s: Sent) -> bool:
-    """A sentence that can take part in a paraphrase link: prose, not meta text about the post."""
-    return s.kind not in _NOT_PROSE and not _META.match(s.text.strip())
+    """A sentence that can take part in a paraphrase link: prose, not meta text about the post or
+    a bibliography entry."""
+    return s.kind not in _NOT_PROSE and not _META.match(s.text.strip()) and not _REFERENCE.search(s.text)
 
 
 def reporting(text: str) -> bool:
@@ -219,26 +218,37 @@ def _bare(text: str, cue: tuple[str | None, float, list[str]]) -> bool:
     return cue[0] is not None and cue[1] >= 0.55 and len(text.split()) <= BARE_WORDS
 
 
+def asks(text: str) -> bool:
+    """A question that is only a question (rhetorical ones argue)."""
+    return is_question(text) and not rhetorical(text)
+
+
 def _quote_answers(answer: list[Sent], ttext: str, prior: str, embeddings: bool) -> list[tuple[Sent, str, float]]:
-    """(sentence, relation, score) answering one quote: the first strongly cued sentence, and when
-    that is a bare stance ("I strongly disagree with this.", "Agreed.") the argument after it too;
-    with no cue, the sentence closest to the quote."""
-    answer = [a for a in answer if len(a.text) >= 6]
+    """(sentence, relation, score) answering one quote: every strongly cued sentence among the first
+    four after it, and after a bare stance ("I strongly disagree with this.", "Agreed.") the
+    argument that follows; with no cue, the sentence closest to the quote if it is close enough.
+    Questions answer nothing unless they are rhetorical."""
+    answer = [a for a in answer if len(a.text) >= 6 and not asks(a.text)]
     if not answer:
         return []
     cued = [(a, sentence_stance(a.text, ttext)) for a in answer[:4]]
     strong = [(i, a, st) for i, (a, st) in enumerate(cued) if st[0] is not None and st[1] >= 0.55]
     out: list[tuple[Sent, str, float]] = []
     if strong:
-        i, a, (rel, strength, _) = strong[0]
-        out.append((a, rel, 0.6 + 0.4 * strength))
-        if _bare(a.text, cued[i][1]):
-            rest = [x for x in answer[i + 1:i + 3] if len(x.text) >= 25]
-            if rest:
-                b = rest[0]
-                own = sentence_stance(b.text, ttext)
-                brel = own[0] if own[0] is not None and own[1] >= 0.55 else rel
-                out.append((b, brel, 0.6 + 0.3 * strength))
+        taken: set[str] = set()
+        for i, a, (rel, strength, _) in strong:
+            if a.id in taken:
+                continue
+            out.append((a, rel, 0.6 + 0.4 * strength))
+            taken.add(a.id)
+            if _bare(a.text, cued[i][1]):
+                rest = [x for x in answer[i + 1:i + 3] if len(x.text) >= 25 and x.id not in taken]
+                if rest:
+                    b = rest[0]
+                    own = sentence_stance(b.text, ttext)
+                    brel = own[0] if own[0] is not None and own[1] >= 0.55 else rel
+                    out.append((b, brel, 0.6 + 0.3 * strength))
+                    taken.add(b.id)
         return out
     long = [a for a in answer if len(a.text) >= 12]
     if not long:
@@ -250,25 +260,76 @@ def _quote_answers(answer: list[Sent], ttext: str, prior: str, embeddings: bool)
     av = VECTORS([x.text for x in long[:4]])
     qv = VECTORS([ttext])[0]
     sims = av @ qv
+    if float(sims.max()) < ANSWER_MIN:
+        return []
     a = long[int(sims.argmax())]
     rel, _s, _ = _stance(a.text, ttext, prior)
     return [(a, rel, 0.55 + 0.3 * float(sims.max()))]
 
 
+def _further_answers(src: DocView, passages: list[tuple[QuoteGroup, str | None, str]], used_src: set[str],
+                     prior: str) -> list[Match]:
+    """The author's own sentences beyond the first few after a quote that argue with a quoted
+    passage: a claim (or a sentence with a stance cue) within ``ANSWER_SPAN`` sentences after the
+    passage, or anywhere in the post when it is close to a passage in embedding space (and is a
+    claim or has a cue). ``passages``: (quote group, target sentence id, target text)."""
+    cands = [(i, s) for i, s in enumerate(src.sents) if s.id not in used_src and not s.in_quote
+             and s.kind != "heading" and len(s.text) >= MIN_CLAIM_CHARS and arguable(s)
+             and not reporting(s.text) and not asks(s.text) and not s.text.rstrip().endswith(":")]
+    qs = [(k, q) for k, (g, _tid, _tt) in enumerate(passages) for q in g.quoted if len(q.text) >= 12]
+    if not cands or not qs:
+        return []
+    import numpy as np
+    sim = VECTORS([s.text for _, s in cands]) @ VECTORS([q.text for _, q in qs]).T
+    owner = np.array([k for k, _ in qs])
+    best_of = np.full((len(cands), len(passages)), -1.0)
+    for k in range(len(passages)):
+        cols = owner == k
+        if cols.any():
+            best_of[:, k] = sim[:, cols].max(axis=1)
+    out: list[Match] = []
+    for n, (i, s) in enumerate(cands):
+        before = [k for k, (g, _t, _tt) in enumerate(passages) if g.start < i]
+        recent = before[-1] if before else None
+        best = int(best_of[n].argmax())
+        rel, strength, _ = sentence_stance(s.text, passages[best][2])
+        if recent is not None and i - passages[recent][0].start <= ANSWER_SPAN and (s.claim or strength >= 0.55):
+            k = recent
+        elif float(best_of[n, best]) >= QUOTE_NEAR_MIN and (s.claim or rel is not None) and (
+                recent is not None or strength >= 0.55):  # before the first quote: only with a cue
+            k = best
+        else:
+            continue
+        _g, tid, ttext = passages[k]
+        if k != best:
+            rel, strength, _ = sentence_stance(s.text, ttext)
+        x = float(best_of[n, k])
+        score = round(min(1.0, 0.5 * max(x, 0.0) + 0.5 * max(strength, 0.3)), 3)
+        out.append(Match(s, tid, ttext, rel or prior, score, "quote-answer"))
+    return out
+
+
 def match_pair(src: DocView, tgt: DocView | None, *, prior: str = "attacks",
                external_quotes: bool = False, reply: bool = False,
-               embeddings: bool = True, strict: bool = False, loose: bool = True) -> list[Match]:
+               embeddings: bool = True, strict: bool = False, loose: bool = True,
+               quote_ids: set[str] | None = None) -> list[Match]:
     """The sentence pairs by which ``src`` answers ``tgt`` (``tgt`` None: the target is outside the corpus).
 
     ``strict``: only confident paraphrases (a comment and its thread's post, not its parent).
     ``loose`` (the claim_links stage): also near-mutual paraphrases and target sentences the
-    claims stage did not flag; the responses stage counts only the confident kind.
+    claims stage did not flag, and the author's sentences further down that argue with a quoted
+    passage; the responses stage counts only the confident kind. ``quote_ids``: for an outside
+    target, the quotes that are its (their first sentences' ids); None: every quote.
     """
     out: list[Match] = []
     used_src: set[str] = set()
     used_tgt: dict[str, int] = {}
+    passages: list[tuple[QuoteGroup, str | None, str]] = []
     # 1. quote-reply
-    for quoted, answer in ([] if strict else quote_groups(src)):
+    for g in ([] if strict else quote_blocks(src)):
+        quoted, answer = g.quoted, g.answer
+        if tgt is None and quote_ids is not None and quoted[0].id not in quote_ids:
+            continue
         qtext = " ".join(s.text for s in quoted)
         best, best_sim = None, 0.0
         tsents = tgt.sents if tgt is not None else []
@@ -288,6 +349,7 @@ def match_pair(src: DocView, tgt: DocView | None, *, prior: str = "attacks",
             tid, ttext = None, qtext
         else:
             continue
+        passages.append((g, tid, ttext))
         for a, rel, score in _quote_answers(answer, ttext, prior, embeddings):
             if a.id in used_src:
                 continue
@@ -296,12 +358,17 @@ def match_pair(src: DocView, tgt: DocView | None, *, prior: str = "attacks",
             if tid:
                 used_tgt[tid] = used_tgt.get(tid, 0) + 1
     if tgt is None or not embeddings:
+        if loose and embeddings and passages:
+            out += _further_answers(src, passages, used_src, prior)
         return out
     # 2. nearest neighbours between the responder's sentences and the target's sentences
     # (every own sentence of the target: the claims stage misses some; its claims get a bonus)
-    cands = [s for s in src.own() if s.id not in used_src and arguable(s) and not reporting(s.text)]
+    cands = [s for s in src.own() if s.id not in used_src and arguable(s) and not reporting(s.text)
+             and not asks(s.text)]
     tc = [t for t in (tgt.own() if loose else tgt.claims()) if used_tgt.get(t.id, 0) == 0 and arguable(t)]
     if not cands or not tc:
+        if loose and passages:
+            out += _further_answers(src, passages, used_src, prior)
         return out
     flagged = any(t.claim for t in tc)
     sv = VECTORS([s.text for s in cands])
@@ -317,6 +384,8 @@ def match_pair(src: DocView, tgt: DocView | None, *, prior: str = "attacks",
         j = int(best_t[i])
         x = float(raw[i, j])
         t = tc[j]
+        if normalise(s.text) == normalise(t.text):
+            continue  # the same words in both: shared text (a title, a quotation), not an answer
         rel, strength, cues = sentence_stance(s.text, t.text)
         cued = rel is not None and strength >= 0.55
         rank_s = int(np.where(order[:, j] == i)[0][0])
@@ -347,8 +416,12 @@ def match_pair(src: DocView, tgt: DocView | None, *, prior: str = "attacks",
         if m.target_id and used_tgt.get(m.target_id, 0) >= 2:
             continue
         out.append(m)
+        used_src.add(m.source.id)
         if m.target_id:
             used_tgt[m.target_id] = used_tgt.get(m.target_id, 0) + 1
+    if loose and passages:
+        # 3. answers further down the post to its quotes of the target, among the sentences left
+        out += _further_answers(src, passages, used_src, prior)
     return out
 
 
@@ -394,10 +467,12 @@ def links_for(con: duckdb.DuckDBPyConnection, doc_ids: list[str]) -> list[tuple]
         tgt = views.get(tgt_id) if tgt_id else None
         if tgt_id and tgt is None:
             continue
-        external = tgt is None and '"quote"' in (evidence or "")
+        ev = json.loads(evidence) if evidence else {}
+        external = tgt is None and bool(ev.get("quote"))
+        quote_ids = set(ev["quote_groups"]) if external and "quote_groups" in ev else None
         reply = src.kind == "comment" and src.parent_id == tgt_id
         for m in match_pair(src, tgt, prior=_PRIOR.get(relation, "attacks"),
-                            external_quotes=external, reply=reply, strict=strict):
+                            external_quotes=external, reply=reply, strict=strict, quote_ids=quote_ids):
             key = link_id(m.source.id, m.target_id or m.target_text)
             if key in rows:
                 continue
@@ -410,7 +485,7 @@ class ClaimLinksStage(Stage):
     """Sentence pairs between each responding document and what it responds to."""
 
     name: ClassVar[str] = "claim_links"
-    version: ClassVar[str] = "2"
+    version: ClassVar[str] = "3"
     reads: ClassVar[tuple[str, ...]] = ("responses", "sentences", "blocks", "claims")
     writes: ClassVar[tuple[str, ...]] = ("claim_links",)
     after: ClassVar[tuple[str, ...]] = ("segment", "responses")

@@ -6,22 +6,34 @@ Binder ..."), that author's earlier posts. Each candidate collects signals:
 
 - ``reply``: a comment answers its parent;
 - ``title``: the title announces a response to the target ("Contra X", "Reply to X",
-  "Re: <title>", "In defense of <title>", "Against X");
-- ``opening``: the link sits in the opening paragraph; ``cue``: its sentence announces a
-  response ("A response to @x's post", "X recently wrote up an argument", "I disagree");
-- ``quotes``: block quotes in the document that match the target's sentences;
+  "Re: <title>", "In defense of <title>", "Against X"), or names it (its title, or the link's
+  text in quotation marks);
+- ``opening``: the link sits in the opening paragraph; ``cue``: its paragraph announces a
+  response ("A response to @x's post", "I disagree"); ``reported``: it only reports the target
+  ("X recently wrote up an argument", "argues that"); ``stance``: agreement or disagreement words
+  around an opening link;
+- ``followup``: the author continues a post ("My last post analyzed…", "This is a follow-up to",
+  "3 weeks ago I asked", "This post began as a response to", a title that is the target's title
+  plus "Retrospective" or "Update");
+- ``quotes``: quotations of the target: block quotes that match its sentences, quotations inside
+  the author's sentences that do, and, for a target outside the corpus, the block quotes its link
+  introduces (:func:`crux.pipeline.quotes.attribute_quotes`) when they are argued with or open
+  the post (``quoted``, weak, otherwise);
 - ``mentions``: the target's author is named outside the link;
 - ``claims``: sentence pairs with the target's claims (embeddings, stance cues);
 - against: ``cite``: a citation cue in the link's sentence ("see also", "Previous post in this
-  sequence", "method as in"), a link in a list, a sentence that links three or more documents.
+  sequence", "summarized by"), a link in a list, a sentence that links three or more documents.
 
-The weighted sum is the score; at or above :data:`RESPONSE_MIN` the link is a response and
-its relation comes from the cue phrases around the link (anchor text removed: "Sasha Vey
-against" describes the target), then the title, then the majority stance of the claim pairs.
-Below it the row is kept as ``cites``. A pass after the batches makes "supports a rebuttal of
-T" a rebuttal of T. Outside targets keep ``target_url`` and the quoted text; their
-``target_id`` fills in when they are ingested (the stage re-examines documents whose link
-targets were (re)segmented after them).
+The weighted sum is the score. A link is a response when the score reaches :data:`RESPONSE_MIN`
+and one signal says the document answers it (reply, title, follow-up, cue, quotes, stance, or
+two claim pairs): an opening link and a reporting verb alone are a citation. Its relation comes
+from the follow-up cue (extends), the cue phrases around the link (anchor text removed: "Sasha
+Vey against" describes the target), the title, the stance of the answers to its quotes, then
+the majority stance of the claim pairs. Otherwise the row is kept as ``cites``. A pass after the
+batches makes "supports a rebuttal of T" a rebuttal of T. Outside targets keep ``target_url``,
+the quoted text and the quotes' ids (``evidence.quote_groups``, which the claim_links stage
+answers); their ``target_id`` fills in when they are ingested (the stage re-examines documents
+whose link targets were (re)segmented after them).
 """
 
 from __future__ import annotations
@@ -30,9 +42,20 @@ import json
 import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from .claim_links import VECTORS, DocView, load_docs, match_pair
+from .claim_links import QUOTE_MIN, VECTORS, DocView, load_docs, match_pair
+from .quotes import LinkSite, QuoteGroup, attribute_quotes, inline_quotes, quote_blocks
 from .stage import PendingDoc, Stage
-from .stance import cite_cue, link_relation, normalise, response_cue, title_response
+from .stance import (
+    cite_cue,
+    followup_cue,
+    link_relation,
+    normalise,
+    quote_similarity,
+    reporting_cue,
+    response_cue,
+    sentence_stance,
+    title_response,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -42,8 +65,13 @@ __all__ = ["RESPONSE_MIN", "ResponsesStage", "analyse"]
 RESPONSE_MIN = 0.5
 _NAMED = re.compile(r"\b(?:paper|post|essay|article|report|book|blog ?post|piece)\s+(?:called|titled|"
                     r"named|entitled)\s+[\"\u201c']([^\"\u201d']{4,120})[\"\u201d']", re.I)
-_W = {"named": 0.25, "reply": 0.6, "title": 0.6, "opening": 0.25, "cue": 0.3, "quotes": 0.5, "mentions": 0.05,
-      "claims": 0.2, "cite": -0.6, "list": -0.3, "crowded": -0.25}
+OPENING_SENTS = 8   # a quote starting this early is what the post starts from
+_W = {"named": 0.25, "reply": 0.6, "title": 0.6, "followup": 0.5, "opening": 0.25, "cue": 0.3, "reported": 0.15,
+      "stance": 0.15, "quotes": 0.5, "quoted": 0.1, "mentions": 0.05, "claims": 0.2, "cite": -0.6, "list": -0.3,
+      "crowded": -0.25}
+# Signals that say the document answers the target; without one (or two claim pairs) a link is a
+# citation whatever its score ("Jessica recently wrote about X" in an opening).
+_EVIDENCE = ("reply", "title", "followup", "cue", "quotes", "stance", "named")
 
 
 def _surname(name: str | None) -> str | None:
@@ -53,19 +81,21 @@ def _surname(name: str | None) -> str | None:
     return parts[-1].lower() if parts else None
 
 
-def _link_sentence(doc: DocView, anchor: str, used: set[str]) -> tuple[int, Any] | None:
-    """(index, sentence) of the first unused sentence that contains the anchor text."""
+def _link_sentence(doc: DocView, anchor: str, after: int) -> tuple[int, Any] | None:
+    """(index, sentence) of the sentence that holds a link: the first at or after ``after`` (the
+    previous link's sentence; links come in document order) whose text contains the anchor text
+    as whole words, else the first anywhere."""
     a = normalise(anchor)
     if not a:
         return None
-    for i, s in enumerate(doc.sents):
-        if s.id in used:
-            continue
-        if a in normalise(s.text):
-            return i, s
-    for i, s in enumerate(doc.sents):
-        if a in normalise(s.text):
-            return i, s
+    rx = re.compile(rf"(?:^| ){re.escape(a)}(?: |$)")
+    order = list(range(after, len(doc.sents))) + list(range(0, min(after, len(doc.sents))))
+    for i in order:
+        if rx.search(normalise(doc.sents[i].text)):
+            return i, doc.sents[i]
+    for i in order:
+        if a in normalise(doc.sents[i].text):
+            return i, doc.sents[i]
     return None
 
 
@@ -99,19 +129,22 @@ def analyse(con: duckdb.DuckDBPyConnection, doc_id: str, views: dict[str, DocVie
             c["target_id"] = tid
         return c
 
-    n_sent = {}
-    used: set[str] = set()
+    n_sent: dict[str, int] = {}
+    at = 0
+    sites: list[LinkSite] = []
     for _pos, url, key, tid, anchor in links:
         if not key or key == own_key or tid == doc_id:
             continue
-        c = cand(tid or key, tid, url)
+        k = tid or key
+        c = cand(k, tid, url)
         c["anchors"].append(anchor or "")
-        hit = _link_sentence(src, anchor or "", used)
+        hit = _link_sentence(src, anchor or "", at)
         if hit:
             i, s = hit
-            used.add(s.id)
+            at = i
             c["context"].append((i, s))
             n_sent[s.id] = n_sent.get(s.id, 0) + 1
+            sites.append(LinkSite(k, i, anchor or "", url or ""))
     if src.kind == "comment" and src.parent_id and src.parent_id in views:
         p = views[src.parent_id]
         cand(p.id, p.id, p.url)["signals"]["reply"] = True
@@ -130,6 +163,25 @@ def analyse(con: duckdb.DuckDBPyConnection, doc_id: str, views: dict[str, DocVie
                     cand(tid, tid, views[tid].url)
                     title_target = tid
                     break
+    groups = quote_blocks(src)
+    owners = attribute_quotes(src, sites)
+    first_blocks = sorted({s.block for s in src.sents if s.kind != "heading"})[:2]
+    if len(owners) < len(groups):
+        # Quotes no link introduces belong to the one outside work the opening announces an answer
+        # to ("A response to <X>", "<X> ... I think it is mistaken"), or the title names.
+        mains = {k for k, c in cands.items() if c["target_id"] is None and (
+            _announced(src, c["context"], first_blocks) or (tr is not None and title_target is None and any(
+                _title_matches_text(tr[1], a) for a in c["anchors"])))}
+        if len(mains) == 1:
+            main = mains.pop()
+            for gi in range(len(groups)):
+                owners.setdefault(gi, (main, True))
+    by_owner: dict[str, list[tuple[QuoteGroup, bool]]] = {}
+    for gi, (key, inherited) in owners.items():
+        by_owner.setdefault(key, []).append((groups[gi], inherited))
+    # The post opens by quoting a linked source: under a response title, that source is what it answers.
+    opening_owner = next((owners[gi][0] for gi, g in enumerate(groups) if gi in owners and not owners[gi][1]
+                          and g.start < OPENING_SENTS), None)
     quote_texts = [s.text for s in src.sents if s.in_quote]
     if quote_texts and not any(c["target_id"] is None and c["context"] for c in cands.values()):
         # An outside work named, not linked, in the opening and quoted below it.
@@ -143,20 +195,23 @@ def analyse(con: duckdb.DuckDBPyConnection, doc_id: str, views: dict[str, DocVie
                 c["signals"]["named"] = m.group(1)
                 break
     rows = []
-    first_blocks = sorted({s.block for s in src.sents if s.kind != "heading"})[:2]
     for key, c in cands.items():
         sig: dict[str, Any] = c["signals"]
         tgt = views.get(c["target_id"]) if c["target_id"] else None
-        if tr and (key == title_target or (tgt is None and title_target is None and any(
-                _title_matches_text(tr[1], a) for a in c["anchors"]))):
+        if tr and (key == title_target or (tgt is None and title_target is None and (any(
+                _title_matches_text(tr[1], a) for a in c["anchors"]) or key == opening_owner))):
             sig["title"] = tr[0]
         ctx_text = []
+        own_text: list[str] = []   # the link sentences, and the ones either side
+        opening = False
         for i, s in c["context"]:
-            if s.in_quote:
+            if s.kind == "blockquote":
                 continue
             text = s.text
+            own_text += [*(x.text for x in src.sents[max(0, i - 1):i] if x.kind != "blockquote"), s.text,
+                         *(x.text for x in src.sents[i + 1:i + 2] if not x.in_quote)]
             if s.block in first_blocks or i < 3:
-                sig["opening"] = True
+                opening = True
                 nxt = [x.text for x in src.sents[i + 1:i + 3] if x.block == s.block and not x.in_quote]
                 text = " ".join([text, *nxt])
             for a in c["anchors"]:
@@ -170,10 +225,24 @@ def analyse(con: duckdb.DuckDBPyConnection, doc_id: str, views: dict[str, DocVie
                 sig["list"] = True
             if n_sent.get(s.id, 0) >= 3:
                 sig["crowded"] = True
+        if opening:
+            sig["opening"] = True
         context = " ".join(ctx_text)
         rc = response_cue(context)
         if rc:
             sig["cue"] = rc
+        else:
+            wc = reporting_cue(context)
+            if wc:
+                sig["reported"] = wc
+        if "title" not in sig and _names_in_title(src.title, tgt, c["anchors"]):
+            sig["title"] = "names it"
+        named_title = tgt.title if tgt is not None else (c["anchors"][0] if sig.get("title") == "names it" else None)
+        fc = followup_cue(" ".join(own_text), src.title, named_title)
+        if fc:
+            sig["followup"] = fc
+        if opening and "cue" not in sig and link_relation(context)[0] in ("rebuts", "supports"):
+            sig["stance"] = link_relation(context)[1]
         if tgt is not None:
             sur = _surname(tgt.author)
             if sur and len(sur) > 2:
@@ -183,29 +252,51 @@ def analyse(con: duckdb.DuckDBPyConnection, doc_id: str, views: dict[str, DocVie
                     sig["mentions"] = n
         quoted: list[str] = []
         matches = []
-        strong = any(k in sig for k in ("reply", "title", "opening", "cue"))
-        if tgt is not None and (strong or quote_texts):
-            matches = match_pair(src, tgt, reply="reply" in sig, embeddings=strong, loose=False)
-            quoted = [m.target_text for m in matches if m.method == "quote-reply"]
-            if quoted:
-                sig["quotes"] = len(quoted)
+        votes = {"attacks": 0.0, "supports": 0.0}
+        owned = by_owner.get(key, [])
+        if "named" in sig and not owned:
+            owned = [(g, True) for g in groups]
+        if tgt is not None:
+            inline = _inline_matches(src, tgt)
+            strong = inline > 0 or any(k in sig for k in ("reply", "title", "opening", "cue", "followup"))
+            if strong or quote_texts:
+                matches = match_pair(src, tgt, reply="reply" in sig, embeddings=strong, loose=False)
+                quoted = [m.target_text for m in matches if m.method == "quote-reply"]
+            if quoted or inline:
+                sig["quotes"] = len(quoted) + inline
             if matches:
                 sig["claims"] = len(matches)
-        elif tgt is None and quote_texts and ("opening" in sig or "title" in sig or "named" in sig):
-            quoted = quote_texts
-            sig["quotes"] = len(quoted)
+        elif owned:
+            weak = {"attacks": 0.0, "supports": 0.0}
+            for g, _inherited in owned:
+                qtext = " ".join(q.text for q in g.quoted)
+                for a in g.answer:
+                    rel, strength, _ = sentence_stance(a.text, qtext)
+                    if rel:
+                        (votes if strength >= 0.55 else weak)[rel] += strength
+            strong_votes = bool(votes["attacks"] or votes["supports"])
+            if not strong_votes:
+                votes = weak  # hedged answers (negation, "but") still lean one way
+            quoted = [q.text for g, _ in owned for q in g.quoted]
+            if strong_votes or any(not inh and g.start < OPENING_SENTS for g, inh in owned):
+                sig["quotes"] = len(quoted)
+            else:
+                sig["quoted"] = len(quoted)
         score = 0.0
         for k, w in _W.items():
             if k in sig:
                 score += w
-        if "cite" in sig and ("title" in sig or "quotes" in sig or "reply" in sig):
+        if "cite" in sig and ("title" in sig or "quotes" in sig or "reply" in sig or "followup" in sig):
             score -= _W["cite"] / 2  # a strong signal outweighs a "see also"
         if "opening" in sig and "cue" in sig:
             score += 0.1
         score = max(0.0, min(1.0, score))
+        cued = any(sentence_stance(m.source.text, m.target_text)[1] >= 0.55 for m in matches)
+        evidence_of_response = (any(k in sig for k in _EVIDENCE) or sig.get("claims", 0) >= 2
+                                or ("claims" in sig and cued and "mentions" in sig))
         relation, why = "cites", None
-        if score >= RESPONSE_MIN:
-            relation, why = _relation(context, sig, tr, tgt, matches, src)
+        if score >= RESPONSE_MIN and evidence_of_response:
+            relation, why = _relation(context, sig, tr, tgt, matches, src, votes)
         evidence: dict[str, Any] = {"signals": sig}
         if why:
             evidence["relation_from"] = why
@@ -215,9 +306,47 @@ def analyse(con: duckdb.DuckDBPyConnection, doc_id: str, views: dict[str, DocVie
             evidence["context"] = context[:400]
         if quoted:
             evidence["quote"] = quoted[:8]
+        if owned:
+            evidence["quote_groups"] = [g.quoted[0].id for g, _ in owned]
         rows.append((doc_id, key, c["target_id"], c["target_url"], relation, round(score, 3),
                      json.dumps(evidence, ensure_ascii=False)))
     return rows
+
+
+def _announced(src: DocView, context: list[tuple[int, Any]], first_blocks: list[int]) -> bool:
+    """A link in the opening whose paragraph announces an answer to it."""
+    for i, s in context:
+        if s.kind != "blockquote" and (s.block in first_blocks or i < 3):
+            text = " ".join([s.text, *(x.text for x in src.sents[i + 1:i + 3] if x.block == s.block)])
+            if response_cue(text):
+                return True
+    return False
+
+
+def _inline_matches(src: DocView, tgt: DocView) -> int:
+    """How many quotations inside the author's own sentences are sentences of ``tgt``."""
+    n = 0
+    tsents = [t.text for t in tgt.sents if not t.in_quote]
+    for s in src.sents:
+        if s.kind == "blockquote":
+            continue
+        for q in inline_quotes(s.text):
+            if any(quote_similarity(q, t) >= QUOTE_MIN for t in tsents):
+                n += 1
+    return n
+
+
+def _names_in_title(title: str | None, tgt: DocView | None, anchors: list[str]) -> bool:
+    """The source's title names the target: it contains the target's title, or the link's anchor
+    text in quotation marks ('Clarifying “What failure looks like”'); three words or more."""
+    t = normalise(title or "")
+    if not t:
+        return False
+    names = [normalise(q) for q in re.findall(r"[\u201c\"]([^\u201c\u201d\"]+)[\u201d\"]", title or "")
+             if any(normalise(q) == normalise(a) for a in anchors)]
+    if tgt is not None:
+        names.append(normalise(tgt.title or ""))
+    return any(len(n.split()) >= 3 and n in t and n != t for n in names)
 
 
 def _title_matches_text(rest: str, anchor: str) -> bool:
@@ -226,10 +355,9 @@ def _title_matches_text(rest: str, anchor: str) -> bool:
 
 
 def _relation(context: str, sig: dict[str, Any], tr: tuple[str, str] | None, tgt: DocView | None,
-              matches: list, src: DocView) -> tuple[str, str]:
+              matches: list, src: DocView, quote_votes: dict[str, float]) -> tuple[str, str]:
     if "reply" in sig:
         votes = {"attacks": 0.0, "supports": 0.0}
-        from .stance import sentence_stance
         first = [s for s in src.sents if not s.in_quote][:2]
         for s in first:
             rel, strength, _ = sentence_stance(s.text)
@@ -241,6 +369,8 @@ def _relation(context: str, sig: dict[str, Any], tr: tuple[str, str] | None, tgt
         if votes["attacks"] == votes["supports"] == 0:
             return "extends", "no stance"
         return ("rebuts" if votes["attacks"] > votes["supports"] else "supports"), "stance"
+    if "followup" in sig:
+        return "extends", f"follow-up: {sig['followup']}"
     if "title" in sig and tr and tr[0] in ("contra", "against", "rebuttal to", "rebutting", "critique of",
                                            "a critique of", "why i disagree with", "disagreeing with"):
         return "rebuts", f"title: {tr[0]}"
@@ -254,6 +384,10 @@ def _relation(context: str, sig: dict[str, Any], tr: tuple[str, str] | None, tgt
                 return "supports", f"title: {cue_word}"
             return "rebuts", f"title: {cue_word}"
         return "rebuts", f"title: {cue_word}"
+    if quote_votes["attacks"] or quote_votes["supports"]:
+        return ("supports" if quote_votes["supports"] > quote_votes["attacks"] else "rebuts"), "quote answers"
+    if tgt is None and ("quotes" in sig or "quoted" in sig):
+        return "extends", "quoted, no stance"
     votes = {"attacks": 0.0, "supports": 0.0}
     for m in matches:
         votes[m.relation] += m.score
@@ -266,7 +400,7 @@ class ResponsesStage(Stage):
     """Document-level responses from links, replies, titles, quotes and claim similarity."""
 
     name: ClassVar[str] = "responses"
-    version: ClassVar[str] = "2"
+    version: ClassVar[str] = "3"
     reads: ClassVar[tuple[str, ...]] = ("documents", "links", "blocks", "sentences", "claims")
     writes: ClassVar[tuple[str, ...]] = ("responses",)
     after: ClassVar[tuple[str, ...]] = ("segment",)

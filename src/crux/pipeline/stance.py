@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from difflib import SequenceMatcher
 from typing import Any
 
-__all__ = ["cite_cue", "encode", "link_relation", "normalise", "quote_similarity", "sentence_stance",
-           "title_response"]
+__all__ = ["cite_cue", "encode", "followup_cue", "is_question", "link_relation", "normalise",
+           "quote_similarity", "reporting_cue", "response_cue", "rhetorical", "sentence_stance", "title_response"]
 
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -64,16 +64,31 @@ _CITE = re.compile(
     r"for the assumptions|for (?:more )?(?:background|details|context|data)|data (?:from|source)|"
     r"source:|sources:|according to|as (?:described|discussed|explained|shown|argued) (?:in|by)|"
     r"i wrote about|i have written about|i've written about|previously|related:|h/t|via\b|"
-    r"crossposted|cross-posted|originally posted|linkpost|survey results|the best data)", re.I)
+    r"crossposted|cross-posted|originally posted|linkpost|survey results|the best data|summari[sz]ed by|"
+    r"brief review)", re.I)
 
 _RESP_OPEN = re.compile(
     r"\b(a response to|in response to|responding to|a reply to|this is my (?:reply|response)|"
     r"here is (?:a|my) (?:short )?(?:reply|response)|i want to reply|i (?:want|would like) to respond|"
-    r"wrote up an argument|recently (?:wrote|argued|posted|published|made the case)|argues? that|"
-    r"argued that|makes? the case|claims? that|critique of|"
+    r"(?:writing|wrote|write) (?:a|my) (?:reply|response)|critique of|"
     r"i (?:strongly |mostly |partly )?disagree|i (?:strongly |mostly |partly )?agree|sides? with|"
     r"builds? on|add one point|more to say|(?:is|are|was) (?:wrong|mistaken|right)|pushback|push back|"
     r"point[- ]by[- ]point|rebut|contra\b|in defen[cs]e|objections?)", re.I)
+# Reporting what the target says announces a response only together with other evidence
+# ("Jessica recently wrote about X" opens many posts that merely start from X).
+_RESP_WEAK = re.compile(
+    r"\b(wrote up an argument|recently (?:wrote|argued|posted|published|made the case)|argues? that|"
+    r"argued that|makes? the case|claims? that)", re.I)
+# A follow-up: the author continues a post of their own, or one that asked for it.
+_FOLLOWUP = re.compile(
+    r"\b(follow-?up (?:to|on)|following up (?:on|to)|my (?:last|previous|earlier) post|"
+    r"in (?:a|my) (?:previous|earlier|last) post|(?:days?|weeks?|months?|years?) ago,? I (?:asked|announced|posted|"
+    r"wrote|argued|proposed|promised)|since I (?:posted|wrote)|this (?:post )?is an update on|an update on (?:that|my)|"
+    r"began as an? (?:response|reply|comment)|(?:was )?originally (?:going to be|meant as|written as) an? "
+    r"(?:comment|reply|response)|(?:criticism|critiques?|comments|objections) (?:of|on|to) my (?:\w+ )?post|"
+    r"continuation of my|sequel to)", re.I)
+_FOLLOWUP_TITLE = re.compile(r"\b(retrospective|post-?mortem|revisit\w*|follow-?up|update|redux|results|"
+                             r"part (?:ii|2|two)|clarif\w*|more on|expanding on)\b", re.I)
 
 _REBUT = re.compile(
     r"\b(disagree|wrong|mistaken|mistake|flawed|overrated|against|contra\b|rebut|objections?|critical|"
@@ -95,9 +110,30 @@ def cite_cue(text: str) -> str | None:
 
 
 def response_cue(text: str) -> str | None:
-    """A phrase that announces a response ("A response to", "recently wrote up an argument")."""
+    """A phrase that announces a response ("A response to", "I disagree")."""
     m = _RESP_OPEN.search(text or "")
     return m.group(0) if m else None
+
+
+def reporting_cue(text: str) -> str | None:
+    """A phrase that reports the target's view ("recently wrote up an argument", "argues that")."""
+    m = _RESP_WEAK.search(text or "")
+    return m.group(0) if m else None
+
+
+def followup_cue(text: str, title: str | None = None, target_title: str | None = None) -> str | None:
+    """The phrase that makes a document a follow-up ("My last post analyzed", "This is a follow-up to",
+    "3 weeks ago I asked"), or its title: the target's title plus "Retrospective", "Update"..."""
+    m = _FOLLOWUP.search(text or "")
+    if m:
+        return m.group(0)
+    if title and target_title:
+        t, tt = normalise(title), normalise(target_title)
+        if len(tt.split()) >= 2 and tt in t and t != tt:
+            m = _FOLLOWUP_TITLE.search(t.replace(tt, " "))
+            if m:
+                return f"title: {m.group(0)}"
+    return None
 
 
 def link_relation(text: str) -> tuple[str | None, str | None]:
@@ -122,7 +158,7 @@ _AGREE = re.compile(
     r"most convincing|convincing|i find .{0,40}(?:convincing|persuasive)|this is the (?:scariest|"
     r"strongest|best)|(?:is|was) closer than|i should have|i underweighted|strongest part|"
     r"both authors now agree|worries me most|well said|i (?:also )?think so|"
-    r"that's right|this is right|true,)", re.I)
+    r"that's right|this is right|true,|nice job|well put|very nice|i do agree)", re.I)
 _DISAGREE = re.compile(
     r"\b(i (?:strongly )?disagree|i don'?t think (?:that'?s|this is|it'?s) right|i don'?t think|"
     r"i do not think|i'?m not sure|not convinced|that is wrong|this is wrong|is wrong|looks wrong|"
@@ -132,13 +168,32 @@ _DISAGREE = re.compile(
     r"fails? for|holds? for .{0,60} and fails|is not a probability|not a probability|"
     r"too (?:slow|fast|few)|mixes|the problem with|the whole problem|aimed at the wrong|"
     r"that is the point|on the contrary|nobody has shown|beside the point|misses the point|"
-    r"not the (?:issue|point|question))", re.I)
+    r"not the (?:issue|point|question)|absurd\w*|nonsense|not how (?:this|it|any of this) works|"
+    r"makes no sense|(?:does not|doesn'?t) make sense|(?:is|seems|looks) (?:\w+ ){0,3}suspicious|deeply confused|"
+    r"far from (?:sufficient|fully|clear|established|enough)|premature|i don'?t see how)", re.I)
 _CONCESSION = re.compile(
     r"^(?:(?:fair point|granted|admittedly|sure|true|yes|ok(?:ay)?|while|although|though|even if|"
     r"i agree .{0,80}?|[\w' ]{1,40} (?:is|was|are) right (?:that|about))[^.;:]{0,200}?[,;:]\s*"
     r"(?:but|yet|however|still)\b|^(?:fair point|granted)\b.*\bbut\b|^while\b.{5,200},)", re.I)
 _ADVERSATIVE = re.compile(r"\b(but|however|yet|still|although|though|nevertheless|whereas)\b", re.I)
 _NEG = re.compile(r"\b(not|no|never|n't|nobody|none|neither|nor|cannot|without)\b|n't\b", re.I)
+
+
+_RHETORICAL = re.compile(
+    r"^(?:(?:but|and|so|then|yet)\s+)?(?:isn'?t|aren'?t|wasn'?t|weren'?t|doesn'?t|don'?t|didn'?t|can'?t|"
+    r"couldn'?t|won'?t|wouldn'?t|shouldn'?t|haven'?t|hasn'?t|is it not|how (?:on earth|could anyone|can anyone)|"
+    r"who (?:would|could) (?:seriously|possibly|really)|why on earth|what else)\b|\breally\?\W*$", re.I)
+
+
+def is_question(text: str) -> bool:
+    """True for a sentence that asks ("Is that true?", "What is his objection?")."""
+    t = (text or "").strip().rstrip("\"'\u201d\u2019)]*").rstrip()
+    return t.endswith("?")
+
+
+def rhetorical(text: str) -> bool:
+    """A question that asserts ("Isn't that the whole point?", "Doesn't this prove too much?")."""
+    return is_question(text) and bool(_RHETORICAL.search((text or "").strip()))
 
 
 def concession(text: str) -> bool:
@@ -152,12 +207,16 @@ def sentence_stance(text: str, target: str | None = None) -> tuple[str | None, f
     """(attacks | supports | None, strength in [0, 1], cues) of a sentence answering ``target``."""
     cues: list[str] = []
     t = text or ""
+    if is_question(t) and not rhetorical(t):
+        return None, 0.0, ["question"]  # asking is not attacking
     if concession(t):
         return "attacks", 0.85, ["concession"]
     d = _DISAGREE.search(t)
     a = _AGREE.search(t)
     if d and not a:
         return "attacks", 0.8, [d.group(0)]
+    if rhetorical(t) and not a:
+        return "attacks", 0.55, ["rhetorical question"]
     if a and not d:
         # "I agree that ..., but ..." is a concession; plain agreement supports.
         if _ADVERSATIVE.search(t[a.end():]):
