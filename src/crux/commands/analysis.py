@@ -86,7 +86,8 @@ def topics_fit(db_path: Path, unit: str, min_topic_size: int, seed: int, reduce_
 
 @topics.command("assign")
 @db_option
-@run_option
+@click.option("--run", "run_id",
+              help="Topic run to assign to (default: the latest run of each unit).")
 def topics_assign(db_path: Path, run_id: str | None) -> None:
     """Give items embedded since the last fit the topic of their nearest centroid.
 

@@ -52,7 +52,7 @@ def run_stages(con, names: list[str] | None = None, *, force: bool = False,
 @click.option("--threads", type=click.IntRange(min=1), help="Torch threads for embeddings (setting threads).")
 def process(db_path: Path, stages: tuple[str, ...], force: bool, limit: int | None,
             device: str | None = None, threads: int | None = None) -> None:
-    """Run every pending pipeline stage (segment, claims, forecasts, embed, links).
+    """Run every pending pipeline stage: segment, claims, forecasts, embed, responses, claim_links.
 
     Example: crux process --stage segment --limit 100
 
