@@ -61,3 +61,17 @@ def test_missing_file_to_ingest(runner, db_path):
 def test_serve_without_snapshot(runner, db_path):
     r = runner.invoke(cli, ["serve", "--db", str(db_path)])
     assert r.exit_code == 1 and "run: crux publish" in r.output
+
+
+def test_db_given_to_a_subgroup_reaches_its_commands(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CRUX_DB", raising=False)
+    db = tmp_path / "corpus.duckdb"
+    assert runner.invoke(cli, ["--db", str(db), "init"]).exit_code == 0
+    for args in (["debates", "--db", str(db), "show", "nosuchdoc"],
+                 ["--db", str(db), "debates", "show", "nosuchdoc"],
+                 ["debates", "show", "nosuchdoc", "--db", str(db)]):
+        r = runner.invoke(cli, args)
+        assert "crux.duckdb" not in r.output, (args, r.output)
+        assert "nosuchdoc" in r.output, (args, r.output)
+    assert not (tmp_path / "crux.duckdb").exists()

