@@ -51,19 +51,26 @@ def setting(name: str) -> float:
     return value
 
 
+JITTER = 0.2  # random variation of the wait between two requests to one host (± share)
+
+
 def scrapy_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """The settings dict handed to ``CrawlerProcess``: polite by default."""
     delay = setting("download_delay")
+    # Scrapy draws each wait from base × (1 ± jitter); the base is raised so that the shortest
+    # wait is still the configured delay (1 s → waits of 1.0 to 1.5 s). AutoThrottle never goes
+    # below the base either.
+    jitter = JITTER if delay >= 1 else 0.0
     settings: dict[str, Any] = {
         "BOT_NAME": "crux",
         "USER_AGENT": str(config.get("user_agent")),
         "ROBOTSTXT_OBEY": True,
         "CONCURRENT_REQUESTS": 8,
         "CONCURRENT_REQUESTS_PER_DOMAIN": 1,
-        "DOWNLOAD_DELAY": delay,
-        "DOWNLOAD_DELAY_JITTER": 0.5 if delay >= 1 else 0.0,
+        "DOWNLOAD_DELAY": delay / (1 - jitter),
+        "DOWNLOAD_DELAY_JITTER": jitter,
         "AUTOTHROTTLE_ENABLED": True,
-        "AUTOTHROTTLE_START_DELAY": max(delay, 0.0),
+        "AUTOTHROTTLE_START_DELAY": max(delay / (1 - jitter), 0.0),
         "AUTOTHROTTLE_MAX_DELAY": max(60.0, delay),
         "AUTOTHROTTLE_TARGET_CONCURRENCY": setting("autothrottle_target") or 0.5,
         "DOWNLOAD_TIMEOUT": setting("download_timeout"),
