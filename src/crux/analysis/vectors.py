@@ -103,8 +103,11 @@ def encode(texts: list[str], model: str = DEFAULT_MODEL, batch_size: int = 32) -
 
 def ensure_embeddings(con: duckdb.DuckDBPyConnection, unit: str = "documents",
                       model: str = DEFAULT_MODEL) -> int:
-    """Embed the items of ``unit`` that have no stored vector yet (stopgap; see module doc)."""
-    import hashlib
+    """Embed the items of ``unit`` that have no stored vector yet (stopgap; see module doc).
+
+    ``content_hash`` is the embed stage's hash of the embedded text, so either can reuse the
+    other's vectors of the same text."""
+    from ..htmltext import content_hash
 
     kind = KINDS[unit]
     if unit == "documents":
@@ -123,7 +126,7 @@ def ensure_embeddings(con: duckdb.DuckDBPyConnection, unit: str = "documents",
     vecs = encode([t for _, t in rows], model)
     con.executemany(
         "INSERT INTO embeddings VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        [(kind, i, model, hashlib.sha1(t.encode()).hexdigest(), v.tolist())
+        [(kind, i, model, content_hash(t), v.tolist())
          for (i, t), v in zip(rows, vecs, strict=True)])
     return len(rows)
 
