@@ -59,12 +59,13 @@ def topics() -> None:
 @db_option
 @click.option("--unit", type=click.Choice(["documents", "claims"]), default="documents",
               show_default=True, help="What to cluster.")
-@click.option("--min-topic-size", type=click.IntRange(min=2), default=10, show_default=True,
-              help="Smallest topic (HDBSCAN min_cluster_size).")
+@click.option("--min-topic-size", type=click.IntRange(min=2), default=None,
+              help="Smallest topic (HDBSCAN min_cluster_size). Default: 10 for documents; for "
+                   "claims, 10 or one per 300 claims, whichever is larger.")
 @click.option("--seed", type=int, default=42, show_default=True, help="UMAP random_state.")
 @click.option("--reduce-outliers", is_flag=True, help="Move outliers to their nearest topic.")
 @click.option("--model", help="Embedding model of the stored vectors (default: the most used).")
-def topics_fit(db_path: Path, unit: str, min_topic_size: int, seed: int, reduce_outliers: bool,
+def topics_fit(db_path: Path, unit: str, min_topic_size: int | None, seed: int, reduce_outliers: bool,
                model: str | None) -> None:
     """Fit a topic model on the stored embeddings and store its topics and assignments.
 
