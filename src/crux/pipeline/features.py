@@ -110,14 +110,18 @@ def load_encoder() -> Any:
 
 
 def encode(texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-    """Unit-length all-MiniLM-L6-v2 embeddings (float32, one row per text)."""
+    """Unit-length all-MiniLM-L6-v2 embeddings (float32, one row per text).
+
+    Encoded as the embed stage encodes (:func:`crux.pipeline.embed.encode_with`): a text's
+    vector does not depend on the other texts, so the claims stage's vectors are the embed
+    stage's, bit for bit, and the embed stage can reuse them."""
     import numpy as np
+
+    from .embed import encode_with
 
     if not texts:
         return np.zeros((0, 384), dtype=np.float32)
-    model = load_encoder()
-    return model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
-                        show_progress_bar=False, convert_to_numpy=True).astype(np.float32)
+    return encode_with(load_encoder(), texts, batch_size=batch_size)
 
 
 def _root(doc: Doc) -> Any:
