@@ -23,7 +23,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The refresh kill harness and 30-refresh soak: about 12 minutes, so not part of `make test`;
+# The refresh kill harness and 30-refresh soak: 12 to 20 minutes, so not part of `make test`;
 # CI (.ci/run) runs it after `make test`.
 soak: $(STAMP)
 	$(BIN)/python -m pytest -m soak -s $(PYTEST_ARGS)
