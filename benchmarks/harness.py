@@ -185,6 +185,19 @@ def loglog_slope(xs: Sequence[float], ys: Sequence[float]) -> float:
     return sum((p[0] - mx) * (p[1] - my) for p in pts) / sxx if sxx else math.nan
 
 
+def growth_rows(key: str, sizes: Sequence[int], series: dict[str, Sequence[float]],
+                unit: str = "wall s") -> list[dict[str, Any]]:
+    """One row per series: its value at each size and the log-log slope over the sizes."""
+    rows = []
+    for name, values in series.items():
+        row: dict[str, Any] = {key: name}
+        for size, value in zip(sizes, values, strict=True):
+            row[f"{size}× {unit}"] = value
+        row["growth exponent"] = loglog_slope(sizes, values)
+        rows.append(row)
+    return rows
+
+
 def ratio(a: float, b: float) -> float:
     return a / b if b else math.nan
 

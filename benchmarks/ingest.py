@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from . import register
-from .harness import Context, loglog_slope, median, pair_row
+from .harness import Context, growth_rows, median, pair_row
 
 
 def parse_json_only(folder: str) -> dict[str, Any]:
@@ -63,13 +63,7 @@ def bench_ingest(ctx: Context) -> dict[str, Any]:
             db.unlink()
     result: dict[str, Any] = {"rows": rows}
     if len(sizes) >= 2:
-        table = []
-        for series, walls in growth.items():
-            row: dict[str, Any] = {"series": series}
-            for s, w in zip(sizes, walls, strict=True):
-                row[f"{s}× wall s"] = w
-            row["growth exponent"] = loglog_slope(sizes, walls)
-            table.append(row)
+        table = growth_rows("series", sizes, growth)
         result["tables"] = {"Growth with corpus size (log-log slope of median wall time; 1.0 = linear)": table}
         result["notes"] = [
             "The references' exponents sit below 1 because interpreter start-up is a fixed part "

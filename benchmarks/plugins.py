@@ -74,16 +74,25 @@ def _what(ctx: Context) -> str:
             else "lesswrong-2020 1× (1,083 posts)")
 
 
+def _processed_store(ctx: Context, name: str) -> tuple[Any, dict[str, Any] | None]:
+    """The store the ``process`` benchmark left, or why plug-in ``name`` can't run."""
+    from .process import processed
+
+    if skipped := _missing(f"{name}_bench"):
+        return None, skipped
+    src = processed(ctx)
+    if not src.exists():
+        return None, {"skipped": f"needs the `process` benchmark's store: run it first "
+                                 f"(--only process --only {name})"}
+    return src, None
+
+
 @register("links", "Debate stages (plug-in `benchmarks/links_bench.py`)", order=64)
 def bench_links(ctx: Context) -> dict[str, Any]:
     """``responses`` and ``claim_links`` re-run (forced) on the store ``process`` left."""
-    from .process import processed
-
-    if skipped := _missing("links_bench"):
+    src, skipped = _processed_store(ctx, "links")
+    if skipped:
         return skipped
-    src = processed(ctx)
-    if not src.exists():
-        return {"skipped": "needs the `process` benchmark's store: run it first (--only process --only links)"}
     db = ctx.scratch("links") / "store.duckdb"
     shutil.copyfile(src, db)
     return _merge(ctx.probe("benchmarks.plugins:call", "links_bench", str(db)), _what(ctx))
@@ -92,11 +101,7 @@ def bench_links(ctx: Context) -> dict[str, Any]:
 @register("topics", "Topics and claim search (plug-in `benchmarks/topics_bench.py`)", order=66)
 def bench_topics(ctx: Context) -> dict[str, Any]:
     """``crux topics fit`` cold and warm, BERTopic alone, claim search, on the processed store."""
-    from .process import processed
-
-    if skipped := _missing("topics_bench"):
+    src, skipped = _processed_store(ctx, "topics")
+    if skipped:
         return skipped
-    src = processed(ctx)
-    if not src.exists():
-        return {"skipped": "needs the `process` benchmark's store: run it first (--only process --only topics)"}
     return _merge(ctx.probe("benchmarks.plugins:call", "topics_bench", str(src)), _what(ctx))

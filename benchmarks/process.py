@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import register
-from .harness import Context, loglog_slope
+from .harness import Context, growth_rows, loglog_slope
 
 MAX_SIZE = 4  # largest corpus `process` runs on in full mode (see the module doc)
 TABLES = ("sentences", "claims", "forecasts", "embeddings", "responses", "claim_links")
@@ -78,14 +78,8 @@ def bench_process(ctx: Context) -> dict[str, Any]:
     if len(sizes) >= 2:
         result["growth exponent (wall, log-log)"] = loglog_slope(sizes, walls)
         result["peak RSS growth (largest / 1×)"] = rows[-1]["peak RSS MB"] / rows[0]["peak RSS MB"]
-        table = []
-        for stage in per_stage[0]:
-            secs = [p.get(stage, 0.0) for p in per_stage]
-            row: dict[str, Any] = {"stage": stage}
-            for s, t in zip(sizes, secs, strict=True):
-                row[f"{s}× s"] = t
-            row["growth exponent"] = loglog_slope(sizes, secs)
-            table.append(row)
+        table = growth_rows("stage", sizes, {st: [p.get(st, 0.0) for p in per_stage] for st in per_stage[0]},
+                            unit="s")
         result["tables"] = {"Each stage's time by corpus size (log-log slope; 1.0 = linear)": table}
     skipped = [s for s in ctx.sizes if s > MAX_SIZE] if not ctx.quick else []
     result["notes"] = [
