@@ -8,11 +8,14 @@ removed and re-added under the same name would reuse them. So:
 * :class:`SnapshotDatabase` keys its thread-local connection by name *and generation*; the
   first time a thread serves a new generation it closes its own older connection (safe: a
   thread closes only connections it owns, between two of its queries).
-* :class:`SnapshotWatcher` stats the file (inode, size, mtime) at most every
-  ``interval`` seconds, from a request hook; when it changed, it builds a new
+* :class:`SnapshotWatcher` stats the file (inode, size, mtime) on every request (or at most
+  every ``interval`` seconds), from a request hook; when it changed, it builds a new
   :class:`SnapshotDatabase` for the same path and swaps it into ``datasette.databases`` in
   one assignment on the event loop, so every request sees either the old or the new
-  database, never none. Requests already running finish on the old file.
+  database, never none. Requests already running finish on the old file. Checking on every
+  request (a stat, microseconds) matters: a thread opens its connection to a generation lazily,
+  by path, so a generation still served after the file changed would read the new file with
+  the old file's table counts.
 * The new file's table counts come from ``<name>.inspect.json`` when its size matches.
 """
 
@@ -92,7 +95,7 @@ def _close_quietly(conn: Any) -> None:
 class SnapshotWatcher:
     """Swaps the served database for the file now at its path, when that file changes."""
 
-    def __init__(self, datasette: Any, name: str, *, interval: float = 0.5) -> None:
+    def __init__(self, datasette: Any, name: str, *, interval: float = 0.0) -> None:
         self.ds = datasette
         self.name = name
         self.interval = interval
