@@ -8,10 +8,16 @@ classifier encodes every candidate sentence), so it is left out and said so.
 
 The processed 1× store (quick: the sample's) is kept as ``out/db/processed-*.duckdb`` for the
 benchmarks that need a processed corpus (``topics``, ``links``).
+
+A size measured by an earlier full run and not asked for now (``--sizes 4`` after a run at 1×)
+is carried from ``out/results.json`` with its date, so the growth exponents can span two runs
+on a machine where one run of both sizes does not fit; the row says so. CPU time grows less
+with the machine's load than wall time, so both exponents are given.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -45,6 +51,18 @@ def _counts(db: Path) -> dict[str, int]:
         con.close()
 
 
+def _earlier_rows(ctx: Context) -> list[dict[str, Any]]:
+    """Full-mode rows of an earlier ``process`` run, each with its run's date."""
+    try:
+        entry = json.loads((ctx.out / "results.json").read_text())["benchmarks"]["process"]
+    except (OSError, ValueError, KeyError):
+        return []
+    if entry.get("mode") != "full" or "result" not in entry:
+        return []
+    return [{**row, "run": row.get("run") or entry.get("date", "?")}
+            for row in entry["result"].get("rows", []) if re.fullmatch(r"\d+×", str(row.get("corpus")))]
+
+
 @register("process", "Process: `crux process` (every stage) in one command", order=62)
 def bench_process(ctx: Context) -> dict[str, Any]:
     from .plugins import QUICK_POSTS
@@ -53,7 +71,17 @@ def bench_process(ctx: Context) -> dict[str, Any]:
         runs = [(f"first {QUICK_POSTS} posts", 1, ctx.ingested_sample(QUICK_POSTS))]
     else:
         runs = [(f"{s}×", s, ctx.ingested(s)) for s in ctx.sizes if s <= MAX_SIZE]
-    rows, walls, sizes, per_stage = [], [], [], []
+    rows, walls, cpus, sizes, per_stage = [], [], [], [], []
+    if not ctx.quick:  # sizes measured earlier and not asked for now (see the module doc)
+        asked = {size for _, size, _ in runs}
+        for row in _earlier_rows(ctx):
+            size = int(str(row["corpus"]).rstrip("×"))
+            if size not in asked:
+                rows.append(row)
+                walls.append(row["wall s"])
+                cpus.append(row["CPU s"])
+                per_stage.append(stage_seconds(row["stages"].replace(" · ", "\n")))
+                sizes.append(size)
     for label, size, src in runs:
         work = ctx.scratch(f"process-{size}")
         db = work / "store.duckdb"
@@ -61,12 +89,14 @@ def bench_process(ctx: Context) -> dict[str, Any]:
         ctx.log(f"  crux process, {label}")
         m = ctx.run([*ctx.crux, "--db", str(db), "process"], what="crux process", timeout=4 * 3600)
         n = _counts(db)
-        rows.append({"corpus": label, "documents": n["documents"], "wall s": m.wall_s, "CPU s": m.cpu_s,
+        rows.append({"corpus": label, "run": "this run", "documents": n["documents"],
+                     "wall s": m.wall_s, "CPU s": m.cpu_s,
                      "peak RSS MB": m.peak_rss_mb, "docs/s": n["documents"] / m.wall_s,
                      "sentences/s": n["sentences"] / m.wall_s,
                      **{t: n[t] for t in TABLES},
                      "stages": " · ".join(line.strip() for line in m.stdout.splitlines() if line.strip())})
         walls.append(m.wall_s)
+        cpus.append(m.cpu_s)
         per_stage.append(stage_seconds(m.stdout))
         sizes.append(size)
         if size == 1:
@@ -74,10 +104,13 @@ def bench_process(ctx: Context) -> dict[str, Any]:
             keep.unlink(missing_ok=True)
             shutil.copyfile(db, keep)
         shutil.rmtree(work, ignore_errors=True)
+    order = sorted(range(len(sizes)), key=sizes.__getitem__)
+    rows, walls, cpus, sizes, per_stage = ([xs[i] for i in order] for xs in (rows, walls, cpus, sizes, per_stage))
     result: dict[str, Any] = {"rows": rows}
     if len(sizes) >= 2:
         result["growth exponent (wall, log-log)"] = loglog_slope(sizes, walls)
-        result["peak RSS growth (largest / 1×)"] = rows[-1]["peak RSS MB"] / rows[0]["peak RSS MB"]
+        result["growth exponent (CPU, log-log)"] = loglog_slope(sizes, cpus)
+        result["peak RSS growth (largest / smallest)"] = rows[-1]["peak RSS MB"] / rows[0]["peak RSS MB"]
         table = growth_rows("stage", sizes, {st: [p.get(st, 0.0) for p in per_stage] for st in per_stage[0]},
                             unit="s")
         result["tables"] = {"Each stage's time by corpus size (log-log slope; 1.0 = linear)": table}
