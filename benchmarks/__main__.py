@@ -79,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
             failed += 1
             ctx.log(f"  failed: {entry['error']}")
         ctx.log(f"  done in {entry['seconds']:.0f}s")
+        earlier = state["benchmarks"].get(name) or {}
+        if entry.get("error") and earlier.get("result"):
+            # a failed attempt does not erase the figures an earlier run measured
+            entry = {**earlier, "failed_attempt": {"date": entry["date"], "error": entry["error"]}}
         state["benchmarks"][name] = entry
         ctx.results[name] = entry  # type: ignore[attr-defined]
     run_info["seconds"] = time.perf_counter() - t_all

@@ -98,6 +98,9 @@ def section(title: str, entry: dict[str, Any]) -> str:
     if entry.get("error"):
         out += [meta, "", f"**Failed:** {entry['error']}", ""]
         return "\n".join(out)
+    if failed := entry.get("failed_attempt"):
+        out += [f"**The last attempt ({failed['date']}) failed:** {failed['error']} "
+                "The figures below are from the earlier run.", ""]
     if "skipped" in result:
         out += [f"_{result['skipped']}_", ""]
         return "\n".join(out)

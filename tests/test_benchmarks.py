@@ -139,3 +139,25 @@ def test_registry_has_the_benchmarks_and_plugins_skip_when_missing(tmp_path: Pat
     from benchmarks import plugins
     assert plugins._missing("no_such_bench") == {
         "skipped": "not measured yet: benchmarks/no_such_bench.py is not there"}
+
+
+def test_a_failed_attempt_keeps_the_earlier_figures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import benchmarks
+    from benchmarks import __main__ as bench_main
+
+    def broken(ctx: harness.Context) -> dict:
+        raise RuntimeError("the corpus is missing")
+
+    monkeypatch.setitem(benchmarks.REGISTRY, "zz_broken", benchmarks.Benchmark("zz_broken", broken, "Broken", 999))
+    out = tmp_path / "out"
+    out.mkdir()
+    earlier = {"date": "2026-11-01 10:00", "mode": "full", "seconds": 9.0,
+               "result": {"rows": [{"corpus": "1×", "wall s": 42.0}]}}
+    (out / "results.json").write_text(json.dumps({"benchmarks": {"zz_broken": earlier}}))
+    report_path = tmp_path / "BENCHMARKS.md"
+    assert bench_main.main(["--only", "zz_broken", "--out", str(out), "--report", str(report_path)]) == 1
+    kept = json.loads((out / "results.json").read_text())["benchmarks"]["zz_broken"]
+    assert kept["result"] == earlier["result"] and kept["date"] == "2026-11-01 10:00"
+    assert "the corpus is missing" in kept["failed_attempt"]["error"]
+    text = report_path.read_text()
+    assert "failed:** RuntimeError: the corpus is missing" in text and "| 1× | 42.0 |" in text
