@@ -269,3 +269,16 @@ def test_inline_quotation_of_the_target_makes_a_response(con):
     run_pipeline(con, STAGES)
     got = {r[1]: (r[4], json.loads(r[6])["signals"]) for r in rows(con) if r[0] == "u2"}
     assert got[uvc.id][0] != "cites" and got[uvc.id][1]["quotes"] == 2
+
+
+def test_claims_computed_later_redo_the_debate_stages(con):
+    """`crux process --stage responses --stage claim_links` before the claims stage: once
+    claims exist, both stages redo those documents (they read claims), then rest."""
+    add(con, TARGET, SURVEY, RESPONSE)
+    run_pipeline(con, STAGES)
+    assert all(r.docs == 0 for r in run_pipeline(con, STAGES))
+    run_pipeline(con, ["claims"])
+    assert con.execute("SELECT count(*) FROM claims").fetchone()[0] > 0
+    redone = {r.stage: r.docs for r in run_pipeline(con, ["responses", "claim_links"])}
+    assert redone == {"responses": 3, "claim_links": 3}
+    assert all(r.docs == 0 for r in run_pipeline(con, STAGES))

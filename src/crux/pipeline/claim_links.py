@@ -490,12 +490,12 @@ class ClaimLinksStage(Stage):
     writes: ClassVar[tuple[str, ...]] = ("claim_links",)
     after: ClassVar[tuple[str, ...]] = ("segment", "responses")
 
-    # Redo a document when its responses were recomputed after its claim links
-    # (a target arrived or changed).
+    # Redo a document when its responses were recomputed after its claim links (a target
+    # arrived or changed), or its claims were (the claims stage ran after this one).
     stale_sql: ClassVar[str | None] = (
-        "SELECT d.id, d.content_hash FROM documents d "
+        "SELECT DISTINCT d.id, d.content_hash FROM documents d "
         "JOIN _stage_state c ON c.stage = 'claim_links' AND c.document_id = d.id "
-        "JOIN _stage_state r ON r.stage = 'responses' AND r.document_id = d.id "
+        "JOIN _stage_state r ON r.stage IN ('responses', 'claims') AND r.document_id = d.id "
         "WHERE r.done_at > c.done_at AND r.content_hash = d.content_hash ORDER BY d.id")
 
     def process(self, con: duckdb.DuckDBPyConnection, docs: list[PendingDoc]) -> int:

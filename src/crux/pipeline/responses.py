@@ -406,16 +406,18 @@ class ResponsesStage(Stage):
     after: ClassVar[tuple[str, ...]] = ("segment",)
     batch_size: ClassVar[int] = 128
 
-    # Documents already linked whose link target or parent was (re)segmented since:
-    # a target that arrived later, or changed.
+    # Documents already linked whose link target or parent was (re)segmented since (a target
+    # that arrived later, or changed), or whose own or target's claims were (re)computed since
+    # (the claims stage ran after this one: `crux process --stage responses` first).
     stale_sql: ClassVar[str | None] = (
         "SELECT DISTINCT d.id, d.content_hash FROM documents d "
         "JOIN _stage_state r ON r.stage = 'responses' AND r.document_id = d.id "
         "AND r.content_hash = d.content_hash "
         "JOIN (SELECT source_id, target_id FROM links WHERE target_id IS NOT NULL "
-        "      UNION ALL SELECT id, parent_id FROM documents WHERE parent_id IS NOT NULL) l "
+        "      UNION ALL SELECT id, parent_id FROM documents WHERE parent_id IS NOT NULL "
+        "      UNION ALL SELECT id, id FROM documents) l "
         "  ON l.source_id = d.id "
-        "JOIN _stage_state g ON g.stage = 'segment' AND g.document_id = l.target_id "
+        "JOIN _stage_state g ON g.stage IN ('segment', 'claims') AND g.document_id = l.target_id "
         "WHERE g.done_at > r.done_at ORDER BY d.id")
 
     def process(self, con: duckdb.DuckDBPyConnection, docs: list[PendingDoc]) -> int:
