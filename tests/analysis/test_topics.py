@@ -83,7 +83,10 @@ def test_new_document_gets_nearest_centroid(fitted):
                     "VALUES ('new-doc', 'post', 'New', 'new text', 'h', 'Newcomer', TIMESTAMP '2026-11-01')")
         con.execute("INSERT INTO embeddings VALUES ('document', 'new-doc', ?, 'h', ?)",
                     [model, (cents[tids.index(target)] * 0.9 + 0.01).tolist()])
+        size = "SELECT size FROM topics WHERE run_id = ? AND topic_id = ?"
+        before = con.execute(size, [run, target]).fetchone()[0]
         assert assign_new(con, run) == 1
+        assert con.execute(size, [run, target]).fetchone()[0] == before + 1
         assert assign_new(con, run) == 0  # idempotent
         got = con.execute("SELECT topic_id, method, probability FROM topic_assignments "
                           "WHERE run_id = ? AND item_id = 'new-doc'", [run]).fetchone()

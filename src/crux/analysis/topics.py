@@ -320,7 +320,8 @@ def assign_new(con: duckdb.DuckDBPyConnection, run_id: str | None = None) -> int
     """Give items embedded since the fit the topic of their nearest centroid (method 'centroid').
 
     Works on ``run_id`` or on the latest run of each unit; returns the rows written. The
-    probability column holds the cosine similarity to the chosen centroid.
+    probability column holds the cosine similarity to the chosen centroid; ``topics.size``
+    is recounted to include the new items.
     """
     runs = [run_id] if run_id else [r for u in UNITS if (r := latest_run(con, u))]
     written = 0
@@ -344,6 +345,9 @@ def assign_new(con: duckdb.DuckDBPyConnection, run_id: str | None = None) -> int
         bulk_insert(con, "topic_assignments",
                     ("run_id", "item_kind", "item_id", "topic_id", "probability", "method"), rows,
                     "ON CONFLICT DO NOTHING")
+        # a topic's size counts its items, the centroid-assigned ones too (the site sorts by it)
+        con.execute("UPDATE topics SET size = (SELECT count(*) FROM topic_assignments a "
+                    "WHERE a.run_id = topics.run_id AND a.topic_id = topics.topic_id) WHERE run_id = ?", [rid])
         written += len(rows)
     return written
 
