@@ -236,11 +236,16 @@ def _copy_table(con: duckdb.DuckDBPyConnection, out: sqlite3.Connection, spec: _
     return n
 
 
+# The commands that bring content in: the corpus was "last refreshed" when one of them last
+# finished, not when `crux process` or `crux topics` last ran over the same posts.
+CONTENT_COMMANDS = ("ingest", "crawl", "refresh", "demo")
+
+
 def _meta_rows(con: duckdb.DuckDBPyConnection, existing: set[str]) -> list[tuple[str, str | None]]:
     refreshed = None
     if "_runs" in existing:
-        row = con.execute("SELECT max(finished_at) FROM _runs WHERE status IN ('ok', 'partial')"
-                          ).fetchone()
+        row = con.execute("SELECT max(finished_at) FROM _runs WHERE status IN ('ok', 'partial') "
+                          "AND command IN (SELECT unnest(?))", [list(CONTENT_COMMANDS)]).fetchone()
         refreshed = row[0] if row else None
     from ..db.schema import SCHEMA_VERSION
     now = datetime.now(UTC).replace(tzinfo=None)
