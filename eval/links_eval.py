@@ -255,12 +255,18 @@ def dev_set(tmp: str) -> dict[str, Any] | None:
     return real_set(tmp, "dev", HERE / "links_dev_documents.jsonl", HERE / "links_dev_claims.jsonl", seed=False)
 
 
+def dev2_set(tmp: str) -> dict[str, Any] | None:
+    """The second real development set: labelled blind to the system, measured once before any
+    tuning on it (EVALUATION.md keeps that first figure), tuned on since."""
+    return real_set(tmp, "dev2", HERE / "links_dev2_documents.jsonl", HERE / "links_dev2_claims.jsonl", seed=False)
+
+
 def test_set(tmp: str) -> dict[str, Any] | None:
     """The held-out set (never tuned on)."""
     return real_set(tmp, "test", HERE / "links_documents.jsonl", HERE / "links_claims.jsonl", seed=True)
 
 
-SETS = ("demo", "dev", "test")
+SETS = ("demo", "dev", "dev2", "test")
 
 
 def run(*, dev: bool = True, test: bool = True, verbose: bool = False) -> dict[str, Any]:
@@ -275,6 +281,7 @@ def run(*, dev: bool = True, test: bool = True, verbose: bool = False) -> dict[s
         out: dict[str, Any] = {"demo": demo(tmp)}
         if dev:
             out["dev"] = dev_set(tmp)
+            out["dev2"] = dev2_set(tmp)
         if test:
             out["test"] = test_set(tmp)
     for name, s in out.items():
@@ -294,7 +301,8 @@ def section(results: dict[str, Any] | None = None) -> str:
     """The "Debate links" section of EVALUATION.md (runs :func:`run` when not given figures)."""
     res = results or run()
     names = [n for n in SETS if res.get(n)]
-    label = {"demo": "demo (dev, tuned on)", "dev": "real dev (dev, tuned on)", "test": "held-out test"}
+    label = {"demo": "demo (dev, tuned on)", "dev": "real dev (dev, tuned on)",
+             "dev2": "real dev 2 (dev, labelled blind)", "test": "held-out test"}
     lines = [
         "## Debate links",
         "",
@@ -309,6 +317,9 @@ def section(results: dict[str, Any] | None = None) -> str:
                "dev": "`eval/links_dev_documents.jsonl` + `eval/links_dev_claims.jsonl`, labelled by hand "
                       f"from {res[n].get('lw2020_posts', '?')} posts of LessWrong 2020 (the labelled ones, none "
                       "of them in the held-out set, and their link targets); tuned on",
+               "dev2": "`eval/links_dev2_documents.jsonl` + `eval/links_dev2_claims.jsonl`, labelled by hand "
+                       f"without seeing the system's output from {res[n].get('lw2020_posts', '?')} posts of "
+                       "LessWrong 2020 (none in the other sets' pairs), sampled like the held-out set",
                "test": "`eval/links_documents.jsonl` + `eval/links_claims.jsonl`, labelled by hand from real "
                        f"text: the 2026-04-28 LessWrong seed feed and {res[n].get('lw2020_posts', '?')} posts of "
                        "LessWrong 2020 (the labelled ones and their link targets); never tuned on"}[n]
@@ -378,7 +389,7 @@ def main(argv: list[str]) -> int:
     text = section(res)
     print(text)
     if "-v" in argv:
-        for name in ("demo", "dev"):  # never the held-out set's errors
+        for name in ("demo", "dev", "dev2"):  # never the held-out set's errors
             if res.get(name):
                 print(f"--- {name}: document-pair errors (gold -> predicted)")
                 print("\n".join(res[name]["responses"]["errors"]))

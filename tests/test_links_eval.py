@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import ROOT
 
 EVAL = ROOT / "eval"
@@ -37,3 +39,22 @@ def test_dev_set_is_disjoint_from_the_held_out_set():
     dev = _jsonl("links_dev_documents.jsonl") + _jsonl("links_dev_claims.jsonl")
     assert not {_key(r["source_url"]) for r in dev} & held_docs
     assert not {(_key(r["source_url"]), _key(r.get("target_url"))) for r in dev} & held_pairs
+
+
+@pytest.mark.parametrize("name", ["links_dev2_documents.jsonl", "links_dev2_claims.jsonl"])
+def test_dev2_is_disjoint_from_the_other_sets(name):
+    """dev 2 was labelled blind to the system; its sources are in no other set's pairs."""
+    rows = _jsonl(name)
+    assert rows
+    others = [r for f in ("links_documents.jsonl", "links_claims.jsonl", "links_dev_documents.jsonl",
+                          "links_dev_claims.jsonl") for r in _jsonl(f)]
+    other_docs = {_key(r["source_url"]) for r in others} | {_key(r.get("target_url")) for r in others} - {None}
+    assert not {_key(r["source_url"]) for r in rows} & other_docs
+    if "documents" in name:
+        assert all(r["relation"] in RELATIONS and r["source_url"] and r["target_url"] for r in rows)
+        assert len({(_key(r["source_url"]), _key(r["target_url"])) for r in rows}) == len(rows)
+    else:
+        assert all(r["relation"] in ("attacks", "supports") and r["source_sentence"] and r["target_sentence"]
+                   for r in rows)
+        docs = {_key(r["source_url"]) for r in _jsonl("links_dev2_documents.jsonl")}
+        assert {_key(r["source_url"]) for r in rows} <= docs

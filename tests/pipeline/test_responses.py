@@ -282,3 +282,57 @@ def test_claims_computed_later_redo_the_debate_stages(con):
     redone = {r.stage: r.docs for r in run_pipeline(con, ["responses", "claim_links"])}
     assert redone == {"responses": 3, "claim_links": 3}
     assert all(r.docs == 0 for r in run_pipeline(con, STAGES))
+
+
+def test_title_cues_after_a_few_words_reviews_and_inspiration():
+    from crux.pipeline.stance import followup_cue, review_cue
+    assert title_response("A long reply to Ben Garfinkel on AI risk") == ("reply to", "Ben Garfinkel on AI risk")
+    assert title_response("A Proof Against Oracle AI") == ("against", "Oracle AI")
+    assert title_response("Brief Response to Suspended Reason")[0] == "response to"
+    assert title_response("Thoughts about forecasting") is None
+    assert review_cue("In this post I review the 2010 book by Ayres.")
+    assert review_cue("", 'Review of "Lifecycle Investing"')
+    assert not review_cue("(brief review here)") and not review_cue("I reviewed the literature.")
+    assert followup_cue("This post was inspired by orthonormal's post and the discussion that followed.")
+    assert followup_cue("I commented recently that we used to celebrate progress.")
+
+
+GARFINKEL = "https://80000hours.org/podcast/episodes/ben-garfinkel-classic-ai-risk-arguments/"
+
+
+def test_a_title_names_an_outside_work_by_its_url(con):
+    """"A long reply to Ben Garfinkel on ...": the link whose URL names him is what it answers;
+    the other opening link is not."""
+    reply = Doc(id="gg", url="https://forum.example/posts/gg/reply", author="Soren",
+                title="A long reply to Ben Garfinkel on Scrutinizing Classic AI Risk Arguments",
+                published_at=datetime(2025, 2, 1), html=(
+                    f'<p>In July, Ben Garfinkel scrutinized the classic arguments in an <a href="{GARFINKEL}">'
+                    'interview</a>, which I recommend. I recorded <a href="https://video.example/196">a '
+                    "video</a> with my reply.</p><p>The treacherous turn does not need a discontinuity.</p>"))
+    plain = Doc(id="gh", url="https://forum.example/posts/gh/notes", author="Soren",
+                title="Notes on AI risk arguments", published_at=datetime(2025, 2, 2), html=(
+                    f'<p>In July, Ben Garfinkel scrutinized the classic arguments in an <a href="{GARFINKEL}">'
+                    "interview</a>, which I recommend.</p><p>Here are my notes.</p>"))
+    add(con, reply, plain)
+    run_pipeline(con, STAGES)
+    got = {(r[0], r[3]): r[4] for r in rows(con)}
+    assert got[("gg", GARFINKEL)] == "rebuts"
+    assert got[("gg", "https://video.example/196")] == "cites"
+    assert got[("gh", GARFINKEL)] == "cites"
+
+
+def test_a_newsletter_summary_is_a_citation(con):
+    """"(summarized by Rohin): This post argues ..." under a title that names the post: cites."""
+    post = Doc(id="aaaaaaaaaaaaaaaa7", url="https://forum.example/posts/aaaaaaaaaaaaaaaa7/alignment-as-translation",
+               title="Alignment as Translation", author="John Wentworth", published_at=datetime(2025, 1, 1),
+               html="<p>Powerful AI systems move closer to omniscience.</p><p>Translation is the hard part.</p>")
+    news = Doc(id="an94", url="https://forum.example/posts/an94/newsletter", author="Rohin",
+               title="[AN #94]: Alignment as Translation between humans and machines",
+               published_at=datetime(2025, 2, 1), html=(
+                   f'<p><a href="{post.url}">Alignment as Translation</a> (John Wentworth) (summarized by '
+                   "Rohin): Powerful AI systems move closer to omniscience, and translation is the hard "
+                   "part.</p><p>Rohin's opinion: I disagree that translation is the hard part.</p>"))
+    add(con, post, news)
+    run_pipeline(con, STAGES)
+    got = {(r[0], r[1]): r[4] for r in rows(con)}
+    assert got[("an94", post.id)] == "cites"

@@ -53,6 +53,7 @@ from .stance import (
     quote_similarity,
     reporting_cue,
     response_cue,
+    review_cue,
     sentence_stance,
     title_response,
 )
@@ -66,12 +67,16 @@ RESPONSE_MIN = 0.5
 _NAMED = re.compile(r"\b(?:paper|post|essay|article|report|book|blog ?post|piece)\s+(?:called|titled|"
                     r"named|entitled)\s+[\"\u201c']([^\"\u201d']{4,120})[\"\u201d']", re.I)
 OPENING_SENTS = 8   # a quote starting this early is what the post starts from
-_W = {"named": 0.25, "reply": 0.6, "title": 0.6, "followup": 0.5, "opening": 0.25, "cue": 0.3, "reported": 0.15,
+_W = {"named": 0.25, "reply": 0.6, "title": 0.6, "followup": 0.5, "opening": 0.25, "cue": 0.3, "review": 0.3,
+      "reported": 0.15,
       "stance": 0.15, "quotes": 0.5, "quoted": 0.1, "mentions": 0.05, "claims": 0.2, "cite": -0.6, "list": -0.3,
       "crowded": -0.25}
 # Signals that say the document answers the target; without one (or two claim pairs) a link is a
 # citation whatever its score ("Jessica recently wrote about X" in an opening).
-_EVIDENCE = ("reply", "title", "followup", "cue", "quotes", "stance", "named")
+_EVIDENCE = ("reply", "title", "followup", "cue", "quotes", "stance", "named", "review")
+# A newsletter's summary of a post is not a response to it, whatever its opinion adds.
+_SUMMARY = re.compile(r"summari[sz]ed by", re.I)
+_STOP = frozenset("a an and the of on in to for with between about is are vs versus".split())
 
 
 def _surname(name: str | None) -> str | None:
@@ -163,6 +168,13 @@ def analyse(con: duckdb.DuckDBPyConnection, doc_id: str, views: dict[str, DocVie
                     cand(tid, tid, views[tid].url)
                     title_target = tid
                     break
+        if title_target is None:
+            # an outside work the title names: its link's URL, anchor or sentence names it
+            # ("A long reply to Ben Garfinkel on ..." -> .../ben-garfinkel-classic-ai-risk-arguments)
+            best = max(((_names_link(tr[1], c), -n) for n, c in enumerate(cands.values())
+                        if c["target_id"] is None), default=(0, 0))
+            if best[0] > 0:
+                title_target = list(cands)[-best[1]]
     groups = quote_blocks(src)
     owners = attribute_quotes(src, sites)
     first_blocks = sorted({s.block for s in src.sents if s.kind != "heading"})[:2]
@@ -170,8 +182,8 @@ def analyse(con: duckdb.DuckDBPyConnection, doc_id: str, views: dict[str, DocVie
         # Quotes no link introduces belong to the one outside work the opening announces an answer
         # to ("A response to <X>", "<X> ... I think it is mistaken"), or the title names.
         mains = {k for k, c in cands.items() if c["target_id"] is None and (
-            _announced(src, c["context"], first_blocks) or (tr is not None and title_target is None and any(
-                _title_matches_text(tr[1], a) for a in c["anchors"])))}
+            _announced(src, c["context"], first_blocks) or k == title_target or (
+                tr is not None and title_target is None and any(_title_matches_text(tr[1], a) for a in c["anchors"])))}
         if len(mains) == 1:
             main = mains.pop()
             for gi in range(len(groups)):
@@ -194,6 +206,8 @@ def analyse(con: duckdb.DuckDBPyConnection, doc_id: str, views: dict[str, DocVie
                 c["anchors"].append(m.group(1))
                 c["signals"]["named"] = m.group(1)
                 break
+    review = review_cue(" ".join([s.text for s in src.sents if not s.in_quote and s.kind != "heading"][:6]),
+                        src.title)
     rows = []
     for key, c in cands.items():
         sig: dict[str, Any] = c["signals"]
@@ -227,6 +241,8 @@ def analyse(con: duckdb.DuckDBPyConnection, doc_id: str, views: dict[str, DocVie
                 sig["crowded"] = True
         if opening:
             sig["opening"] = True
+            if review and "cite" not in sig:
+                sig["review"] = review
         context = " ".join(ctx_text)
         rc = response_cue(context)
         if rc:
@@ -295,7 +311,7 @@ def analyse(con: duckdb.DuckDBPyConnection, doc_id: str, views: dict[str, DocVie
         evidence_of_response = (any(k in sig for k in _EVIDENCE) or sig.get("claims", 0) >= 2
                                 or ("claims" in sig and cued and "mentions" in sig))
         relation, why = "cites", None
-        if score >= RESPONSE_MIN and evidence_of_response:
+        if score >= RESPONSE_MIN and evidence_of_response and not _SUMMARY.search(str(sig.get("cite", ""))):
             relation, why = _relation(context, sig, tr, tgt, matches, src, votes)
         evidence: dict[str, Any] = {"signals": sig}
         if why:
@@ -349,6 +365,24 @@ def _names_in_title(title: str | None, tgt: DocView | None, anchors: list[str]) 
     return any(len(n.split()) >= 3 and n in t and n != t for n in names)
 
 
+def _names_link(rest: str, c: dict[str, Any]) -> int:
+    """How strongly a title's named part ("Ben Garfinkel" of "Ben Garfinkel on X", or the whole
+    rest) is named by a link: its URL's words (a handle "suspendedreason" counts as two words),
+    its anchor text, or the sentence holding it. 0 unless every word of the name is there, and
+    the name has two words or more ("In Defense of Politics" names no one work)."""
+    name_part = re.split(r"\s+on\s+", rest, maxsplit=1)[0]
+    words = [w for w in normalise(name_part).split() if w not in _STOP]
+    if len(words) < 2:
+        return 0
+    url = (c.get("target_url") or "").lower()
+    url_words = set(re.findall(r"[a-z0-9]+", url.split("://", 1)[-1]))
+    text = set(normalise(" ".join([*c["anchors"], *(s.text for _, s in c["context"] if s.kind != "blockquote")])).split())
+    have = url_words | text
+    joined = {a + b for a, b in zip(words, words[1:])}
+    found = sum(w in have for w in words) + 2 * sum(j in url_words for j in joined)
+    return found if found >= len(words) else 0
+
+
 def _title_matches_text(rest: str, anchor: str) -> bool:
     a, b = set(normalise(rest).split()), set(normalise(anchor).split())
     return bool(a) and bool(b) and len(a & b) >= max(2, 0.6 * min(len(a), len(b)))
@@ -386,6 +420,8 @@ def _relation(context: str, sig: dict[str, Any], tr: tuple[str, str] | None, tgt
         return "rebuts", f"title: {cue_word}"
     if quote_votes["attacks"] or quote_votes["supports"]:
         return ("supports" if quote_votes["supports"] > quote_votes["attacks"] else "rebuts"), "quote answers"
+    if "review" in sig:
+        return "supports", f"review: {sig['review']}"
     if tgt is None and ("quotes" in sig or "quoted" in sig):
         return "extends", "quoted, no stance"
     votes = {"attacks": 0.0, "supports": 0.0}

@@ -45,11 +45,18 @@ _TITLE = re.compile(
     r"a critique of|why i disagree with|disagreeing with)\s+)(?P<rest>.+)$", re.I)
 
 
+# The unambiguous cues may follow a few words: "A long reply to X", "Brief Response to X",
+# "A Proof Against X", "My response to X".
+_TITLE_INNER = re.compile(
+    r"^\s*(?:[\w'\u2019-]+\s+){1,3}?(?P<contra>reply to|response to|rebuttal (?:to|of)|against|contra|"
+    r"critique of)\s+(?P<rest>.+)$", re.I)
+
+
 def title_response(title: str | None) -> tuple[str, str] | None:
     """(cue, named thing) when a title announces a response: "Contra Ostrander on X" -> ("contra", ...)."""
     if not title:
         return None
-    m = _TITLE.match(title)
+    m = _TITLE.match(title) or _TITLE_INNER.match(title)
     if not m:
         return None
     cue = m.group("contra").lower()
@@ -86,7 +93,22 @@ _FOLLOWUP = re.compile(
     r"wrote|argued|proposed|promised)|since I (?:posted|wrote)|this (?:post )?is an update on|an update on (?:that|my)|"
     r"began as an? (?:response|reply|comment)|(?:was )?originally (?:going to be|meant as|written as) an? "
     r"(?:comment|reply|response)|(?:criticism|critiques?|comments|objections) (?:of|on|to) my (?:\w+ )?post|"
-    r"continuation of my|sequel to)", re.I)
+    r"continuation of my|sequel to|(?:post|thread|piece|essay|sequence|idea) (?:was|is) (?:partly |largely |mostly |"
+    r"directly )?inspired by|I (?:recently )?commented (?:recently )?(?:that|on))", re.I)
+# A review of a work (a book, a paper): a response whose side its stance decides.
+_REVIEW = re.compile(r"\b(?:in this (?:post|essay),? I review|I(?:'m| am) (?:going to )?review(?:ing)?|"
+                     r"this (?:post|essay) (?:is|is a) (?:my )?review of|reading companion)\b", re.I)
+_REVIEW_TITLE = re.compile(r"^\s*(?:\[?book review\]?:?|review:|(?:a )?review of)\s+\S", re.I)
+
+
+def review_cue(text: str, title: str | None = None) -> str | None:
+    """The phrase that makes a document a review of a work it links in its opening."""
+    if title:
+        m = _REVIEW_TITLE.match(title)
+        if m:
+            return f"title: {m.group(0).strip()}"
+    m = _REVIEW.search(text or "")
+    return m.group(0) if m else None
 _FOLLOWUP_TITLE = re.compile(r"\b(retrospective|post-?mortem|revisit\w*|follow-?up|update|redux|results|"
                              r"part (?:ii|2|two)|clarif\w*|more on|expanding on)\b", re.I)
 
