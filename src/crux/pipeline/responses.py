@@ -436,7 +436,7 @@ class ResponsesStage(Stage):
     """Document-level responses from links, replies, titles, quotes and claim similarity."""
 
     name: ClassVar[str] = "responses"
-    version: ClassVar[str] = "3"
+    version: ClassVar[str] = "4"
     reads: ClassVar[tuple[str, ...]] = ("documents", "links", "blocks", "sentences", "claims")
     writes: ClassVar[tuple[str, ...]] = ("responses",)
     after: ClassVar[tuple[str, ...]] = ("segment",)
