@@ -231,7 +231,10 @@ def test_follow_ups_extend(con):
 
 
 def test_quotes_belong_to_the_link_that_introduces_them(con):
-    """An outside paper quoted and argued with is rebutted; the other links of the opening are citations."""
+    """An outside paper quoted and argued with: its quotes are answered (claim links, and
+    ``quote_relation`` rebuts), but with nothing else saying the post answers the paper (a title,
+    a cue) the document only cites it (quoting an outside work is mostly exposition); the other
+    links of the opening are citations."""
     post = Doc(id="zz", url="https://forum.example/posts/zz/model-nonsense", title="A popular model is nonsense",
                author="Zvi", published_at=datetime(2025, 4, 1), html=(
                    '<p>Epistemic status: <a href="https://xkcd.com/386/">Something is wrong on the internet</a>.'
@@ -246,9 +249,20 @@ def test_quotes_belong_to_the_link_that_introduces_them(con):
     run_pipeline(con, STAGES)
     got = {r[1]: (r[4], json.loads(r[6])) for r in rows(con) if r[0] == "zz"}
     pdf = next(v for k, v in got.items() if "model.pdf" in k)
-    assert pdf[0] == "rebuts" and pdf[1]["quote_groups"]
+    assert pdf[0] == "cites" and pdf[1]["quote_relation"] == "rebuts" and pdf[1]["quote_groups"]
     others = [v[0] for k, v in got.items() if "model.pdf" not in k]
-    assert others and all(rel == "cites" for rel in others)
+    assert others and all(rel == "cites" and "quote_relation" not in v[1] for k, v in got.items()
+                          if "model.pdf" not in k for rel in [v[0]])
+    answered = con.execute("SELECT target_text, relation FROM claim_links WHERE source_document_id = 'zz'").fetchall()
+    assert ("Days with three or four measures were counted as zero growth.", "attacks") in answered
+    # the same post announcing its answer in the opening rebuts the paper
+    con.execute("DELETE FROM documents WHERE id = 'zz'")
+    cued = Doc(id="zy", url="https://forum.example/posts/zy/model-nonsense", title=post.title, author="Zvi",
+               published_at=post.published_at,
+               html=post.html.replace("Time to look at", "I strongly disagree with"))
+    add(con, cued)
+    run_pipeline(con, STAGES)
+    assert next(r[4] for r in rows(con) if r[0] == "zy" and "model.pdf" in r[1]) == "rebuts"
 
 
 def test_inline_quotation_of_the_target_makes_a_response(con):

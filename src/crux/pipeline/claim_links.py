@@ -435,8 +435,10 @@ _PRIOR = {"rebuts": "attacks", "supports": "supports", "extends": "supports"}
 def links_for(con: duckdb.DuckDBPyConnection, doc_ids: list[str]) -> list[tuple]:
     """claim_links rows for the given responding documents."""
     resp = con.execute(
-        "SELECT source_id, target_id, target_url, relation, evidence FROM responses "
-        "WHERE source_id IN (SELECT unnest(?)) AND relation <> 'cites' ORDER BY source_id, target_key",
+        "SELECT source_id, target_id, target_url, coalesce(nullif(relation, 'cites'), "
+        "json_extract_string(evidence, '$.quote_relation')), evidence FROM responses "
+        "WHERE source_id IN (SELECT unnest(?)) AND (relation <> 'cites' "
+        "OR json_extract_string(evidence, '$.quote_relation') IS NOT NULL) ORDER BY source_id, target_key",
         [doc_ids]).fetchall()
     # A comment deeper in a thread may answer the thread's post rather than its parent: pair it
     # with the post too, keeping only confident paraphrases.
@@ -485,7 +487,7 @@ class ClaimLinksStage(Stage):
     """Sentence pairs between each responding document and what it responds to."""
 
     name: ClassVar[str] = "claim_links"
-    version: ClassVar[str] = "3"
+    version: ClassVar[str] = "4"
     reads: ClassVar[tuple[str, ...]] = ("responses", "sentences", "blocks", "claims")
     writes: ClassVar[tuple[str, ...]] = ("claim_links",)
     after: ClassVar[tuple[str, ...]] = ("segment", "responses")

@@ -310,10 +310,21 @@ def analyse(con: duckdb.DuckDBPyConnection, doc_id: str, views: dict[str, DocVie
         cued = any(sentence_stance(m.source.text, m.target_text)[1] >= 0.55 for m in matches)
         evidence_of_response = (any(k in sig for k in _EVIDENCE) or sig.get("claims", 0) >= 2
                                 or ("claims" in sig and cued and "mentions" in sig))
-        relation, why = "cites", None
+        # Quoting an outside work is mostly exposition or evidence ("As Bryan Caplan says:", a
+        # primary source, a definition): alone, even with a reply after it, the document only
+        # cites it. The answers to its quotes still make claim links ("quote_relation").
+        # A post or comment of a forum (or of the source's own site) that is not in the corpus
+        # is quoted to be answered more often: it keeps the quotes as evidence.
+        quotes_only = (tgt is None and not _forum_post(key, c["target_url"], src.url)
+                       and not any(k in sig for k in _EVIDENCE if k != "quotes"))
+        relation, why, quote_relation = "cites", None, None
         if score >= RESPONSE_MIN and evidence_of_response and not _SUMMARY.search(str(sig.get("cite", ""))):
             relation, why = _relation(context, sig, tr, tgt, matches, src, votes)
+            if quotes_only:
+                relation, quote_relation = "cites", relation
         evidence: dict[str, Any] = {"signals": sig}
+        if quote_relation:
+            evidence["quote_relation"] = quote_relation
         if why:
             evidence["relation_from"] = why
         if c["anchors"]:
@@ -363,6 +374,16 @@ def _names_in_title(title: str | None, tgt: DocView | None, anchors: list[str]) 
     if tgt is not None:
         names.append(normalise(tgt.title or ""))
     return any(len(n.split()) >= 3 and n in t and n != t for n in names)
+
+
+def _host(url: str | None) -> str:
+    m = re.match(r"^[a-z]+://(?:www\.)?([^/:?#]+)", (url or "").lower())
+    return m.group(1) if m else ""
+
+
+def _forum_post(key: str, url: str | None, source_url: str | None) -> bool:
+    """A ForumMagnum post or comment (key ``fm:<id>``), or a page of the source's own site."""
+    return key.startswith("fm:") or (bool(_host(url)) and _host(url) == _host(source_url))
 
 
 def _names_link(rest: str, c: dict[str, Any]) -> int:

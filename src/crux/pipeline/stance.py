@@ -98,7 +98,7 @@ _FOLLOWUP = re.compile(
 # A review of a work (a book, a paper): a response whose side its stance decides.
 _REVIEW = re.compile(r"\b(?:in this (?:post|essay),? I review|I(?:'m| am) (?:going to )?review(?:ing)?|"
                      r"this (?:post|essay) (?:is|is a) (?:my )?review of|reading companion)\b", re.I)
-_REVIEW_TITLE = re.compile(r"^\s*(?:\[?book review\]?:?|review:|(?:a )?review of)\s+\S", re.I)
+_REVIEW_TITLE = re.compile(r"^\s*(?:\[?(?:book|article|paper) review\]?:?|review:|(?:a )?review of)\s+\S", re.I)
 
 
 def review_cue(text: str, title: str | None = None) -> str | None:
