@@ -5,7 +5,8 @@ Copy 0 is the real corpus, byte for byte. Copy ``k`` ≥ 1 gets new post ids (a 
 wherever the old ones appear in ``_id``, ``pageUrl`` and the ``/posts/<id>``, ``/events/<id>``
 and ``commentId=<id>`` links inside ``htmlBody`` (so links between posts of a copy resolve
 inside that copy), and lightly perturbed text: in each text run of the HTML a few neighbouring
-words swap places, chosen by a seeded generator; a body of fewer than 40 words (where two
+words swap places, and in every sentence of five words or more at least one pair does (the
+claims and embed stages cache vectors by sentence text), chosen by a seeded generator; a body of fewer than 40 words (where two
 copies' swaps could coincide) also gets a paragraph naming its copy. No id, URL or content hash is shared between copies.
 """
 
@@ -24,7 +25,7 @@ from typing import Any
 from .harness import ROOT, BenchError
 
 SEED = 20261122
-VERSION = 4  # bump when the replication changes: cached copies are rebuilt
+VERSION = 5  # bump when the replication changes: cached copies are rebuilt
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _POST_ID = re.compile(r"(/(?:posts|events)/|[?&]commentId=)([A-Za-z0-9]{17})(?![A-Za-z0-9])")
 _TAG_SPLIT = re.compile(r"(<[^>]*>)")
@@ -61,10 +62,29 @@ def remap_ids(text: str, copy: int, seed: int = SEED) -> str:
     return _POST_ID.sub(lambda m: m.group(1) + new_id(m.group(2), copy, seed), text)
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])(\s+)")
+
+
 def perturb_html(html: str, rng: random.Random, swaps_per_run: int = 2) -> str:
-    """Swap a few neighbouring words in each text run (tags and attributes untouched)."""
+    """Swap two different neighbouring words in every sentence-like piece of five words or more
+    of each text run (tags and attributes untouched), so that sentence-level caches (the claims
+    and embed stages key vectors by text) do not reuse one copy's sentences for another's; a
+    run with no such piece gets a few swaps anywhere."""
     parts = _TAG_SPLIT.split(html)
     for i in range(0, len(parts), 2):  # even indexes are text between tags
+        pieces = _SENTENCE_END.split(parts[i])
+        swapped = False
+        for k in range(0, len(pieces), 2):  # odd indexes are the spaces between sentences
+            ws = pieces[k].split(" ")
+            pairs = [j for j in range(len(ws) - 1) if ws[j] != ws[j + 1]]
+            if len(ws) >= 5 and pairs:
+                j = pairs[rng.randrange(len(pairs))]
+                ws[j], ws[j + 1] = ws[j + 1], ws[j]
+                pieces[k] = " ".join(ws)
+                swapped = True
+        if swapped:
+            parts[i] = "".join(pieces)
+            continue
         words = parts[i].split(" ")
         if len(words) < 4:
             continue

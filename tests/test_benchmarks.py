@@ -77,6 +77,18 @@ def test_perturb_leaves_tags_alone() -> None:
     assert sorted(got.split("</p>")[0].split(">")[1].split()) == list("abcdefgh")
 
 
+def test_perturb_changes_every_sentence_of_five_words_or_more() -> None:
+    """The NLP stages cache vectors by sentence: a copy must not repeat the original's sentences."""
+    text = ("The first sentence has seven words here. A second one follows it closely. "
+            "Third comes after that one. Short one. And the last sentence ends it all.")
+    for seed in range(20):
+        got = corpus.perturb_html(f"<p>{text}</p>", random.Random(seed))[3:-4]
+        assert sorted(got.split()) == sorted(text.split())
+        for sentence in text.split(". "):
+            if len(sentence.split()) >= 5:
+                assert sentence not in got, (seed, sentence, got)
+
+
 def test_missing_corpus_says_where_to_put_it(tmp_path: Path) -> None:
     with pytest.raises(harness.BenchError, match="CRUX_SHARED"):
         corpus.source_corpus(tmp_path / "nowhere")
