@@ -304,6 +304,10 @@ def test_title_cues_after_a_few_words_reviews_and_inspiration():
     assert title_response("A Proof Against Oracle AI") == ("against", "Oracle AI")
     assert title_response("Brief Response to Suspended Reason")[0] == "response to"
     assert title_response("Thoughts about forecasting") is None
+    assert title_response("Ineffective Response to COVID-19 and Risk Compensation") is None
+    from crux.pipeline.stance import response_cue
+    assert response_cue("This is a response to Binder's post.") == "a response to"
+    assert response_cue("Hi, I'm working on a response to ML projects on IDA, and a question.") is None
     assert review_cue("In this post I review the 2010 book by Ayres.")
     assert review_cue("", 'Review of "Lifecycle Investing"')
     assert not review_cue("(brief review here)") and not review_cue("I reviewed the literature.")

@@ -45,10 +45,12 @@ _TITLE = re.compile(
     r"a critique of|why i disagree with|disagreeing with)\s+)(?P<rest>.+)$", re.I)
 
 
-# The unambiguous cues may follow a few words: "A long reply to X", "Brief Response to X",
-# "A Proof Against X", "My response to X".
+# The unambiguous cues may follow a few words of a closed list: "A long reply to X", "Brief
+# Response to X", "A Proof Against X", "My response to X" (not "Ineffective Response to COVID").
 _TITLE_INNER = re.compile(
-    r"^\s*(?:[\w'\u2019-]+\s+){1,3}?(?P<contra>reply to|response to|rebuttal (?:to|of)|against|contra|"
+    r"^\s*(?:(?:a|an|the|my|our|another|brief|short|long|quick|partial|full|detailed|final|belated|"
+    r"first|second|proof|case|arguments?|objections?|notes?)\s+){1,3}?"
+    r"(?P<contra>reply to|response to|rebuttal (?:to|of)|against|contra|"
     r"critique of)\s+(?P<rest>.+)$", re.I)
 
 
@@ -131,10 +133,16 @@ def cite_cue(text: str) -> str | None:
     return m.group(0) if m else None
 
 
+# "I'm working on a response to X" announces another post, not this one.
+_PLANNED = re.compile(r"\b(?:working on|writing|drafting|planning|plan to write|going to write|will write)\s*$", re.I)
+
+
 def response_cue(text: str) -> str | None:
-    """A phrase that announces a response ("A response to", "I disagree")."""
-    m = _RESP_OPEN.search(text or "")
-    return m.group(0) if m else None
+    """A phrase that announces a response ("A response to", "I disagree"); not a planned one."""
+    for m in _RESP_OPEN.finditer(text or ""):
+        if not _PLANNED.search(text[max(0, m.start() - 30):m.start()]):
+            return m.group(0)
+    return None
 
 
 def reporting_cue(text: str) -> str | None:
