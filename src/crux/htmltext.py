@@ -213,13 +213,24 @@ def url_key(url: str | None) -> str | None:
         parts = urlsplit(url.strip())
     except ValueError:
         return None
-    host = (parts.hostname or "").lower()
-    if host.startswith("www."):
-        host = host[4:]
+    host = _bare_host(parts.hostname)
     path = parts.path.rstrip("/") or "/"
     if not host:
         return None
     return host + path
+
+
+def _bare_host(hostname: str | None) -> str:
+    host = (hostname or "").lower()
+    return host[4:] if host.startswith("www.") else host
+
+
+def url_host(url: str | None) -> str:
+    """The URL's host, lowercase, without ``www.`` ("" when there is none)."""
+    try:
+        return _bare_host(urlsplit((url or "").strip()).hostname)
+    except ValueError:
+        return ""
 
 
 def content_hash(*parts: str | None) -> str:

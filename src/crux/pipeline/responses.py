@@ -42,6 +42,7 @@ import json
 import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..htmltext import url_host
 from .claim_links import QUOTE_MIN, VECTORS, DocView, load_docs, match_pair
 from .quotes import LinkSite, QuoteGroup, attribute_quotes, inline_quotes, quote_blocks
 from .stage import PendingDoc, Stage
@@ -171,10 +172,10 @@ def analyse(con: duckdb.DuckDBPyConnection, doc_id: str, views: dict[str, DocVie
         if title_target is None:
             # an outside work the title names: its link's URL, anchor or sentence names it
             # ("A long reply to Ben Garfinkel on ..." -> .../ben-garfinkel-classic-ai-risk-arguments)
-            best = max(((_names_link(tr[1], c), -n) for n, c in enumerate(cands.values())
-                        if c["target_id"] is None), default=(0, 0))
-            if best[0] > 0:
-                title_target = list(cands)[-best[1]]
+            named = [(_names_link(tr[1], c), k) for k, c in cands.items() if c["target_id"] is None]
+            strength, key = max(named, key=lambda x: x[0], default=(0, None))  # first link wins a tie
+            if strength > 0:
+                title_target = key
     groups = quote_blocks(src)
     owners = attribute_quotes(src, sites)
     first_blocks = sorted({s.block for s in src.sents if s.kind != "heading"})[:2]
@@ -376,14 +377,10 @@ def _names_in_title(title: str | None, tgt: DocView | None, anchors: list[str]) 
     return any(len(n.split()) >= 3 and n in t and n != t for n in names)
 
 
-def _host(url: str | None) -> str:
-    m = re.match(r"^[a-z]+://(?:www\.)?([^/:?#]+)", (url or "").lower())
-    return m.group(1) if m else ""
-
-
 def _forum_post(key: str, url: str | None, source_url: str | None) -> bool:
     """A ForumMagnum post or comment (key ``fm:<id>``), or a page of the source's own site."""
-    return key.startswith("fm:") or (bool(_host(url)) and _host(url) == _host(source_url))
+    host = url_host(url)
+    return key.startswith("fm:") or (bool(host) and host == url_host(source_url))
 
 
 def _names_link(rest: str, c: dict[str, Any]) -> int:
@@ -399,7 +396,7 @@ def _names_link(rest: str, c: dict[str, Any]) -> int:
     url_words = set(re.findall(r"[a-z0-9]+", url.split("://", 1)[-1]))
     text = set(normalise(" ".join([*c["anchors"], *(s.text for _, s in c["context"] if s.kind != "blockquote")])).split())
     have = url_words | text
-    joined = {a + b for a, b in zip(words, words[1:])}
+    joined = {a + b for a, b in zip(words, words[1:], strict=False)}
     found = sum(w in have for w in words) + 2 * sum(j in url_words for j in joined)
     return found if found >= len(words) else 0
 

@@ -13,7 +13,8 @@ from difflib import SequenceMatcher
 from typing import Any
 
 __all__ = ["cite_cue", "encode", "followup_cue", "is_question", "link_relation", "normalise",
-           "quote_similarity", "reporting_cue", "response_cue", "rhetorical", "sentence_stance", "title_response"]
+           "quote_similarity", "reporting_cue", "response_cue", "review_cue", "rhetorical", "sentence_stance",
+           "title_response"]
 
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -97,20 +98,6 @@ _FOLLOWUP = re.compile(
     r"(?:comment|reply|response)|(?:criticism|critiques?|comments|objections) (?:of|on|to) my (?:\w+ )?post|"
     r"continuation of my|sequel to|(?:post|thread|piece|essay|sequence|idea) (?:was|is) (?:partly |largely |mostly |"
     r"directly )?inspired by|I (?:recently )?commented (?:recently )?(?:that|on))", re.I)
-# A review of a work (a book, a paper): a response whose side its stance decides.
-_REVIEW = re.compile(r"\b(?:in this (?:post|essay),? I review|I(?:'m| am) (?:going to )?review(?:ing)?|"
-                     r"this (?:post|essay) (?:is|is a) (?:my )?review of|reading companion)\b", re.I)
-_REVIEW_TITLE = re.compile(r"^\s*(?:\[?(?:book|article|paper) review\]?:?|review:|(?:a )?review of)\s+\S", re.I)
-
-
-def review_cue(text: str, title: str | None = None) -> str | None:
-    """The phrase that makes a document a review of a work it links in its opening."""
-    if title:
-        m = _REVIEW_TITLE.match(title)
-        if m:
-            return f"title: {m.group(0).strip()}"
-    m = _REVIEW.search(text or "")
-    return m.group(0) if m else None
 _FOLLOWUP_TITLE = re.compile(r"\b(retrospective|post-?mortem|revisit\w*|follow-?up|update|redux|results|"
                              r"part (?:ii|2|two)|clarif\w*|more on|expanding on)\b", re.I)
 
@@ -164,6 +151,22 @@ def followup_cue(text: str, title: str | None = None, target_title: str | None =
             if m:
                 return f"title: {m.group(0)}"
     return None
+
+
+# A review of a work (a book, a paper): a response whose side its stance decides.
+_REVIEW = re.compile(r"\b(?:in this (?:post|essay),? I review|I(?:'m| am) (?:going to )?review(?:ing)?|"
+                     r"this (?:post|essay) (?:is|is a) (?:my )?review of|reading companion)\b", re.I)
+_REVIEW_TITLE = re.compile(r"^\s*(?:\[?(?:book|article|paper) review\]?:?|review:|(?:a )?review of)\s+\S", re.I)
+
+
+def review_cue(text: str, title: str | None = None) -> str | None:
+    """The phrase that makes a document a review of a work it links in its opening."""
+    if title:
+        m = _REVIEW_TITLE.match(title)
+        if m:
+            return f"title: {m.group(0).strip()}"
+    m = _REVIEW.search(text or "")
+    return m.group(0) if m else None
 
 
 def link_relation(text: str) -> tuple[str | None, str | None]:
