@@ -41,13 +41,18 @@ def test_dev_set_is_disjoint_from_the_held_out_set():
     assert not {(_key(r["source_url"]), _key(r.get("target_url"))) for r in dev} & held_pairs
 
 
-@pytest.mark.parametrize("name", ["links_dev2_documents.jsonl", "links_dev2_claims.jsonl"])
-def test_dev2_is_disjoint_from_the_other_sets(name):
-    """dev 2 was labelled blind to the system; its sources are in no other set's pairs."""
+_BLIND = {"dev2": ("links_documents.jsonl", "links_claims.jsonl", "links_dev_documents.jsonl",
+                   "links_dev_claims.jsonl"),
+          "dev3": ("links_documents.jsonl", "links_claims.jsonl", "links_dev_documents.jsonl",
+                   "links_dev_claims.jsonl", "links_dev2_documents.jsonl", "links_dev2_claims.jsonl")}
+
+
+@pytest.mark.parametrize("name", [f"links_{s}_{k}.jsonl" for s in _BLIND for k in ("documents", "claims")])
+def test_blind_dev_sets_are_disjoint_from_the_sets_before_them(name):
+    """dev 2 and dev 3 were labelled blind to the system; their sources are in no earlier set's pairs."""
     rows = _jsonl(name)
     assert rows
-    others = [r for f in ("links_documents.jsonl", "links_claims.jsonl", "links_dev_documents.jsonl",
-                          "links_dev_claims.jsonl") for r in _jsonl(f)]
+    others = [r for f in _BLIND[name.split("_")[1]] for r in _jsonl(f)]
     other_docs = {_key(r["source_url"]) for r in others} | {_key(r.get("target_url")) for r in others} - {None}
     assert not {_key(r["source_url"]) for r in rows} & other_docs
     if "documents" in name:
@@ -56,5 +61,5 @@ def test_dev2_is_disjoint_from_the_other_sets(name):
     else:
         assert all(r["relation"] in ("attacks", "supports") and r["source_sentence"] and r["target_sentence"]
                    for r in rows)
-        docs = {_key(r["source_url"]) for r in _jsonl("links_dev2_documents.jsonl")}
+        docs = {_key(r["source_url"]) for r in _jsonl(name.replace("claims", "documents"))}
         assert {_key(r["source_url"]) for r in rows} <= docs

@@ -244,3 +244,37 @@ def test_shared_text_is_not_a_paraphrase(con):
     run_pipeline(con, STAGES)
     got = links(con, "rr")
     assert got and not [g for g in got if g[0].startswith("Welch")]
+
+
+ARGUED = Doc(id="aq", url="https://forum.example/posts/aq/notes-on-a-talk", title="Notes on a talk about engineering",
+             author="Mira", published_at=datetime(2025, 3, 1), html=(
+                 "<p>Here is what the speaker said, with my comments.</p>"
+                 "<blockquote><p>To find the definition of conceptual engineering, look up the definition "
+                 "of engineering.</p></blockquote>"
+                 "<p>I strongly disagree with this. Engineering starts from a problem, not from a definition.</p>"
+                 "<blockquote><p>Conceptual engineering is the design of concepts.</p></blockquote>"
+                 "<p>That is wrong as well, because nobody designs a concept from scratch in any field I know.</p>"
+                 "<p>The weather was fine on the day of the talk.</p>"))
+QUOTED_ONCE = Doc(id="qo", url="https://forum.example/posts/qo/notes", title="Notes on engineering",
+                  author="Mira", published_at=datetime(2025, 3, 1), html=(
+                      "<p>A definition I like:</p>"
+                      "<blockquote><p>Engineering is the use of science to solve practical problems.</p></blockquote>"
+                      "<p>I strongly disagree with this. Many engineers use no science at all.</p>"))
+
+
+def test_unlinked_quotes_argued_with_are_linked(con):
+    """A post that argues with two quotes of an unlinked talk: each answer is linked to its quote,
+    with no target document; a post that answers a single quote gets no such links."""
+    add(con, ARGUED, QUOTED_ONCE)
+    run_pipeline(con, STAGES)
+    got = links(con, "aq")
+    assert con.execute("SELECT count(*) FROM responses WHERE source_id = 'aq'").fetchone()[0] == 0
+    answers = {g[0]: g for g in got}
+    first = answers["I strongly disagree with this."]
+    assert first[2] == "attacks" and first[3] == "quote-reply" and "look up the definition" in first[1]
+    second = answers["That is wrong as well, because nobody designs a concept from scratch in any field I know."]
+    assert second[2] == "attacks" and "design of concepts" in second[1]
+    assert "The weather was fine on the day of the talk." not in answers
+    assert con.execute("SELECT count(*) FROM claim_links WHERE source_document_id = 'aq' "
+                       "AND target_document_id IS NOT NULL").fetchone()[0] == 0
+    assert links(con, "qo") == []

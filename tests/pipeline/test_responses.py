@@ -354,3 +354,55 @@ def test_a_newsletter_summary_is_a_citation(con):
     run_pipeline(con, STAGES)
     got = {(r[0], r[1]): r[4] for r in rows(con)}
     assert got[("an94", post.id)] == "cites"
+
+
+def test_followup_phrasings():
+    from crux.pipeline.stance import followup_cue
+    assert followup_cue("I will use the model I made for my previous question post to explain it.")
+    assert followup_cue("As I explained previously, the model doesn't make sense.")
+    assert followup_cue("I previously claimed that most apparent dilemmas are stag hunts.")
+    assert followup_cue("This post is sort of an elaboration of what Vaniver talked about.")
+    assert not followup_cue("Previously: Covid-19 thoughts, part one.")
+    assert not followup_cue("The author previously worked at a bank.")
+
+
+PROPOSAL = Doc(id="ccccccccccccccccc", url="https://forum.example/posts/ccccccccccccccccc/variolation",
+               title="Taking initial viral load seriously", author="Zed Moss", published_at=datetime(2025, 1, 1),
+               html="<p>Deliberate low-dose exposure would reduce deaths among the young.</p>"
+                    "<p>Viral load at infection drives how severe the illness becomes.</p>")
+
+
+def _question(title: str) -> Doc:
+    return Doc(id="q1", url="https://forum.example/posts/q1/dose", title=title, author="Ana",
+               published_at=datetime(2025, 2, 1), html=(
+                   '<p><a href="https://forum.example/posts/ccccccccccccccccc/variolation">Zed Moss</a> made a '
+                   "provocative proposal around deliberate low-dose exposure.</p>"
+                   "<blockquote><p>Viral load at infection drives how severe the illness becomes.</p></blockquote>"
+                   "<p>Then low-dose exposure would not be a safe way to reduce deaths among the young.</p>"))
+
+
+@pytest.mark.parametrize(("title", "relation"), [("What is the impact of a low infectious dose?", "extends"),
+                                                 ("Notes on the impact of a low infectious dose", "rebuts")])
+def test_a_question_post_takes_its_target_up(con, title, relation):
+    """A question post quoting a proposal and arguing with it, without a cue or a response title,
+    takes the proposal up (extends); the same text under a plain title rebuts it."""
+    add(con, PROPOSAL, _question(title))
+    run_pipeline(con, STAGES)
+    got = {r[2]: (r[4], json.loads(r[6]).get("relation_from")) for r in rows(con) if r[0] == "q1"}
+    assert got["ccccccccccccccccc"][0] == relation, got
+
+
+def test_a_followup_cue_in_the_paragraph_before_does_not_count(con):
+    """ "As I explained previously, ..." ends one paragraph; a news link opens the next: only the
+    author's own earlier post is followed up."""
+    own = "https://myblog.example/2020/04/11/model-is-nonsense"
+    news = "https://news.example/2020/04/17/model-critics"
+    doc = Doc(id="z1", url="https://forum.example/posts/z1/thinking", title="My Covid thinking", author="Zvi",
+              published_at=datetime(2025, 2, 1), html=(
+                  f'<p>As I explained previously in <a href="{own}">my post on the model</a>, the model '
+                  "does not make sense.</p>"
+                  f'<p><a href="{news}">A takedown</a> has now been written of the same model.</p>'))
+    add(con, doc)
+    run_pipeline(con, STAGES)
+    got = {r[3]: r[4] for r in rows(con) if r[0] == "z1"}
+    assert got[own] == "extends" and got[news] == "cites", got

@@ -70,6 +70,7 @@ ANSWER_MIN = 0.45          # an uncued sentence right after a quote, as its answ
 ANSWER_SPAN = 10           # a claim this many sentences after a quote answers it
 QUOTE_NEAR_MIN = 0.55      # a claim anywhere in the post, to the quoted passage this close to it
 MIN_CLAIM_CHARS = 25
+ARGUED_QUOTES = 2          # quotes answered right after, for a document's unclaimed quotes to count
 _DIGIT = re.compile(r"\d")
 
 
@@ -462,6 +463,8 @@ def links_for(con: duckdb.DuckDBPyConnection, doc_ids: list[str]) -> list[tuple]
     VECTORS.prefetch(con, {k: v for k, v in views.items() if k in {r[0] for r in pairs} or
                            k in {r[1] for r in pairs}})
     rows: dict[str, tuple] = {}
+    covered: dict[str, set[str]] = {}      # source sentences already linked, per document
+    done_quotes: dict[str, set[str]] = {}  # quotes answered as an outside target's ("*": all)
     for src_id, tgt_id, _url, relation, evidence, strict in pairs:
         src = views.get(src_id)
         if src is None:
@@ -480,14 +483,47 @@ def links_for(con: duckdb.DuckDBPyConnection, doc_ids: list[str]) -> list[tuple]
                 continue
             rows[key] = (key, m.source.id, src_id, m.target_id, tgt_id, m.target_text, m.relation,
                          m.score, m.method)
+            covered.setdefault(src_id, set()).add(m.source.id)
+        if tgt is None:
+            done_quotes.setdefault(src_id, set()).update(quote_ids if quote_ids is not None else {"*"})
+    rows.update(_unclaimed_quotes(con, doc_ids, views, covered, done_quotes))
     return list(rows.values())
+
+
+def _unclaimed_quotes(con: duckdb.DuckDBPyConnection, doc_ids: list[str], views: dict[str, DocView],
+                      covered: dict[str, set[str]], done_quotes: dict[str, set[str]]) -> dict[str, tuple]:
+    """Answers to quoted passages that no response covers: a quote with no link, or from a work
+    the document only cites. The target is the quoted text (``target_document_id`` null). Only
+    in a document that argues with its quotes: at least :data:`ARGUED_QUOTES` of them answered
+    right after (a stance cue, or a close sentence); then also its answers further down."""
+    views = {**views, **load_docs(con, [d for d in doc_ids if d not in views])}
+    todo = {d: views[d] for d in doc_ids if d in views and "*" not in done_quotes.get(d, set())
+            and any(s.in_quote for s in views[d].sents)}
+    if not todo:
+        return {}
+    VECTORS.prefetch(con, todo)
+    out: dict[str, tuple] = {}
+    for d, src in todo.items():
+        ids = {g.quoted[0].id for g in quote_blocks(src)} - done_quotes.get(d, set())
+        if not ids:
+            continue
+        found = match_pair(src, None, external_quotes=True, quote_ids=ids, loose=False)
+        if len({m.target_text for m in found}) < ARGUED_QUOTES:
+            continue
+        used = covered.get(d, set())
+        for m in match_pair(src, None, external_quotes=True, quote_ids=ids):
+            if m.source.id in used:
+                continue
+            key = link_id(m.source.id, m.target_text)
+            out[key] = (key, m.source.id, d, None, None, m.target_text, m.relation, m.score, m.method)
+    return out
 
 
 class ClaimLinksStage(Stage):
     """Sentence pairs between each responding document and what it responds to."""
 
     name: ClassVar[str] = "claim_links"
-    version: ClassVar[str] = "4"
+    version: ClassVar[str] = "5"
     reads: ClassVar[tuple[str, ...]] = ("responses", "sentences", "blocks", "claims")
     writes: ClassVar[tuple[str, ...]] = ("claim_links",)
     after: ClassVar[tuple[str, ...]] = ("segment", "responses")

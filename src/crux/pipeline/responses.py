@@ -223,7 +223,8 @@ def analyse(con: duckdb.DuckDBPyConnection, doc_id: str, views: dict[str, DocVie
             if s.kind == "blockquote":
                 continue
             text = s.text
-            own_text += [*(x.text for x in src.sents[max(0, i - 1):i] if x.kind != "blockquote"), s.text,
+            own_text += [*(x.text for x in src.sents[max(0, i - 1):i] if x.kind != "blockquote" and x.block == s.block),
+                         s.text,
                          *(x.text for x in src.sents[i + 1:i + 2] if not x.in_quote)]
             if s.block in first_blocks or i < 3:
                 opening = True
@@ -258,6 +259,8 @@ def analyse(con: duckdb.DuckDBPyConnection, doc_id: str, views: dict[str, DocVie
         fc = followup_cue(" ".join(own_text), src.title, named_title)
         if fc:
             sig["followup"] = fc
+            if str(sig.get("cite", "")).lower() == "previously" and "previously" in fc.lower():
+                del sig["cite"]  # "As I explained previously" is the follow-up, not a series link
         if opening and "cue" not in sig and link_relation(context)[0] in ("rebuts", "supports"):
             sig["stance"] = link_relation(context)[1]
         if tgt is not None:
@@ -408,6 +411,16 @@ def _title_matches_text(rest: str, anchor: str) -> bool:
 
 def _relation(context: str, sig: dict[str, Any], tr: tuple[str, str] | None, tgt: DocView | None,
               matches: list, src: DocView, quote_votes: dict[str, float]) -> tuple[str, str]:
+    rel, why = _relation_from_cues(context, sig, tr, tgt, matches, src, quote_votes)
+    if rel == "rebuts" and why in ("claim stance", "quote answers", "default") \
+            and (src.title or "").rstrip().endswith("?"):
+        # a question post takes its target up; only a cue or a title makes it a rebuttal
+        return "extends", f"question post ({why})"
+    return rel, why
+
+
+def _relation_from_cues(context: str, sig: dict[str, Any], tr: tuple[str, str] | None, tgt: DocView | None,
+                        matches: list, src: DocView, quote_votes: dict[str, float]) -> tuple[str, str]:
     if "reply" in sig:
         votes = {"attacks": 0.0, "supports": 0.0}
         first = [s for s in src.sents if not s.in_quote][:2]
@@ -454,7 +467,7 @@ class ResponsesStage(Stage):
     """Document-level responses from links, replies, titles, quotes and claim similarity."""
 
     name: ClassVar[str] = "responses"
-    version: ClassVar[str] = "4"
+    version: ClassVar[str] = "5"
     reads: ClassVar[tuple[str, ...]] = ("documents", "links", "blocks", "sentences", "claims")
     writes: ClassVar[tuple[str, ...]] = ("responses",)
     after: ClassVar[tuple[str, ...]] = ("segment",)

@@ -91,8 +91,10 @@ _RESP_WEAK = re.compile(
     r"argued that|makes? the case|claims? that)", re.I)
 # A follow-up: the author continues a post of their own, or one that asked for it.
 _FOLLOWUP = re.compile(
-    r"\b(follow-?up (?:to|on)|following up (?:on|to)|my (?:last|previous|earlier) post|"
-    r"in (?:a|my) (?:previous|earlier|last) post|(?:days?|weeks?|months?|years?) ago,? I (?:asked|announced|posted|"
+    r"\b(follow-?up (?:to|on)|following up (?:on|to)|my (?:last|previous|earlier) (?:\w+ )?post|"
+    r"in (?:a|my) (?:previous|earlier|last) (?:\w+ )?post|as I (?:explained|argued|wrote|said|noted|discussed|"
+    r"mentioned|claimed) (?:previously|before|earlier|last time)|I (?:previously|earlier) (?:claimed|argued|wrote|"
+    r"said|posted|proposed|suggested)|(?:an|sort of an|is an) elaboration (?:of|on)|(?:days?|weeks?|months?|years?) ago,? I (?:asked|announced|posted|"
     r"wrote|argued|proposed|promised)|since I (?:posted|wrote)|this (?:post )?is an update on|an update on (?:that|my)|"
     r"began as an? (?:response|reply|comment)|(?:was )?originally (?:going to be|meant as|written as) an? "
     r"(?:comment|reply|response)|(?:criticism|critiques?|comments|objections) (?:of|on|to) my (?:\w+ )?post|"
