@@ -151,3 +151,22 @@ def test_no_claim_vectors_stored_for_another_embed_model(con, monkeypatch):
     result = ClaimsStage().run(con)
     assert result.rows_out >= 3 and result.note == ""
     assert con.execute("SELECT count(*) FROM embeddings").fetchone()[0] == 0
+
+
+def test_parsing_ahead_of_the_encoder_changes_nothing(monkeypatch):
+    """spaCy parses the next chunk while the encoder embeds this one: the scores, kinds and
+    vectors are those of one sequential pass."""
+    import numpy as np
+
+    import crux.pipeline.claims as claims
+    from crux.pipeline.claims import ClaimScorer
+
+    texts = [f"Grant {i} should go to forecasting because decision-makers read the forecasts." if i % 3
+             else f"I think policy {i} will fail by 2030." for i in range(22)]
+    scorer = ClaimScorer(batch_size=4)
+    monkeypatch.setattr(claims, "PARSE_AHEAD_BATCHES", 1)   # six chunks, parsed ahead
+    ahead, va = scorer.score_with_vectors(texts)
+    monkeypatch.setattr(claims, "PARSE_AHEAD_BATCHES", 100)  # one chunk: sequential
+    seq, vs = scorer.score_with_vectors(texts)
+    assert ahead == seq and sorted(va) == sorted(vs) == list(range(22))
+    assert all(np.array_equal(va[i], vs[i]) for i in va)

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 MODEL_PATH = Path(__file__).parent / "models" / "claims-lr-1.json"
 # Blocks whose sentences are never claims, whatever the classifier says.
+PARSE_AHEAD_BATCHES = 8  # spaCy batches parsed ahead of the encoder (see ClaimScorer._parse_and_encode)
 NON_CLAIM_BLOCKS = frozenset(("heading", "code", "math", "table_cell", "caption"))
 KINDS = ("evaluation", "factual", "causal", "prediction", "recommendation", "stance")
 
@@ -157,7 +158,6 @@ class ClaimScorer:
                            ) -> tuple[list[tuple[float, str | None]], dict[int, Any]]:
         """:meth:`score`, and the float32 all-MiniLM-L6-v2 vector of ``texts[i].strip()`` for
         every candidate ``i`` (the embedding the classifier used)."""
-        from .features import encode
 
         kinds = list(block_kinds) if block_kinds is not None else ["paragraph"] * len(texts)
         quoted = list(in_quote) if in_quote is not None else [False] * len(texts)
@@ -165,13 +165,44 @@ class ClaimScorer:
         out: list[tuple[float, str | None]] = [(0.0, None)] * len(texts)
         if not idx:
             return out, {}
-        docs = list(self.nlp.pipe([texts[i].strip() for i in idx], batch_size=self.batch_size))
-        emb = encode([d.text for d in docs], batch_size=self.batch_size)
+        docs, emb = self._parse_and_encode([texts[i].strip() for i in idx])
         probs = self.model.probabilities(feature_matrix(docs, [kinds[i] for i in idx],
                                                         self.batch_size, embeddings=emb))
         for i, doc, p in zip(idx, docs, probs, strict=True):
             out[i] = (float(p), claim_kind(doc))
         return out, dict(zip(idx, emb, strict=True))
+
+
+    def _parse_and_encode(self, texts: list[str]) -> tuple[list[Doc], Any]:
+        """spaCy docs and encoder vectors of ``texts``. spaCy parses the next chunk in a thread
+        while the encoder embeds this one: the parser runs on one core and the encoder's threads
+        leave the other partly idle. Chunks are whole spaCy batches, so the batches (and the
+        results) are the sequential ones."""
+        import numpy as np
+
+        from .features import encode
+
+        chunk = self.batch_size * PARSE_AHEAD_BATCHES
+        parts = [texts[i:i + chunk] for i in range(0, len(texts), chunk)]
+
+        def parse(part: list[str]) -> list[Doc]:
+            return list(self.nlp.pipe(part, batch_size=self.batch_size))
+
+        if len(parts) == 1:
+            docs = parse(parts[0])
+            return docs, encode([d.text for d in docs], batch_size=self.batch_size)
+        from concurrent.futures import ThreadPoolExecutor
+
+        docs, vecs = [], []
+        with ThreadPoolExecutor(1, thread_name_prefix="crux-parse") as pool:
+            ahead = pool.submit(parse, parts[0])
+            for k in range(len(parts)):
+                part_docs = ahead.result()
+                if k + 1 < len(parts):
+                    ahead = pool.submit(parse, parts[k + 1])
+                vecs.append(encode([d.text for d in part_docs], batch_size=self.batch_size))
+                docs += part_docs
+        return docs, np.concatenate(vecs)
 
 
 class ClaimsStage(Stage):
