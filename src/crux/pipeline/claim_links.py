@@ -153,7 +153,11 @@ class _Vectors:
 
     def prefetch(self, con: duckdb.DuckDBPyConnection, views: dict[str, DocView]) -> None:
         """Load stored vectors of these documents' sentences, then encode the rest in one call."""
-        want = {s.id: s.text for v in views.values() for s in v.sents
+        self.prefetch_sents(con, [s for v in views.values() for s in v.sents])
+
+    def prefetch_sents(self, con: duckdb.DuckDBPyConnection, sents: list[Sent]) -> None:
+        """:meth:`prefetch` for some sentences only."""
+        want = {s.id: s.text for s in sents
                 if (s.in_quote or (s.kind != "heading" and len(s.text) >= 12)) and s.text not in self.cache}
         if not want:
             return
@@ -497,19 +501,26 @@ def _unclaimed_quotes(con: duckdb.DuckDBPyConnection, doc_ids: list[str], views:
     in a document that argues with its quotes: at least :data:`ARGUED_QUOTES` of them answered
     right after (a stance cue, or a close sentence); then also its answers further down."""
     views = {**views, **load_docs(con, [d for d in doc_ids if d not in views])}
-    todo = {d: views[d] for d in doc_ids if d in views and "*" not in done_quotes.get(d, set())
-            and any(s.in_quote for s in views[d].sents)}
-    if not todo:
-        return {}
-    VECTORS.prefetch(con, todo)
-    out: dict[str, tuple] = {}
-    for d, src in todo.items():
+    quoting: dict[str, set[str]] = {}
+    for d in doc_ids:
+        src = views.get(d)
+        if src is None or "*" in done_quotes.get(d, set()) or not any(s.in_quote for s in src.sents):
+            continue
         ids = {g.quoted[0].id for g in quote_blocks(src)} - done_quotes.get(d, set())
-        if not ids:
-            continue
-        found = match_pair(src, None, external_quotes=True, quote_ids=ids, loose=False)
-        if len({m.target_text for m in found}) < ARGUED_QUOTES:
-            continue
+        if ids:
+            quoting[d] = ids
+    if not quoting:
+        return {}
+    # The test needs the vectors of the quotes and the few sentences after each, not the whole post's.
+    VECTORS.prefetch_sents(con, [s for d in quoting for g in quote_blocks(views[d]) if g.quoted[0].id in quoting[d]
+                                 for s in (*g.quoted, *g.answer[:4])])
+    todo = {d: ids for d, ids in quoting.items()
+            if len({m.target_text for m in match_pair(views[d], None, external_quotes=True, quote_ids=ids,
+                                                      loose=False)}) >= ARGUED_QUOTES}
+    VECTORS.prefetch(con, {d: views[d] for d in todo})
+    out: dict[str, tuple] = {}
+    for d, ids in todo.items():
+        src = views[d]
         used = covered.get(d, set())
         for m in match_pair(src, None, external_quotes=True, quote_ids=ids):
             if m.source.id in used:
