@@ -500,20 +500,20 @@ def _unclaimed_quotes(con: duckdb.DuckDBPyConnection, doc_ids: list[str], views:
     the document only cites. The target is the quoted text (``target_document_id`` null). Only
     in a document that argues with its quotes: at least :data:`ARGUED_QUOTES` of them answered
     right after (a stance cue, or a close sentence); then also its answers further down."""
-    views = {**views, **load_docs(con, [d for d in doc_ids if d not in views])}
     quoting: dict[str, set[str]] = {}
+    first_answers: list[Sent] = []
     for d in doc_ids:
-        src = views.get(d)
+        src = views.get(d)  # links_for loaded every document of the batch
         if src is None or "*" in done_quotes.get(d, set()) or not any(s.in_quote for s in src.sents):
             continue
-        ids = {g.quoted[0].id for g in quote_blocks(src)} - done_quotes.get(d, set())
-        if ids:
-            quoting[d] = ids
+        groups = [g for g in quote_blocks(src) if g.quoted[0].id not in done_quotes.get(d, set())]
+        if groups:
+            quoting[d] = {g.quoted[0].id for g in groups}
+            first_answers += [s for g in groups for s in (*g.quoted, *g.answer[:4])]
     if not quoting:
         return {}
     # The test needs the vectors of the quotes and the few sentences after each, not the whole post's.
-    VECTORS.prefetch_sents(con, [s for d in quoting for g in quote_blocks(views[d]) if g.quoted[0].id in quoting[d]
-                                 for s in (*g.quoted, *g.answer[:4])])
+    VECTORS.prefetch_sents(con, first_answers)
     todo = {d: ids for d, ids in quoting.items()
             if len({m.target_text for m in match_pair(views[d], None, external_quotes=True, quote_ids=ids,
                                                       loose=False)}) >= ARGUED_QUOTES}

@@ -34,8 +34,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MODEL_PATH = Path(__file__).parent / "models" / "claims-lr-1.json"
-# Blocks whose sentences are never claims, whatever the classifier says.
 PARSE_AHEAD_BATCHES = 8  # spaCy batches parsed ahead of the encoder (see ClaimScorer._parse_and_encode)
+# Blocks whose sentences are never claims, whatever the classifier says.
 NON_CLAIM_BLOCKS = frozenset(("heading", "code", "math", "table_cell", "caption"))
 KINDS = ("evaluation", "factual", "causal", "prediction", "recommendation", "stance")
 
@@ -158,7 +158,6 @@ class ClaimScorer:
                            ) -> tuple[list[tuple[float, str | None]], dict[int, Any]]:
         """:meth:`score`, and the float32 all-MiniLM-L6-v2 vector of ``texts[i].strip()`` for
         every candidate ``i`` (the embedding the classifier used)."""
-
         kinds = list(block_kinds) if block_kinds is not None else ["paragraph"] * len(texts)
         quoted = list(in_quote) if in_quote is not None else [False] * len(texts)
         idx = [i for i, t in enumerate(texts) if is_candidate(t, kinds[i], quoted[i])]
@@ -171,7 +170,6 @@ class ClaimScorer:
         for i, doc, p in zip(idx, docs, probs, strict=True):
             out[i] = (float(p), claim_kind(doc))
         return out, dict(zip(idx, emb, strict=True))
-
 
     def _parse_and_encode(self, texts: list[str]) -> tuple[list[Doc], Any]:
         """spaCy docs and encoder vectors of ``texts``. spaCy parses the next chunk in a thread

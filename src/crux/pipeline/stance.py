@@ -94,7 +94,7 @@ _FOLLOWUP = re.compile(
     r"\b(follow-?up (?:to|on)|following up (?:on|to)|my (?:last|previous|earlier) (?:\w+ )?post|"
     r"in (?:a|my) (?:previous|earlier|last) (?:\w+ )?post|as I (?:explained|argued|wrote|said|noted|discussed|"
     r"mentioned|claimed) (?:previously|before|earlier|last time)|I (?:previously|earlier) (?:claimed|argued|wrote|"
-    r"said|posted|proposed|suggested)|(?:an|sort of an|is an) elaboration (?:of|on)|(?:days?|weeks?|months?|years?) ago,? I (?:asked|announced|posted|"
+    r"said|posted|proposed|suggested)|an elaboration (?:of|on)|(?:days?|weeks?|months?|years?) ago,? I (?:asked|announced|posted|"
     r"wrote|argued|proposed|promised)|since I (?:posted|wrote)|this (?:post )?is an update on|an update on (?:that|my)|"
     r"began as an? (?:response|reply|comment)|(?:was )?originally (?:going to be|meant as|written as) an? "
     r"(?:comment|reply|response)|(?:criticism|critiques?|comments|objections) (?:of|on|to) my (?:\w+ )?post|"
