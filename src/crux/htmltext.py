@@ -24,8 +24,17 @@ _NL = re.compile(r"\n\s*\n+")
 _EDGE_WS = re.compile(r" ?\n ?")
 
 # ForumMagnum post and comment ids: 17 characters of [A-Za-z0-9].
-_FM_POST = re.compile(r"/posts/([A-Za-z0-9]{17})(?:/|$)")
-_FM_COMMENT = re.compile(r"[?&]commentId=([A-Za-z0-9]{17})")
+# ForumMagnum ids: 17 characters, or a legacy 24-hex Mongo id (posts imported from older sites)
+_FM_ID = r"(?:[0-9a-f]{24}|[A-Za-z0-9]{17})"
+_FM_POST = re.compile(rf"/(?:posts|p|events)/({_FM_ID})(?:/|$)")
+_FM_COMMENT = re.compile(rf"[?&]commentId=({_FM_ID})(?:&|$|#)")
+_FM_LEGACY = re.compile(r"^/(lw|ea)/([0-9a-z]{1,8})(?:/([^/?#]+))?")
+_FM_SLUG = re.compile(r"^/(?:posts|s/[^/]+/p|p)/[^/]+/([^/?#]+)")
+# The hosts that serve ForumMagnum URLs (and their mirrors). A post or comment id in a URL on
+# any other host is just a path: a feed on another site cannot claim a forum post's id.
+FORUM_HOSTS = ("lesswrong.com", "lesserwrong.com", "greaterwrong.com", "alignmentforum.org",
+               "forum.effectivealtruism.org", "effective-altruism.com", "ea.greaterwrong.com",
+               "alignment-forum.com", "agentfoundations.org")
 
 
 _TAG = re.compile(r"<[^>]*>")
@@ -179,27 +188,92 @@ def element_links(root: etree._Element | None, base_url: str | None = None) -> l
     return links
 
 
+def is_forum_host(host: str) -> bool:
+    """Whether ``host`` (lowercase, without ``www.``) serves ForumMagnum URLs."""
+    return any(host == h or host.endswith("." + h) for h in FORUM_HOSTS)
+
+
 def forum_id(url: str | None) -> str | None:
-    """The ForumMagnum post or comment id in a URL, or None."""
+    """The ForumMagnum post or comment id in a URL on a forum host, or None.
+
+    ``/posts/<id>/<slug>``, ``/s/<sequence>/p/<id>``, ``/events/<id>``, ``?commentId=<id>``;
+    ids of 17 characters or legacy 24-hex ids; LessWrong, LesserWrong, GreaterWrong, Alignment
+    Forum and EA Forum hosts only."""
     if not url:
         return None
-    m = _FM_COMMENT.search(url)
-    if m:
-        return m.group(1)
     try:
-        path = urlsplit(url).path
+        parts = urlsplit(url.strip())
     except ValueError:
         return None
-    m = _FM_POST.search(path + "/")
+    if not is_forum_host(_bare_host(parts.hostname)):
+        return None
+    m = _FM_COMMENT.search("?" + parts.query) if parts.query else None
+    if m:
+        return m.group(1)
+    m = _FM_POST.search(parts.path + "/")
     return m.group(1) if m else None
+
+
+def url_keys(url: str | None) -> tuple[str | None, str | None]:
+    """(key, second key) of a link target: :func:`url_key`, and a weaker key that also finds
+    the post, or None. Legacy ``/lw/<base36>/<slug>`` and EA Forum ``/ea/<id>/<slug>`` URLs key
+    as ``fm-legacy:<site>:<id>`` with ``fm-slug:<slug>`` second; forum post URLs with a slug
+    have ``fm-slug:<slug>`` second (a post crossposted under another id)."""
+    key = url_key(url)
+    if not key or not url:
+        return key, None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return key, None
+    if not is_forum_host(_bare_host(parts.hostname)):
+        return key, None
+    m = _FM_SLUG.match(parts.path)
+    if m and key.startswith("fm:") and "commentId" not in (parts.query or ""):
+        return key, "fm-slug:" + m.group(1).lower()
+    m = _FM_LEGACY.match(parts.path)
+    if m and m.group(3):
+        return key, "fm-slug:" + m.group(3).lower()
+    return key, None
+
+
+def forum_keys(post_id: str, *, slug: str | None = None, legacy_id: str | None = None,
+               site_url: str | None = None, own_url: str | None = None,
+               agent_foundations_id: str | None = None) -> list[str]:
+    """Every key under which links reach a ForumMagnum post: its id, its slug, its legacy id
+    (the site taken from ``site_url``'s host: ``ea`` for the EA Forum, else ``lw``), its
+    agentfoundations.org item and, for a link post or a crosspost, its own ``url``."""
+    keys = ["fm:" + post_id]
+    if slug:
+        keys.append("fm-slug:" + slug.lower())
+    if legacy_id:
+        site = "ea" if "effectivealtruism" in (url_host(site_url) or "") else "lw"
+        legacy = str(legacy_id).strip().lower()
+        keys.append(f"fm-legacy:{site}:{legacy}")
+        if legacy.isdigit():  # stored in base 10; the old URLs spell it in base 36
+            n, b36 = int(legacy), ""
+            while True:
+                n, r = divmod(n, 36)
+                b36 = "0123456789abcdefghijklmnopqrstuvwxyz"[r] + b36
+                if not n:
+                    break
+            keys.append(f"fm-legacy:{site}:{b36}")
+    if agent_foundations_id:
+        keys.append(f"agentfoundations.org/item?id={agent_foundations_id}")
+    own = url_key(own_url)
+    if own and own != "fm:" + post_id:
+        keys.append(own)
+    return list(dict.fromkeys(keys))
 
 
 def url_key(url: str | None) -> str | None:
     """A normalised key under which two spellings of one page's URL meet.
 
-    ForumMagnum URLs key by post (or comment) id, whatever the host and slug, so a LessWrong
-    post reached through the feed, GraphQL or the Alignment Forum is one key. Other URLs drop
-    the scheme, ``www.``, the query, the fragment and a trailing slash.
+    ForumMagnum URLs (on a forum host, :data:`FORUM_HOSTS`) key by post (or comment) id,
+    whatever the host and slug, so a LessWrong post reached through the feed, GraphQL, a
+    sequence URL or the Alignment Forum is one key; legacy ``/lw/<id>/`` and ``/ea/<id>/`` URLs
+    key by legacy id (``fm-legacy:<site>:<id>``). Other URLs drop the scheme, ``www.``, the
+    query, the fragment and a trailing slash.
     """
     if not url:
         return None
@@ -217,6 +291,14 @@ def url_key(url: str | None) -> str | None:
     path = parts.path.rstrip("/") or "/"
     if not host:
         return None
+    if is_forum_host(host):
+        m = _FM_LEGACY.match(path)
+        if m:
+            return f"fm-legacy:{m.group(1)}:{m.group(2)}"
+        if host == "agentfoundations.org" and path == "/item":
+            q = re.search(r"(?:^|&)id=(\d+)", parts.query or "")
+            if q:
+                return f"agentfoundations.org/item?id={q.group(1)}"
     return host + path
 
 

@@ -63,7 +63,7 @@ def _seed(db: Path) -> None:
         for k, (src, dst, rel) in enumerate(links):
             con.execute("INSERT INTO claim_links VALUES (?, ?, ?, ?, ?, NULL, ?, 0.8, 'test')",
                         [f"l{k}", src, src.split(":")[0], dst, dst.split(":")[0], rel])
-        con.execute("INSERT INTO forecasts VALUES (?, ?, 0.7, NULL, NULL, 'likely', DATE '2030-12-31', "
+        con.execute("INSERT INTO forecasts (sentence_id, document_id, probability, low, high, verbal, horizon, horizon_text, event, holder) VALUES (?, ?, 0.7, NULL, NULL, 'likely', DATE '2030-12-31', "
                     "'by 2030', 'far-UVC in most offices', NULL)", [s[2], CLAIMS[2][0]])
     finally:
         con.close()

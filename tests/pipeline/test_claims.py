@@ -57,7 +57,7 @@ def test_candidates_and_baseline(nlp):
 
 def test_shipped_model_loads():
     m = ClaimModel.load()
-    assert m.name == "claims-lr-1" and 0 < m.threshold < 1
+    assert m.name == "claims-lr-2" and 0 < m.threshold < 1
     assert len(m.coef) == len(m.mean) == len(m.scale) == len(FEATURE_NAMES) + 384
 
 
@@ -98,7 +98,7 @@ def test_stage_with_the_real_models_twice_same_rows(con):
     assert ids.isdisjoint({"d1:s0", "d1:s3", "d1:s4", "d2:s0", "d2:s1"})  # heading, quote, question, meta
     kinds = {r[0]: r[2] for r in rows}
     assert kinds["d1:s2"] == "recommendation"
-    assert all(r[3] == "claims-lr-1" and 0 <= r[1] <= 1 for r in rows)
+    assert all(r[3] == "claims-lr-2" and 0 <= r[1] <= 1 for r in rows)
     assert first.rows_out == len(rows) and first.docs == 2
     second = ClaimsStage().run(con)
     assert second.docs == 0 and second.rows_out == 0

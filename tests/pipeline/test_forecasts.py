@@ -6,7 +6,13 @@ from datetime import date, datetime
 
 import pytest
 
-from crux.pipeline.forecasts import ForecastsStage, parse_forecast, resolve_horizon
+from crux.pipeline.forecasts import (
+    ForecastsStage,
+    forecast_fields,
+    is_candidate,
+    parse_forecast,
+    resolve_horizon,
+)
 
 PUB = date(2026, 11, 22)
 
@@ -30,14 +36,14 @@ def test_numeric_forms(text, prob, low, high):
 
 
 @pytest.mark.parametrize(("text", "verbal", "prob"), [
-    ("Fusion will probably be viable by the end of the decade.", "probably", 0.7),
-    ("It is likely that the vote will pass next month.", "likely", 0.7),
-    ("Chances are the court rules against them.", "chances are", 0.7),
-    ("I'd bet the project ships late.", "i'd bet", 0.7),
-    ("I expect interest rates to fall next year.", "i expect", 0.7),
+    ("Fusion will probably be viable by the end of the decade.", "probably", 0.75),
+    ("It is likely that the vote will pass next month.", "likely", 0.75),
+    ("Chances are the court rules against them.", "chances are", 0.75),
+    ("I'd bet the project ships late.", "i'd bet", 0.75),
+    ("I expect interest rates to fall next year.", "i expect", 0.75),
     ("The treaty will almost certainly not be ratified in the next 10 years.",
-     "almost certainly not", 0.05),
-    ("It's unlikely that the company will survive the decade.", "unlikely", 0.2),
+     "almost certainly not", 0.07),
+    ("It's unlikely that the company will survive the decade.", "unlikely", 0.3),
 ])
 def test_verbal_forms(text, verbal, prob):
     f = parse_forecast(text, PUB)
@@ -140,3 +146,56 @@ def test_stage_twice_same_rows(con):
     forced = ForecastsStage().run(con, force=True)
     assert forced.rows_out == 3
     assert con.execute("SELECT * FROM forecasts ORDER BY sentence_id").fetchall() == rows
+
+
+@pytest.mark.parametrize(("text", "form", "prob", "implied", "condition"), [
+    ("I think there's a 30% chance the bill passes.", "numeric", 0.3, 0.3, None),
+    ("I give 3:1 odds that the merger goes through.", "numeric", 0.75, 0.75, None),
+    ("Fusion will probably be viable by the end of the decade.", "hedged", None, 0.75, None),
+    ("I'd guess that the rules change before the election.", "hedged", None, 0.65, None),
+    ("Most likely the vote fails.", "hedged", None, 0.8, None),
+    ("Many people will reject proposals that raise taxes.", "unhedged", None, 0.95, None),
+    ("This won't last.", "unhedged", None, 0.05, None),
+    ("If the vaccine works, cases will probably fall by June.", "hedged", None, 0.75,
+     "the vaccine works"),
+])
+def test_fields_of_each_form(text, form, prob, implied, condition):
+    f = forecast_fields(text, PUB)
+    assert f.form == form
+    assert f.probability == (pytest.approx(prob) if prob is not None else None)
+    assert f.implied_probability == pytest.approx(implied)
+    assert f.condition == condition
+
+
+def test_candidates_are_the_sampling_list_without_questions():
+    assert is_candidate("This won't last.")
+    assert is_candidate("Prices rose 5% this month.")
+    assert not is_candidate("Will AI be transformative by 2030?")
+    assert not is_candidate("The cat sat on the mat.")
+
+
+def test_the_detector_decides_real_cases(con):
+    """The shipped detector on sentences of each kind (clear cases only)."""
+    stage = ForecastsStage()
+    stage.setup(con)
+    texts = ["I think there's a 30% chance the treaty is signed by 2028.",
+             "I expect that within five years most new cars sold will be electric.",
+             "In this post I will explain the method.",
+             "The cat was probably hungry yesterday."]
+    p = stage.score(texts, [PUB] * 4, [False] * 4)
+    thr = stage.model.threshold
+    assert p[0] >= thr and p[1] >= thr
+    assert p[2] < thr and p[3] < thr
+
+
+def test_a_missing_model_names_the_command_that_rebuilds_it(tmp_path):
+    from crux.errors import StageError
+    from crux.pipeline.claims import ClaimModel
+
+    bad = tmp_path / "forecasts-lr-1.json"
+    bad.write_text('{"name": "x"}')
+    with pytest.raises(StageError) as e:
+        ClaimModel.load(bad, what="forecast detector", script="scripts/train_forecasts.py")
+    assert "scripts/train_forecasts.py" in str(e.value) and "\n" not in str(e.value)
+    with pytest.raises(StageError):
+        ClaimModel.load(tmp_path / "missing.json")

@@ -142,7 +142,7 @@ def populate(con: Any) -> dict[str, int]:
                          None if f.get("probability") is not None else "expect",
                          f"{year}-12-31" if year else None, m.group(0) if m else None,
                          f["sentence"][:120], None))
-        con.executemany("INSERT INTO forecasts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        con.executemany("INSERT INTO forecasts (sentence_id, document_id, probability, low, high, verbal, horizon, horizon_text, event, holder) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         list({r[0]: r for r in rows}.values()))
     if _empty(con, "responses"):
         ids = dict(con.execute("SELECT url, id FROM documents WHERE kind = 'post'").fetchall())

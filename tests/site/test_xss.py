@@ -85,7 +85,7 @@ def hostile(tmp_path_factory):
     con.execute("INSERT INTO sentences VALUES ('x1:s0', 'x1', 'x1:b0', 0, ?, 0, ?, false)",
                 [PAYLOADS[1], len(PAYLOADS[1])])
     con.execute("INSERT INTO claims VALUES ('x1:s0', 'x1', 0.9, 'factual', 'test')")
-    con.execute("INSERT INTO forecasts VALUES ('x1:s0', 'x1', 0.5, NULL, NULL, ?, DATE '2027-12-31', ?, ?, ?)",
+    con.execute("INSERT INTO forecasts (sentence_id, document_id, probability, low, high, verbal, horizon, horizon_text, event, holder) VALUES ('x1:s0', 'x1', 0.5, NULL, NULL, ?, DATE '2027-12-31', ?, ?, ?)",
                 [PAYLOADS[2], PAYLOADS[3], PAYLOADS[0], TITLES[1]])
     con.execute("INSERT INTO responses VALUES ('x1', 'x0', 'x0', NULL, 'rebuts', 0.9, NULL)")
     con.execute("INSERT INTO claim_links VALUES ('l1', 'x1:s0', 'x1', NULL, 'x0', ?, 'attacks', 0.9, 'quote-reply')",

@@ -346,12 +346,14 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
 @click.option("--from", "start", callback=_date, help="Published on or after this date (YYYY-MM-DD).")
 @click.option("--to", "end", callback=_date, help="Published on or before this date (YYYY-MM-DD).")
 @click.option("--limit", type=click.IntRange(min=1), help="Show at most N forecasts.")
+@click.option("--form", type=click.Choice(["numeric", "hedged", "unhedged"]),
+              help="Only forecasts of this form.")
 @output_options
 def forecasts_cmd(db_path: Path, topic: int | None, start: Any, end: Any, limit: int | None,
-                  as_json: bool, as_csv: bool) -> None:
+                  form: str | None, as_json: bool, as_csv: bool) -> None:
     """Forecasts with probability, horizon, event, holder, author and date.
 
-    Example: crux forecasts --from 2020-01-01 --to 2020-12-31 --csv
+    Example: crux forecasts --from 2020-01-01 --to 2020-12-31 --form numeric --csv
     """
     from ..analysis.forecasts import forecasts
 
@@ -359,7 +361,8 @@ def forecasts_cmd(db_path: Path, topic: int | None, start: Any, end: Any, limit:
         raise click.UsageError("--from is after --to")
     con = _open(db_path, read_only=True)
     try:
-        _emit(forecasts(con, topic=topic, start=start, end=end, limit=limit), as_json, as_csv,
+        _emit(forecasts(con, topic=topic, start=start, end=end, limit=limit, form=form),
+              as_json, as_csv,
               "no forecasts found")
     finally:
         con.close()

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..db import Doc
 from ..errors import InputError
-from ..htmltext import forum_id
+from ..htmltext import forum_id, forum_keys
 
 
 @dataclass
@@ -119,7 +119,11 @@ def post_doc(obj: dict[str, Any]) -> Doc:
         html=html, score=_int(obj, "baseScore"), vote_count=_int(obj, "voteCount"),
         comment_count=_int(obj, "commentCount"), tags=_tags(obj),
         deleted=bool(obj.get("deletedDraft") or obj.get("deleted")),
-        extra=_extra(obj, ("slug", "url", "question", "af", "meta", "wordCount")),
+        extra=_extra(obj, ("slug", "url", "question", "af", "meta", "wordCount", "legacyId",
+                           "agentFoundationsId")),
+        keys=forum_keys(pid, slug=_str(obj, "slug"), legacy_id=_str(obj, "legacyId"),
+                        site_url=url, own_url=_str(obj, "url"),
+                        agent_foundations_id=_str(obj, "agentFoundationsId")),
     )
 
 

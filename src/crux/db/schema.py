@@ -214,6 +214,30 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0005_forecast_fields",
+        """
+        ALTER TABLE forecasts ADD COLUMN form VARCHAR;                -- numeric | hedged | unhedged
+        ALTER TABLE forecasts ADD COLUMN implied_probability DOUBLE;  -- the number, or the verbal phrase's value (VERBAL_SCALE)
+        ALTER TABLE forecasts ADD COLUMN condition VARCHAR;           -- the condition of a conditional forecast
+        ALTER TABLE forecasts ADD COLUMN score DOUBLE;                -- the detector's probability that this is a forecast
+        ALTER TABLE forecasts ADD COLUMN model VARCHAR;
+        """,
+    ),
+    (
+        "0006_link_keys",
+        """
+        -- Every key under which links reach a document: its url_key, and for forum posts
+        -- their id, slug, legacy id and own url (htmltext.forum_keys). Links resolve through it.
+        CREATE TABLE document_keys (
+            key           VARCHAR NOT NULL,
+            document_id   VARCHAR NOT NULL,
+            PRIMARY KEY (key, document_id)
+        );
+        INSERT INTO document_keys SELECT DISTINCT url_key, id FROM documents WHERE url_key IS NOT NULL;
+        ALTER TABLE links ADD COLUMN alt_key VARCHAR;  -- a weaker key (a legacy URL's slug)
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

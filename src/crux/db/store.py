@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..htmltext import content_hash, text_and_links, url_key
+from ..htmltext import content_hash, text_and_links, url_key, url_keys
 from .schema import _now
 
 if TYPE_CHECKING:
@@ -49,6 +49,7 @@ class Doc:
     tags: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     deleted: bool = False
+    keys: list[str] = field(default_factory=list)  # more keys links reach it by (forum_keys)
 
     def hash(self) -> str:
         return content_hash(self.title, self.html if self.html is not None else self.text)
@@ -130,6 +131,7 @@ def save_documents(con: duckdb.DuckDBPyConnection, source_id: str, docs: Iterabl
             "FROM documents WHERE id IN (SELECT unnest(?))", [ids]).fetchall()
     }
     write_rows, revisions, meta_updates, link_rows, changed_ids = [], [], [], [], []
+    key_rows: list[tuple[str, str]] = []
     for d in batch.values():
         h = d.hash()
         old = existing.get(d.id)
@@ -154,7 +156,10 @@ def save_documents(con: duckdb.DuckDBPyConnection, source_id: str, docs: Iterabl
             d.score, d.vote_count, d.comment_count, json.dumps(d.tags), json.dumps(d.extra, default=str),
         ))
         for pos, (target, anchor) in enumerate(links):
-            link_rows.append((d.id, pos, target, url_key(target), anchor))
+            key, alt = url_keys(target)
+            link_rows.append((d.id, pos, target, key, anchor, alt))
+        own = url_key(d.url)
+        key_rows += [(k, d.id) for k in dict.fromkeys([own, *d.keys]) if k]
     bulk_insert(con, "document_revisions", ("document_id", "content_hash", "title", "html", "seen_at"),
                 revisions, "ON CONFLICT DO NOTHING")
     if changed_ids:
@@ -168,11 +173,15 @@ def save_documents(con: duckdb.DuckDBPyConnection, source_id: str, docs: Iterabl
             "comment_count = u.comment_count, deleted = u.deleted FROM (SELECT unnest(?) AS id, "
             "unnest(?) AS score, unnest(?) AS vote_count, unnest(?) AS comment_count, "
             "unnest(?) AS deleted) u WHERE documents.id = u.id", cols)
-    bulk_insert(con, "links", ("source_id", "position", "target_url", "target_key", "anchor_text"),
-                link_rows)
+    bulk_insert(con, "links", ("source_id", "position", "target_url", "target_key", "anchor_text",
+                               "alt_key"), link_rows)
     result.links = len(link_rows)
     if write_rows:
-        resolve_links(con, ids=[r[0] for r in write_rows], keys=[r[6] for r in write_rows if r[6]])
+        con.execute("DELETE FROM document_keys WHERE document_id IN (SELECT unnest(?))",
+                    [[r[0] for r in write_rows]])
+        bulk_insert(con, "document_keys", ("key", "document_id"), key_rows,
+                    "ON CONFLICT DO NOTHING")
+        resolve_links(con, ids=[r[0] for r in write_rows], keys=[k for k, _ in key_rows])
     return result
 
 
@@ -189,10 +198,18 @@ def resolve_links(con: duckdb.DuckDBPyConnection, *, ids: Sequence[str] | None =
     if ids is not None or keys is not None:
         scope = ("AND (l.source_id IN (SELECT unnest(?)) OR l.target_key IN (SELECT unnest(?))) ")
         params = [list(ids or []), list(keys or [])]
+    if scope:
+        scope = ("AND (l.source_id IN (SELECT unnest(?)) OR l.target_key IN (SELECT unnest(?)) "
+                 "OR l.alt_key IN (SELECT unnest(?))) ")
+        params.append(params[1])
+    # A link resolves through its key; failing that, through its weaker second key.
     row = con.execute(
-        "WITH hits AS (SELECT l.source_id, l.position, min(d.id) AS target FROM links l "
-        "JOIN documents d ON d.url_key = l.target_key WHERE l.target_id IS NULL "
-        "AND d.id <> l.source_id " + scope + "GROUP BY ALL) "
+        "WITH hits AS (SELECT l.source_id, l.position, coalesce(min(k.document_id), "
+        "min(a.document_id)) AS target FROM links l "
+        "LEFT JOIN document_keys k ON k.key = l.target_key AND k.document_id <> l.source_id "
+        "LEFT JOIN document_keys a ON a.key = l.alt_key AND a.document_id <> l.source_id "
+        "WHERE l.target_id IS NULL AND (k.document_id IS NOT NULL OR a.document_id IS NOT NULL) "
+        + scope + "GROUP BY ALL) "
         "UPDATE links SET target_id = hits.target FROM hits "
         "WHERE links.source_id = hits.source_id AND links.position = hits.position "
         "RETURNING 1", params).fetchall()

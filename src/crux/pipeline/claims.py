@@ -7,9 +7,10 @@ words (``sentences.in_quote``) are not claims.
 
 Each candidate sentence gets a probability from a logistic regression over two kinds of
 features: hand-made spaCy features (:mod:`crux.pipeline.features`) and its all-MiniLM-L6-v2
-embedding. The weights ship in ``models/claims-lr-1.json`` (trained by
-``scripts/train_claims.py`` on the train split of ``eval/claims.jsonl``); a sentence is
-stored when its probability reaches the threshold chosen there by cross-validation. The
+embedding. The weights ship in ``models/claims-lr-2.json`` (trained by
+``scripts/train_claims.py`` on the train and dev splits of ``eval/sentences.jsonl``, the blind
+sample); a sentence is stored when its probability reaches the threshold chosen there by
+cross-validation grouped by document. The
 ``kind`` of a claim comes from rules (:func:`claim_kind`).
 """
 
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MODEL_PATH = Path(__file__).parent / "models" / "claims-lr-1.json"
+MODEL_PATH = Path(__file__).parent / "models" / "claims-lr-2.json"
 PARSE_AHEAD_BATCHES = 8  # spaCy batches parsed ahead of the encoder (see ClaimScorer._parse_and_encode)
 # Blocks whose sentences are never claims, whatever the classifier says.
 NON_CLAIM_BLOCKS = frozenset(("heading", "code", "math", "table_cell", "caption"))
@@ -70,15 +71,19 @@ class ClaimModel:
     meta: dict[str, Any]
 
     @classmethod
-    def load(cls, path: Path | None = None) -> ClaimModel:
+    def load(cls, path: Path | None = None, *, what: str = "claim classifier",
+             script: str = "scripts/train_claims.py") -> ClaimModel:
         import numpy as np
 
         path = path or MODEL_PATH
         try:
             data = json.loads(Path(path).read_text())
+            if not all(k in data for k in ("name", "features", "mean", "scale", "coef",
+                                           "intercept", "threshold")):
+                raise ValueError("fields missing")
         except (OSError, ValueError) as e:
-            raise StageError(f"cannot read the claim classifier {path} ({e}); "
-                             "reinstall crux or run scripts/train_claims.py") from None
+            raise StageError(f"cannot read the {what} {path} ({e}); "
+                             f"reinstall crux or rebuild it with: python {script}") from None
         return cls(name=data["name"], features=tuple(data["features"]),
                    mean=np.asarray(data["mean"], dtype=np.float64),
                    scale=np.asarray(data["scale"], dtype=np.float64),
@@ -207,7 +212,7 @@ class ClaimsStage(Stage):
     """sentences → claims: the author's arguable sentences, with a probability and a kind."""
 
     name: ClassVar[str] = "claims"
-    version: ClassVar[str] = "1:claims-lr-1"  # a retrained model gets a new name, so a new version
+    version: ClassVar[str] = "2:claims-lr-2"  # a retrained model gets a new name, so a new version
     reads: ClassVar[tuple[str, ...]] = ("sentences", "blocks")
     writes: ClassVar[tuple[str, ...]] = ("claims", "embeddings")
     after: ClassVar[tuple[str, ...]] = ("segment",)

@@ -1,6 +1,18 @@
 """The forecasts stage: sentences that put a probability on a future or unresolved event.
 
-Rules, no training. A sentence is a forecast when it has
+A learned detector decides; rules extract the fields. Every sentence with any word of the
+broad candidate list (:data:`CANDIDATE`: modals, future markers, likelihood and probability
+words, numbers with ``%``, years; the list the labelled sample was drawn with) and that is not a
+question is scored by a logistic regression over the rule signals below
+(:data:`FORECAST_FEATURES`) and the sentence's all-MiniLM-L6-v2 vector; the weights ship in
+``models/forecasts-lr-1.json`` (``scripts/train_forecasts.py``, trained on the train split of
+``eval/sentences.jsonl``). A sentence is stored when its probability reaches the threshold
+chosen there by cross-validation. Then :func:`forecast_fields` extracts ``form`` (numeric,
+hedged, unhedged), the probability (numbers; ``implied_probability`` from
+:data:`VERBAL_SCALE` for words), the horizon, the event, the holder and the condition.
+
+:func:`parse_forecast` is the earlier rule-only detector, kept as a baseline for the
+evaluation and as the source of the rule signals. It calls a sentence a forecast when it has
 
 - a numeric probability *with a probability cue* ("30% chance", "1 in 5 chance", "3:1 odds",
   "p = 0.3", "a 70-80% chance", "somewhere between 20% and 40%", "Metaculus puts this at 25%"),
@@ -28,24 +40,35 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .stage import PendingDoc, Stage
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import duckdb
     from spacy.tokens import Doc
 
+# The probability a verbal phrase implies (``forecasts.implied_probability``). Anchors from
+# Sherman Kent, "Words of Estimative Probability" (CIA, Studies in Intelligence 8(4), 1964):
+# almost certain 93%, probable 75%, chances about even 50%, probably not 30%, almost
+# certainly not 7%. The other phrases are placed between those anchors by crux (our choice,
+# not Kent's), and an unhedged "will" is read as 0.95.
 VERBAL_SCALE: dict[str, float] = {
-    "almost certainly not": 0.05, "very unlikely": 0.1, "highly unlikely": 0.1,
-    "extremely unlikely": 0.05, "i'd be surprised": 0.15, "i would be surprised": 0.15,
-    "unlikely": 0.2, "doubt": 0.2, "probably not": 0.3, "possibly": 0.4, "might well": 0.5,
+    "almost certainly not": 0.07, "extremely unlikely": 0.05, "very unlikely": 0.1,
+    "highly unlikely": 0.1, "i'd be surprised": 0.15, "i would be surprised": 0.15,
+    "unlikely": 0.3, "probably not": 0.3, "doubt": 0.25, "possibly": 0.4, "might": 0.4,
+    "may": 0.4, "could": 0.4, "perhaps": 0.4, "maybe": 0.4, "might well": 0.5, "may well": 0.5,
     "toss-up": 0.5, "coin flip": 0.5, "50/50": 0.5, "more likely than not": 0.6,
-    "probably": 0.7, "likely": 0.7, "i expect": 0.7, "i'd expect": 0.7, "chances are": 0.7,
-    "odds are": 0.7, "i'd bet": 0.7, "i would bet": 0.7, "i suspect": 0.65, "my guess is": 0.6,
-    "very likely": 0.85, "highly likely": 0.9, "most likely": 0.8, "almost certainly": 0.95,
-    "virtually certain": 0.97, "near certain": 0.95, "almost certain": 0.95, "certainly": 0.97,
-    "expects": 0.7, "expected": 0.7,
+    "my guess is": 0.65, "i'd guess": 0.65, "i guess": 0.65, "i suspect": 0.65,
+    "i think": 0.65, "i believe": 0.65, "probably": 0.75, "likely": 0.75, "probable": 0.75,
+    "i expect": 0.75, "i'd expect": 0.75, "expects": 0.75, "expected": 0.75,
+    "chances are": 0.75, "odds are": 0.75, "i'd bet": 0.75, "i would bet": 0.75,
+    "most likely": 0.8, "very likely": 0.85, "highly likely": 0.9, "almost certainly": 0.93,
+    "almost certain": 0.93, "near certain": 0.93, "virtually certain": 0.97, "certainly": 0.97,
+    "will": 0.95,
 }
 _VERBAL = re.compile(
     r"\b(almost certainly not|very unlikely|highly unlikely|extremely unlikely|i'?d be surprised|"
@@ -121,6 +144,9 @@ class Forecast:
     horizon_text: str | None = None
     event: str | None = None
     holder: str | None = None
+    form: str | None = None
+    implied_probability: float | None = None
+    condition: str | None = None
 
 
 def _num(word: str) -> float:
@@ -317,45 +343,237 @@ def parse_forecast(text: str, published: date | datetime | None = None,
                     horizon_text=horizon_text, event=_event(doc, t), holder=_holder(doc, t))
 
 
+# ---- the learned detector ------------------------------------------------------------------
+
+MODEL_PATH = Path(__file__).parent / "models" / "forecasts-lr-1.json"
+# A sentence without any of these words is never scored (the list the labelled sample of
+# ``eval/sentences.jsonl`` was drawn with: modals, future and likelihood words, %, years).
+CANDIDATE = re.compile(
+    r"\b(will|won'?t|would|wouldn'?t|could|might|may|shall|should|must|can|cannot|can'?t|"
+    r"going to|gonna|likely|unlikely|likelihood|probabl[ey]|probabilit(?:y|ies)|possibl[ey]|"
+    r"perhaps|maybe|chances?|odds|expect\w*|predict\w*|forecast\w*|guess\w*|suspect\w*|bet|bets|"
+    r"betting|doubt\w*|certain(?:ly)?|surely|confident|confidence|credences?|estimate\w*|"
+    r"anticipate\w*|soon|eventually|future|next|someday|upcoming|prospects?|plausibl[ey]|"
+    r"risk\w*|hope\w*|fear\w*|imagine|think|believe|seems?|suppose|assume|"
+    r"(?:19|20|21)\d\d|decades?|years?|months?)\b|\d\s*%|\bpercent\b|'ll\b", re.I)
+# Verbal likelihood (form "hedged"): the issue's list and its neighbours.
+_HEDGED = re.compile(
+    r"\b(likely|unlikely|likelihood|probabl[ey]|possibl[ey]|perhaps|maybe|chances? (?:are|is)|"
+    r"odds are|i (?:\w+ )?(?:expect|guess|suspect|bet|doubt|think|believe|predict|reckon|imagine)|"
+    r"i'?d (?:guess|bet|expect|say|be surprised)|i would (?:guess|bet|expect|be surprised)|"
+    r"my (?:guess|expectation|prediction|bet) is|may well|might well|could well|may|might|could|"
+    r"expects?|expected|plausibl[ey]|(?:almost |nearly |virtually )?certain(?:ly)?|surely|"
+    r"confident|doubt(?:ful)?|toss-up|coin flip|50/50|would probably|in all likelihood|"
+    r"seems?|appears?)\b", re.I)
+_PLAN = re.compile(r"\b(?:i|we)(?: (?:will|'ll|shall|am going to|are going to|plan to|intend to))\b|"
+                   r"\bnext (?:post|section|chapter|week's post|part|installment|issue)\b|"
+                   r"\bin (?:a|the) (?:future|later|follow-up|next) (?:post|section|part)\b", re.I)
+_GENERIC = re.compile(r"\b(usually|often|always|never|tends? to|typically|generally|whenever|"
+                      r"every time|in general)\b", re.I)
+_CONDITION = re.compile(
+    r"^\s*(?:but |and |so |also |still |even )?(if|unless|assuming|provided(?: that)?|"
+    r"conditional on|in (?:the )?case|once|when)\b\s*(?P<c>[^,;:]{3,200}?)\s*(?:,|\bthen\b)|"
+    r"[,;]?\s+\b(if|unless|assuming|provided that|conditional on)\s+(?P<c2>[^,;:.]{3,200})", re.I)
+_YEARISH = re.compile(r"\b(?:19|20|21)\d\d\b")
+_PAST_MARK = re.compile(r"\b(ago|last (?:year|week|month)|yesterday|in (?:19|20)\d\d,)\b", re.I)
+
+FORECAST_FEATURES: tuple[str, ...] = (
+    "rules_forecast", "numeric", "strong_cue", "weak_cue", "verbal", "hedged", "future",
+    "horizon", "year", "will", "would", "might_could_may", "plan", "measured", "past_only",
+    "past_mark", "generic", "condition", "first_person", "second_person", "in_quote", "n_words",
+)
+
+
+def forecast_features(text: str, published: date | datetime | None, in_quote: bool = False,
+                      ) -> list[float]:
+    """The rule signals of one sentence, in :data:`FORECAST_FEATURES` order (no parsing)."""
+    import math
+
+    t = " ".join(text.split()).replace("\u2019", "'")
+    pub = published.date() if isinstance(published, datetime) else published
+    horizon, _ = resolve_horizon(t, pub)
+    prob = _numeric(t)[0]
+    low = t.lower()
+    words = low.split()
+    future = bool(_FUTURE.search(t))
+    feats = [
+        parse_forecast(t, pub) is not None,
+        prob is not None,
+        bool(_CUE.search(t)),
+        bool(_WEAK_CUE.search(t)),
+        bool(_VERBAL.search(t)),
+        bool(_HEDGED.search(t)),
+        future,
+        horizon is not None,
+        bool(_YEARISH.search(t)),
+        bool(re.search(r"\b(will|won't|'ll|going to|gonna)\b", low)),
+        bool(re.search(r"\b(would|wouldn't|'d)\b", low)),
+        bool(re.search(r"\b(might|could|may)\b", low)),
+        bool(_PLAN.search(t)),
+        bool(_MEASURED.search(t)),
+        bool(_PAST_ONLY.search(t)) and not future,
+        bool(_PAST_MARK.search(t)),
+        bool(_GENERIC.search(t)),
+        bool(_CONDITION.search(t)),
+        any(w in ("i", "i'd", "i'm", "i've", "we", "we'd", "my", "our") for w in words),
+        any(w in ("you", "you'll", "you'd", "your") for w in words),
+        bool(in_quote),
+        math.log1p(len(words)) / 4.0,
+    ]
+    return [float(f) for f in feats]
+
+
+def is_candidate(text: str) -> bool:
+    """Whether a sentence is scored at all: a word of :data:`CANDIDATE`, not a question."""
+    t = text.strip()
+    return len(t) >= 8 and not t.rstrip(")\"'”’ ").endswith("?") and bool(CANDIDATE.search(t))
+
+
+def _condition(text: str) -> str | None:
+    m = _CONDITION.search(text)
+    if not m:
+        return None
+    c = (m.group("c") or m.group("c2") or "").strip()
+    if m.group(1) and m.group(1).lower() in ("once", "when") and not re.search(
+            r"\b(will|would|'ll|likely|probably)\b", text[m.end():], re.I):
+        return None
+    return c[:200] or None
+
+
+def forecast_fields(text: str, published: date | datetime | None = None,
+                    doc: Doc | None = None) -> Forecast:
+    """The fields of a sentence the detector called a forecast (rules; they never decide).
+
+    ``form``: ``numeric`` when a probability is stated as a number (percentages, odds, "1 in
+    5", p = 0.3, ranges), else ``hedged`` when a verbal likelihood word is there, else
+    ``unhedged``. ``implied_probability``: the number, or the phrase's value in
+    :data:`VERBAL_SCALE` (an unhedged forecast: ``will``)."""
+    t = " ".join(text.split()).replace("\u2019", "'")
+    pub = published.date() if isinstance(published, datetime) else published
+    horizon, horizon_text = resolve_horizon(t, pub)
+    prob, low, high, num_text = _numeric(t)
+    f = Forecast(horizon=horizon, horizon_text=horizon_text, event=_event(doc, t),
+                 holder=_holder(doc, t), condition=_condition(t))
+    m = _VERBAL.search(t)
+    if prob is not None:
+        f.form, f.probability, f.low, f.high = "numeric", prob, low, high
+        f.implied_probability = prob
+        f.verbal = m.group(1).lower() if m else None
+        return f
+    h = _HEDGED.search(t)
+    if h or m:
+        f.form = "hedged"
+        phrase = (m.group(1) if m else h.group(1)).lower()  # type: ignore[union-attr]
+        f.verbal = phrase
+        key = re.sub(r"^id ", "i'd ", phrase)
+        key = re.sub(r"^i (?:\w+ )?(expect|guess|suspect|think|believe)$", r"i \1", key)
+        f.implied_probability = VERBAL_SCALE.get(key, VERBAL_SCALE.get(key.split()[-1]))
+        if f.implied_probability is None:
+            f.implied_probability = 0.65
+        if re.search(r"\bnot\b|n't\b", t[h.start():h.end() + 25] if h else "", re.I) and \
+                f.implied_probability > 0.5 and key not in ("probably not", "unlikely"):
+            f.implied_probability = round(1 - f.implied_probability, 2)
+        return f
+    f.form, f.implied_probability = "unhedged", VERBAL_SCALE["will"]
+    if re.search(r"\b(won't|will not|never)\b", t, re.I):
+        f.implied_probability = round(1 - VERBAL_SCALE["will"], 2)
+    return f
+
+
 class ForecastsStage(Stage):
-    """sentences → forecasts: probabilities, verbal likelihoods and dated predictions."""
+    """sentences → forecasts: a learned detector decides, rules extract the fields."""
 
     name: ClassVar[str] = "forecasts"
-    version: ClassVar[str] = "1"
-    reads: ClassVar[tuple[str, ...]] = ("sentences", "documents")
+    version: ClassVar[str] = "2:forecasts-lr-1"  # a retrained model gets a new name
+    reads: ClassVar[tuple[str, ...]] = ("sentences", "documents", "embeddings")
     writes: ClassVar[tuple[str, ...]] = ("forecasts",)
     after: ClassVar[tuple[str, ...]] = ("segment",)
 
+    def __init__(self, model: Any = None) -> None:
+        self._model = model
+
     def setup(self, con: duckdb.DuckDBPyConnection) -> None:
+        from .claims import ClaimModel
         from .features import load_nlp
 
+        if self._model is None:
+            self._model = ClaimModel.load(MODEL_PATH, what="forecast detector",
+                                          script="scripts/train_forecasts.py")
         self.nlp = load_nlp()
+
+    @property
+    def model(self) -> Any:
+        return self._model
+
+    def score(self, texts: Sequence[str], published: Sequence[Any],
+              in_quote: Sequence[bool], vectors: Sequence[Any] | None = None) -> list[float]:
+        """The detector's probability per sentence (0.0 for non-candidates)."""
+        import numpy as np
+
+        from .features import encode
+
+        idx = [i for i, t in enumerate(texts) if is_candidate(t)]
+        out = [0.0] * len(texts)
+        if not idx:
+            return out
+        have = {i: vectors[i] for i in idx if vectors is not None and vectors[i] is not None}
+        todo = [i for i in idx if i not in have]
+        if todo:
+            for i, v in zip(todo, encode([texts[i].strip() for i in todo]), strict=True):
+                have[i] = v
+        hand = np.asarray([forecast_features(texts[i], published[i], in_quote[i]) for i in idx],
+                          dtype=np.float64)
+        emb = np.asarray([have[i] for i in idx], dtype=np.float64)
+        probs = self._model.probabilities(np.hstack([hand, emb]))
+        for i, p in zip(idx, probs, strict=True):
+            out[i] = float(p)
+        return out
 
     def process(self, con: duckdb.DuckDBPyConnection, docs: list[PendingDoc]) -> int:
         from ..db.store import bulk_insert
+        from ..htmltext import content_hash
+        from . import embed
 
         if not hasattr(self, "nlp"):
             self.setup(con)
         ids = [d.id for d in docs]
         con.execute("DELETE FROM forecasts WHERE document_id IN (SELECT unnest(?))", [ids])
         rows = con.execute(
-            "SELECT s.id, s.document_id, s.text, d.published_at FROM sentences s "
+            "SELECT s.id, s.document_id, s.text, d.published_at, s.in_quote FROM sentences s "
             "JOIN documents d ON d.id = s.document_id "
             "WHERE s.document_id IN (SELECT unnest(?)) ORDER BY s.document_id, s.position",
             [ids]).fetchall()
-        # Only sentences the rules could accept go through the parser (a cheap pre-filter).
-        hits = [(r, f) for r in rows if (f := parse_forecast(r[2], r[3])) is not None]
+        cand = [r for r in rows if is_candidate(r[2])]
+        if not cand:
+            return 0
+        # The claims stage stored the vectors of the claims (same encoder): reuse them.
+        stored: dict[str, Any] = {}
+        if embed.shares_classifier_encoder():
+            for sid, h, vec in con.execute(
+                    "SELECT item_id, content_hash, vector FROM embeddings WHERE item_kind = 'claim' "
+                    "AND model = ? AND item_id IN (SELECT unnest(?))",
+                    [embed.model_name(), [r[0] for r in cand]]).fetchall():
+                stored[sid] = (h, vec)
+        vecs = [stored[r[0]][1] if r[0] in stored and stored[r[0]][0] == content_hash(r[2])
+                and r[2] == r[2].strip() else None for r in cand]
+        probs = self.score([r[2] for r in cand], [r[3] for r in cand], [bool(r[4]) for r in cand],
+                           vecs)
+        thr = self._model.threshold
+        hits = [(r, p) for r, p in zip(cand, probs, strict=True) if p >= thr]
         out = []
         parsed = self.nlp.pipe([r[2] for r, _ in hits], batch_size=64)
-        for (r, _), doc in zip(hits, parsed, strict=True):
-            f = parse_forecast(r[2], r[3], doc)
-            if f is None:
-                continue
+        for (r, p), doc in zip(hits, parsed, strict=True):
+            f = forecast_fields(r[2], r[3], doc)
             out.append((r[0], r[1], f.probability, f.low, f.high, f.verbal, f.horizon,
-                        f.horizon_text, f.event, f.holder))
+                        f.horizon_text, f.event, f.holder, f.form, f.implied_probability,
+                        f.condition, round(p, 6), self._model.name))
         bulk_insert(con, "forecasts", ("sentence_id", "document_id", "probability", "low", "high",
-                                       "verbal", "horizon", "horizon_text", "event", "holder"), out)
+                                       "verbal", "horizon", "horizon_text", "event", "holder",
+                                       "form", "implied_probability", "condition", "score",
+                                       "model"), out)
         return len(out)
 
 
-__all__ = ["VERBAL_SCALE", "Forecast", "ForecastsStage", "parse_forecast", "resolve_horizon"]
+__all__ = ["CANDIDATE", "FORECAST_FEATURES", "VERBAL_SCALE", "Forecast", "ForecastsStage",
+           "forecast_features", "forecast_fields", "is_candidate", "parse_forecast",
+           "resolve_horizon"]

@@ -50,7 +50,7 @@ PUBLIC_TABLES: list[_Table] = [
     _Table("sources", ("id",), ("etag", "last_modified", "config")),
     _Table("documents", ("id",), ("url_key", "html"),
            computed=(("html", "html_safe", clean_html),)),
-    _Table("links", ("source_id", "position"), ("target_key",)),
+    _Table("links", ("source_id", "position"), ("target_key", "alt_key")),
     _Table("blocks", ("id",)),
     _Table("sentences", ("id",)),
     _Table("claims", ("sentence_id",),
@@ -140,7 +140,8 @@ VIEWS: dict[str, tuple[tuple[str, ...], str]] = {
         LEFT JOIN documents sd ON sd.id = l.source_document_id
         LEFT JOIN documents td ON td.id = l.target_document_id"""),
     "forecast_details": (("forecasts", "documents", "sources"), """
-        SELECT f.sentence_id, f.text, f.probability, f.low, f.high, f.verbal, f.horizon,
+        SELECT f.sentence_id, f.text, f.form, f.probability, f.low, f.high, f.verbal,
+               f.implied_probability, f.condition, f.score, f.horizon,
                substr(f.horizon, 1, 4) AS horizon_year, f.horizon_text, f.event, f.holder,
                f.document_id, d.title, d.author, s.name AS source, d.published_at,
                substr(d.published_at, 1, 4) AS year, d.url

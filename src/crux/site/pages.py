@@ -304,19 +304,33 @@ async def debate_page(datasette: Any, request: Any) -> Any:
 
 # ---- forecasts -------------------------------------------------------------------------
 
+FORECAST_FORMS = ("numeric", "hedged", "unhedged")
+
+
 async def forecasts_page(datasette: Any, request: Any) -> Any:
     db = _db(datasette)
     have = await _tables(db)
     rows = []
+    form = request.args.get("form") or ""
+    if form not in FORECAST_FORMS:
+        form = ""
+    counts: dict[str, int] = {}
     if "forecast_details" in have:
-        rows = await _rows(db, """select * from forecast_details
-            order by horizon is null, horizon, probability desc limit 2000""")
+        cols = {r["name"] for r in await _rows(db, "pragma table_info(forecast_details)")}
+        has_form = "form" in cols
+        if has_form:
+            counts = {r["form"]: r["n"] for r in await _rows(
+                db, "select form, count(*) as n from forecast_details group by form")}
+        where = "where form = :form" if form and has_form else ""
+        rows = await _rows(db, f"""select * from forecast_details {where}
+            order by horizon is null, horizon, probability desc limit 2000""", {"form": form})
     points = [{"id": r["sentence_id"], "doc": r["document_id"], "horizon": r["horizon"],
                "p": r["probability"], "low": r["low"], "high": r["high"],
                "label": (r["author"] or "") + ": " + (r["text"] or "")[:160]}
               for r in rows]
     return await _render(datasette, request, "crux_forecasts.html", {
-        "forecasts": rows, "chart_json": points,
+        "forecasts": rows, "chart_json": points, "form": form, "forms": FORECAST_FORMS,
+        "form_counts": counts,
         "n_charted": sum(1 for p in points if p["horizon"] and (p["p"] is not None or p["low"] is not None)),
     })
 

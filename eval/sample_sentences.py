@@ -1,0 +1,114 @@
+"""Draw the sentence sample for the claim and forecast labels (``eval/sentences.jsonl``).
+
+``python -m eval.sample_sentences OUT.jsonl`` reads the shared corpora (``CRUX_SHARED``),
+segments each post exactly as the segment stage does (:func:`crux.pipeline.segment.html_blocks`
+and :func:`split_sentences` with the configured spaCy model), and draws, per document:
+
+- ``RANDOM_PER_DOC`` sentences uniformly at random, and
+- up to ``WIDE_PER_DOC`` more, at random among the sentences that contain any word of
+  :data:`WIDE` (modals, future markers, likelihood and probability words, numbers with ``%``,
+  years): a list far wider than the forecast extractor's, so that forecasts are frequent
+  enough to learn from.
+
+The rule never looks at crux's claims or forecasts. Documents are every LessWrong 2020 post
+with at least ``MIN_SENTENCES`` sentences, taken in the order of sha1(seed + id), plus the seven
+seed-feed posts; the split (train / dev / test, 60 / 20 / 20) is by sha1 of the document id, so
+every sentence of a document lands in one split.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+SEED = "crux-sentences-20261202"
+N_LW_DOCS = 330
+RANDOM_PER_DOC = 4
+WIDE_PER_DOC = 6
+MIN_SENTENCES = 12
+
+WIDE = re.compile(
+    r"\b(will|won'?t|would|wouldn'?t|could|might|may|shall|should|must|can|cannot|can'?t|"
+    r"going to|gonna|likely|unlikely|likelihood|probabl[ey]|probabilit(?:y|ies)|possibl[ey]|"
+    r"perhaps|maybe|chances?|odds|expect\w*|predict\w*|forecast\w*|guess\w*|suspect\w*|bet|bets|"
+    r"betting|doubt\w*|certain(?:ly)?|surely|confident|confidence|credences?|estimate\w*|"
+    r"anticipate\w*|soon|eventually|future|next|someday|upcoming|prospects?|plausibl[ey]|"
+    r"risk\w*|hope\w*|fear\w*|imagine|think|believe|seems?|suppose|assume|"
+    r"(?:19|20|21)\d\d|decades?|years?|months?)\b|\d\s*%|\bpercent\b|'ll\b", re.I)
+
+
+def split_of(doc_id: str) -> str:
+    h = int(hashlib.sha1(doc_id.encode()).hexdigest(), 16) % 10
+    return "train" if h < 6 else ("dev" if h < 8 else "test")
+
+
+def posts(shared: Path) -> Iterator[dict]:
+    """Every post of LessWrong 2020 and the seed feeds as {doc, title, published_at, html, corpus}."""
+    from crux.crawler.feeds import parse_feed
+
+    for path in sorted((shared / "lesswrong-2020").glob("*.json")):
+        for p in json.loads(path.read_text()):
+            if p.get("htmlBody"):
+                yield {"doc": "lw:" + p["_id"], "title": p["title"],
+                       "published_at": p["postedAt"][:10], "html": p["htmlBody"],
+                       "corpus": "lesswrong-2020"}
+    for path in sorted((shared / "seed-feeds").glob("*.xml")):
+        for d in parse_feed(path.read_bytes(), location=str(path)).docs:
+            yield {"doc": "feed:" + d.id, "title": d.title,
+                   "published_at": d.published_at.date().isoformat() if d.published_at else None,
+                   "html": d.html or "", "corpus": "seed-feeds"}
+
+
+def main(out: str) -> None:
+    from crux.pipeline import nlp as _nlp
+    from crux.pipeline.segment import html_blocks, split_sentences
+
+    shared = Path(os.environ.get("CRUX_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+    shared = shared / "corpora"
+    nlp = _nlp.sentence_pipeline()
+    every = list(posts(shared))
+    lw = sorted((p for p in every if p["corpus"] == "lesswrong-2020"),
+                key=lambda p: hashlib.sha1((SEED + p["doc"]).encode()).hexdigest())
+    seeds = [p for p in every if p["corpus"] == "seed-feeds"]
+    rows: list[dict] = []
+    n_lw = 0
+    for post in seeds + lw:
+        if post["corpus"] == "lesswrong-2020" and n_lw >= N_LW_DOCS:
+            break
+        blocks = html_blocks(post["html"])
+        sents = split_sentences(nlp, [blocks])[0]
+        if post["corpus"] == "lesswrong-2020":
+            if len(sents) < MIN_SENTENCES:
+                continue
+            n_lw += 1
+        rng = random.Random(SEED + post["doc"])
+        order = list(range(len(sents)))
+        picked = set(rng.sample(order, min(RANDOM_PER_DOC, len(order))))
+        wide = [i for i in order if i not in picked and WIDE.search(sents[i].text)]
+        picked |= set(rng.sample(wide, min(WIDE_PER_DOC, len(wide))))
+        for i in sorted(picked):
+            s = sents[i]
+            rows.append({
+                "id": f"{post['doc']}:s{i}", "doc": post["doc"], "corpus": post["corpus"],
+                "title": post["title"], "published_at": post["published_at"],
+                "block": blocks[s.block].kind, "in_quote": s.in_quote, "position": i,
+                "draw": "random" if i in picked - set(wide) else "wide",
+                "prev": sents[i - 1].text if i > 0 else "",
+                "text": s.text,
+                "next": sents[i + 1].text if i + 1 < len(sents) else "",
+                "split": split_of(post["doc"])})
+    with open(out, "w") as f:
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    docs = {r["doc"] for r in rows}
+    print(f"{len(rows)} sentences from {len(docs)} documents -> {out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "sentences_pool.jsonl")

@@ -1,0 +1,96 @@
+"""Model selection shared by ``train_claims.py`` and ``train_forecasts.py``.
+
+Candidates are logistic regressions over column subsets of one feature matrix (hand-made rule
+features, the all-MiniLM-L6-v2 vector, or both), each with a grid of C. Every candidate is
+scored by 5-fold cross-validation grouped by document (documents shuffled with a fixed seed):
+the threshold that maximises the F1 of the pooled out-of-fold probabilities, and that F1. The
+best candidate is refit on all the training rows. The test split is never read here.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+SEED = 20261202
+C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
+THRESHOLDS = tuple(round(0.1 + 0.025 * i, 3) for i in range(33))  # 0.1 .. 0.9
+
+
+def f1_at(y: Any, pred: Any) -> tuple[float, float, float]:
+    tp = int((pred & (y == 1)).sum())
+    fp = int((pred & (y == 0)).sum())
+    fn = int((~pred & (y == 1)).sum())
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return (2 * p * r / (p + r) if p + r else 0.0), p, r
+
+
+@dataclass
+class Result:
+    name: str
+    C: float
+    threshold: float
+    f1: float
+    precision: float
+    recall: float
+
+    def row(self) -> dict[str, Any]:
+        return {"candidate": self.name, "C": self.C, "threshold": self.threshold,
+                "f1": round(self.f1, 4), "precision": round(self.precision, 4),
+                "recall": round(self.recall, 4)}
+
+
+def select(X: Any, y: Any, groups: Any, subsets: dict[str, Any]) -> tuple[list[Result], Result]:
+    """Cross-validate every (subset, C); return all results and the best."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    # 5 folds grouped by document: the documents, shuffled with a fixed seed, dealt round-robin
+    rng = np.random.default_rng(SEED)
+    docs = sorted(set(groups))
+    rank = {d: int(i) for d, i in zip(docs, rng.permutation(len(docs)), strict=True)}
+    fold_of = np.asarray([rank[g] % 5 for g in groups])
+    folds = [(np.where(fold_of != k)[0], np.where(fold_of == k)[0]) for k in range(5)]
+    results: list[Result] = []
+    for name, cols in subsets.items():
+        for c in C_GRID:
+            t0 = time.perf_counter()
+            p = np.zeros(len(y))
+            for tr, te in folds:
+                sc = StandardScaler().fit(X[tr][:, cols])
+                clf = LogisticRegression(C=c, max_iter=3000).fit(sc.transform(X[tr][:, cols]),
+                                                                 y[tr])
+                p[te] = clf.predict_proba(sc.transform(X[te][:, cols]))[:, 1]
+            best_t, best = 0.5, (0.0, 0.0, 0.0)
+            for t in THRESHOLDS:
+                m = f1_at(y, p >= t)
+                if (m[0], -abs(t - 0.5)) > (best[0], -abs(best_t - 0.5)):
+                    best_t, best = t, m
+            results.append(Result(name, c, best_t, *best))
+            print(f"  {name:>12} C={c:<5} threshold {best_t:.3f}  CV F1 {best[0]:.3f} "
+                  f"(P {best[1]:.3f} R {best[2]:.3f})  {time.perf_counter() - t0:.1f}s",
+                  file=sys.stderr)
+    return results, max(results, key=lambda r: r.f1)
+
+
+def fit(X: Any, y: Any, cols: Any, C: float) -> dict[str, Any]:
+    """The final model on all rows, as the JSON fields :class:`crux.pipeline.claims.ClaimModel`
+    loads. Columns outside ``cols`` get weight 0 (so the stage's matrix stays one shape)."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    sc = StandardScaler().fit(X)
+    scale = np.where(sc.scale_ > 1e-6, sc.scale_, 1.0)
+    Z = (X - sc.mean_) / scale
+    clf = LogisticRegression(C=C, max_iter=3000).fit(Z[:, cols], y)
+    coef = np.zeros(X.shape[1])
+    coef[cols] = clf.coef_[0]
+    return {"mean": [float(f"{v:.8g}") for v in sc.mean_],
+            "scale": [float(f"{v:.8g}") for v in scale],
+            "coef": [float(f"{v:.8g}") for v in coef],
+            "intercept": round(float(clf.intercept_[0]), 6)}
