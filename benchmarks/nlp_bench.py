@@ -10,7 +10,9 @@ ingested LessWrong 2020 store) runs, in one process:
    pipeline (``sentence_pipeline(cached=False)``), so its vocabulary and tokenizer cache are
    as empty as the stage's were, not filled by the stage's pass over the same texts.
 2. ``ClaimsStage`` (``claims=True``, the default): its models load first (timed apart); it
-   stores the vectors of the claims it keeps, which the embed stage then reuses.
+   stores the vectors of the claims it keeps, which the embed stage then reuses. Then
+   ``ForecastsStage`` (reusing those vectors), and the encoder alone on the claims stage's
+   candidate sentences: "claims + forecasts" over that is the stages' cost in encoder units.
 3. ``EmbedStage``, then ``SentenceTransformer.encode`` alone on the same texts (the unique
    texts the stage encoded): the ratio is encode's time over the stage's (goal >= 0.9).
    "texts encoded by kind" shows what it still had to encode: documents and quotes, and
@@ -85,6 +87,30 @@ def run(db_path: str, limit: int | None = None, claims: bool = True) -> dict[str
         t0 = time.perf_counter()
         claims_result = cstage.run(con)
         t_claims = time.perf_counter() - t0
+    # 2b. forecasts after claims (it reuses the claims' stored vectors), then the encoder alone
+    # on the claims stage's candidate sentences: the reference for "claims + forecasts"
+    t_fc = t_cand = 0.0
+    fc_result = None
+    n_cand = 0
+    if claims:
+        from crux.pipeline.claims import is_candidate as claim_candidate
+        from crux.pipeline.forecasts import ForecastsStage
+
+        fstage = ForecastsStage()
+        fstage.setup(con)
+        t0 = time.perf_counter()
+        fc_result = fstage.run(con)
+        t_fc = time.perf_counter() - t0
+        cands = [t.strip() for t, k, q in con.execute(
+            "SELECT s.text, coalesce(b.kind, 'paragraph'), s.in_quote FROM sentences s "
+            "LEFT JOIN blocks b ON b.id = s.block_id ORDER BY s.id").fetchall()
+            if claim_candidate(t, k, q)]
+        n_cand = len(cands)
+        m_ref = load_model()
+        t0 = time.perf_counter()
+        m_ref.encode(cands, batch_size=64, normalize_embeddings=True, convert_to_numpy=True,
+                     show_progress_bar=False)
+        t_cand = time.perf_counter() - t0
     n_claims = con.execute("SELECT count(*) FROM claims").fetchone()[0]
     stored_by_claims = con.execute(
         "SELECT count(*) FROM embeddings WHERE item_kind = 'claim'").fetchone()[0]
@@ -123,7 +149,9 @@ def run(db_path: str, limit: int | None = None, claims: bool = True) -> dict[str
     again = [SegmentStage().run(con)]
     if claims:
         from crux.pipeline.claims import ClaimsStage
+        from crux.pipeline.forecasts import ForecastsStage
         again.append(ClaimsStage().run(con))
+        again.append(ForecastsStage().run(con))
     again.append(EmbedStage().run(con))
     t_noop = time.perf_counter() - t0
     assert all(r.docs == 0 for r in again), [r.summary() for r in again]
@@ -138,7 +166,7 @@ def run(db_path: str, limit: int | None = None, claims: bool = True) -> dict[str
     per_s = len(sample) / (time.perf_counter() - t0) if sample else 0.0
     con.close()
 
-    t_full = t_seg + t_claims + t_emb
+    t_full = t_seg + t_claims + t_fc + t_emb
     rows = [
         {"figure": "segment (documents/s)", "value": n_docs / t_seg,
          "reference": "spaCy senter alone, same texts", "reference value": n_docs / t_spacy,
@@ -147,6 +175,12 @@ def run(db_path: str, limit: int | None = None, claims: bool = True) -> dict[str
          "reference": "SentenceTransformer.encode alone, same texts",
          "reference value": len(encoded) / t_ref if t_ref else 0.0,
          "ratio": t_ref / t_emb if t_emb else 0.0, "goal": ">= 0.9"},
+        *([{"figure": "claims + forecasts (s)", "value": t_claims + t_fc,
+             "reference": "encode alone, the claims stage's candidate sentences (s)",
+             "reference value": t_cand,
+             "ratio": (t_claims + t_fc) / t_cand if t_cand else 0.0,
+             "goal": "claims + forecasts <= the claims stage of 2026-11-23 (543 s at 1x)"}]
+           if claims else []),
         {"figure": "no-op re-run (s)", "value": t_noop, "reference": "full run (s)",
          "reference value": t_full, "ratio": t_noop / t_full, "goal": "<= 0.05"},
     ]
@@ -168,6 +202,9 @@ def run(db_path: str, limit: int | None = None, claims: bool = True) -> dict[str
         "segment s": t_seg,
         "claims model load s (before the stage)": t_claims_load,
         "claims s": t_claims,
+        "forecasts s": t_fc,
+        "claim candidates": n_cand,
+        "encode alone on the claim candidates s": t_cand,
         "embed s": t_emb,
         "encode s (inside embed)": stage.stats["encode_seconds"],
         "share of time in embed": t_emb / t_full,
@@ -179,6 +216,8 @@ def run(db_path: str, limit: int | None = None, claims: bool = True) -> dict[str
     }
     if claims_result is not None:
         out["claims summary"] = claims_result.summary()
+    if fc_result is not None:
+        out["forecasts summary"] = fc_result.summary()
     return out
 
 

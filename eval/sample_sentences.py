@@ -10,7 +10,9 @@ and :func:`split_sentences` with the configured spaCy model), and draws, per doc
   years): a list far wider than the forecast extractor's, so that forecasts are frequent
   enough to learn from.
 
-The rule never looks at crux's claims or forecasts. Documents are every LessWrong 2020 post
+The rule never looks at crux's claims or forecasts. ``--enriched`` draws the second sample
+(the next ``N_LW_DOCS_2`` posts; per post ``RANDOM_PER_DOC_2`` at random and up to
+``ENRICHED_PER_DOC`` among the sentences with a word of :data:`FUTURE`). Documents are every LessWrong 2020 post
 with at least ``MIN_SENTENCES`` sentences, taken in the order of sha1(seed + id), plus the seven
 seed-feed posts; the split (train / dev / test, 60 / 20 / 20) is by sha1 of the document id, so
 every sentence of a document lands in one split.
@@ -43,6 +45,19 @@ WIDE = re.compile(
     r"(?:19|20|21)\d\d|decades?|years?|months?)\b|\d\s*%|\bpercent\b|'ll\b", re.I)
 
 
+# The second draw (``--enriched``): the next ``N_LW_DOCS_2`` posts of the same order, and per post
+# ``ENRICHED_PER_DOC`` sentences among those with a word of this narrower list of future and
+# probability words, plus ``RANDOM_PER_DOC_2`` at random: forecasts were 4% of the first draw.
+N_LW_DOCS_2 = 420
+ENRICHED_PER_DOC = 6
+RANDOM_PER_DOC_2 = 2
+FUTURE = re.compile(
+    r"\b(will|won'?t|going to|gonna|likely|unlikely|probabl[ey]|probabilit(?:y|ies)|chances?|"
+    r"odds|expect\w*|predict\w*|forecast\w*|bet|bets|soon|eventually|next (?:year|decade|month|"
+    r"week|few)|in the (?:next|coming)|by (?:the end of )?(?:20|21)\d\d|someday|in the future|"
+    r"credence|confident)\b|\d\s*%|\bpercent\b|'ll\b|\b\d+ in \d+\b|\d+\s*:\s*\d+ odds", re.I)
+
+
 def split_of(doc_id: str) -> str:
     h = int(hashlib.sha1(doc_id.encode()).hexdigest(), 16) % 10
     return "train" if h < 6 else ("dev" if h < 8 else "test")
@@ -65,7 +80,7 @@ def posts(shared: Path) -> Iterator[dict]:
                    "html": d.html or "", "corpus": "seed-feeds"}
 
 
-def main(out: str) -> None:
+def main(out: str, enriched: bool = False) -> None:
     from crux.pipeline import nlp as _nlp
     from crux.pipeline.segment import html_blocks, split_sentences
 
@@ -78,8 +93,11 @@ def main(out: str) -> None:
     seeds = [p for p in every if p["corpus"] == "seed-feeds"]
     rows: list[dict] = []
     n_lw = 0
-    for post in seeds + lw:
-        if post["corpus"] == "lesswrong-2020" and n_lw >= N_LW_DOCS:
+    first, limit = (N_LW_DOCS, N_LW_DOCS + N_LW_DOCS_2) if enriched else (0, N_LW_DOCS)
+    per_random, per_wide, wide_rule = ((RANDOM_PER_DOC_2, ENRICHED_PER_DOC, FUTURE) if enriched
+                                       else (RANDOM_PER_DOC, WIDE_PER_DOC, WIDE))
+    for post in ([] if enriched else seeds) + lw:
+        if post["corpus"] == "lesswrong-2020" and n_lw >= limit:
             break
         blocks = html_blocks(post["html"])
         sents = split_sentences(nlp, [blocks])[0]
@@ -87,18 +105,21 @@ def main(out: str) -> None:
             if len(sents) < MIN_SENTENCES:
                 continue
             n_lw += 1
+            if n_lw <= first:
+                continue
         rng = random.Random(SEED + post["doc"])
         order = list(range(len(sents)))
-        picked = set(rng.sample(order, min(RANDOM_PER_DOC, len(order))))
-        wide = [i for i in order if i not in picked and WIDE.search(sents[i].text)]
-        picked |= set(rng.sample(wide, min(WIDE_PER_DOC, len(wide))))
+        picked = set(rng.sample(order, min(per_random, len(order))))
+        wide = [i for i in order if i not in picked and wide_rule.search(sents[i].text)]
+        picked |= set(rng.sample(wide, min(per_wide, len(wide))))
         for i in sorted(picked):
             s = sents[i]
             rows.append({
                 "id": f"{post['doc']}:s{i}", "doc": post["doc"], "corpus": post["corpus"],
                 "title": post["title"], "published_at": post["published_at"],
                 "block": blocks[s.block].kind, "in_quote": s.in_quote, "position": i,
-                "draw": "random" if i in picked - set(wide) else "wide",
+                "draw": ("random" if i in picked - set(wide) else
+                         "enriched" if enriched else "wide"),
                 "prev": sents[i - 1].text if i > 0 else "",
                 "text": s.text,
                 "next": sents[i + 1].text if i + 1 < len(sents) else "",
@@ -111,4 +132,5 @@ def main(out: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "sentences_pool.jsonl")
+    args = [a for a in sys.argv[1:] if a != "--enriched"]
+    main(args[0] if args else "sentences_pool.jsonl", enriched="--enriched" in sys.argv)

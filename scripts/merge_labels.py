@@ -2,9 +2,10 @@
 
     python scripts/merge_labels.py LABEL_DIR
 
-``LABEL_DIR`` holds the pools (``sentences_pool.jsonl``, ``pairs_docs.jsonl``,
+``LABEL_DIR`` holds the pools (``sentences_pool.jsonl`` and ``sentences_pool2.jsonl`` (the
+``--enriched`` draw), ``pairs_docs.jsonl``,
 ``pairs_sents.jsonl``, drawn by ``eval/sample_sentences.py`` and ``eval/sample_pairs.py``) and
-``out/`` with the labellers' files (``sent_*.jsonl``, ``docpairs_*.jsonl``,
+``out/`` with the labellers' files (``sent_*.jsonl``, ``sent2_*.jsonl``, ``docpairs_*.jsonl``,
 ``sentpairs_*.jsonl``, one JSON line per labelled id). Writes ``eval/sentences.jsonl``,
 ``eval/pairs_documents.jsonl`` and ``eval/pairs_sentences.jsonl``: the pool's fields plus the
 labels, only for labelled ids, in pool order. A second labeller's files (``*_agree.jsonl``)
@@ -36,14 +37,18 @@ def _labels(paths: list[Path]) -> dict[str, dict]:
 
 def main(label_dir: str) -> int:
     d = Path(label_dir)
-    jobs = [("sentences_pool.jsonl", "sent_", "sentences.jsonl"),
-            ("pairs_docs.jsonl", "docpairs_", "pairs_documents.jsonl"),
-            ("pairs_sents.jsonl", "sentpairs_", "pairs_sentences.jsonl")]
-    for pool_name, prefix, out_name in jobs:
-        firsts = sorted(p for p in (d / "out").glob(prefix + "*.jsonl") if "agree" not in p.name)
+    jobs = [(("sentences_pool.jsonl", "sentences_pool2.jsonl"), ("sent_", "sent2_"),
+             "sentences.jsonl"),
+            (("pairs_docs.jsonl",), ("docpairs_",), "pairs_documents.jsonl"),
+            (("pairs_sents.jsonl",), ("sentpairs_",), "pairs_sentences.jsonl")]
+    for pool_names, prefixes, out_name in jobs:
+        firsts = sorted(p for prefix in prefixes for p in (d / "out").glob(prefix + "*.jsonl")
+                        if "agree" not in p.name)
         labels = _labels(firsts)
+        prefix = prefixes[0]
         rows = []
-        for r in _read(d / pool_name):
+        pool = [r for name in pool_names if (d / name).exists() for r in _read(d / name)]
+        for r in pool:
             lab = labels.get(r["id"])
             if lab is None:
                 continue
@@ -62,7 +67,7 @@ def main(label_dir: str) -> int:
         (ROOT / "eval" / out_name).write_text(
             "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
         print(f"{out_name}: {len(rows)} labelled rows", file=sys.stderr)
-        agree = sorted((d / "out").glob(prefix + "*agree*.jsonl"))
+        agree = sorted(p for pre in prefixes for p in (d / "out").glob(pre + "*agree*.jsonl"))
         if agree:
             second = _labels(agree)
             name = out_name.replace(".jsonl", "_agreement.jsonl")

@@ -32,6 +32,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("threads", 0, "torch threads for embeddings (0 = torch's default)"),
     Setting("batch_size", 64, "embedding batch size"),
     Setting("max_response_bytes", 20_000_000, "largest HTTP response or input file crux reads"),
+    Setting("claim_pair_model", "",
+            "claim_links' quote-reply decisions: '' (the cue rules) or 'pairs-lora-1' (the "
+            "cross-encoder; off by default: on the dev pairs it found links with F1 0.17, see "
+            "EVALUATION.md)"),
     Setting("refit_growth", 0.25, "refit topics in refresh when the corpus grew by this share"),
 )
 

@@ -34,7 +34,10 @@ _FM_SLUG = re.compile(r"^/(?:posts|s/[^/]+/p|p)/[^/]+/([^/?#]+)")
 # any other host is just a path: a feed on another site cannot claim a forum post's id.
 FORUM_HOSTS = ("lesswrong.com", "lesserwrong.com", "greaterwrong.com", "alignmentforum.org",
                "forum.effectivealtruism.org", "effective-altruism.com", "ea.greaterwrong.com",
-               "alignment-forum.com", "agentfoundations.org")
+               "alignment-forum.com", "agentfoundations.org",
+               # reserved example names (RFC 2606) of the demo corpus's fictional forum and the
+               # tests: no real site can be reached under them
+               "forum.crux-demo.example", "forum.example")
 
 
 _TAG = re.compile(r"<[^>]*>")
@@ -218,7 +221,8 @@ def url_keys(url: str | None) -> tuple[str | None, str | None]:
     """(key, second key) of a link target: :func:`url_key`, and a weaker key that also finds
     the post, or None. Legacy ``/lw/<base36>/<slug>`` and EA Forum ``/ea/<id>/<slug>`` URLs key
     as ``fm-legacy:<site>:<id>`` with ``fm-slug:<slug>`` second; forum post URLs with a slug
-    have ``fm-slug:<slug>`` second (a post crossposted under another id)."""
+    have ``fm-slug:<slug>`` second (a post crossposted under another id); a comment's URL has
+    its post's ``fm:<id>`` second."""
     key = url_key(url)
     if not key or not url:
         return key, None
@@ -228,6 +232,10 @@ def url_keys(url: str | None) -> tuple[str | None, str | None]:
         return key, None
     if not is_forum_host(_bare_host(parts.hostname)):
         return key, None
+    if "commentId" in (parts.query or ""):
+        # a comment's URL: its post, when the comment itself is not in the corpus
+        m = _FM_POST.search(parts.path + "/")
+        return key, ("fm:" + m.group(1)) if m and "fm:" + m.group(1) != key else None
     m = _FM_SLUG.match(parts.path)
     if m and key.startswith("fm:") and "commentId" not in (parts.query or ""):
         return key, "fm-slug:" + m.group(1).lower()

@@ -18,7 +18,7 @@ HEX = "5bd75cc58225bf06703751b2"
     (f"https://www.lesswrong.com/posts/{HEX}/old-post", f"fm:{HEX}", "fm-slug:old-post"),
     (f"https://www.lesswrong.com/s/XsMTxdQ6fprAQMoKi/p/{ID}", f"fm:{ID}", None),
     (f"https://www.lesswrong.com/posts/{ID}/x?commentId=ZyXwVuTsRqPoNmLkJ", "fm:ZyXwVuTsRqPoNmLkJ",
-     None),
+     f"fm:{ID}"),
     (f"https://www.lesserwrong.com/posts/{ID}/s", f"fm:{ID}", "fm-slug:s"),
     (f"https://www.greaterwrong.com/posts/{ID}/s", f"fm:{ID}", "fm-slug:s"),
     (f"https://www.alignmentforum.org/posts/{ID}/s", f"fm:{ID}", "fm-slug:s"),
@@ -60,6 +60,7 @@ def _post(pid, html="<p>x</p>", **kw):
     "https://www.lesswrong.com/s/seq00000000000001/p/TARGET00000000001",
     "https://www.greaterwrong.com/posts/TARGET00000000001/the-target-post",
     "https://www.lesswrong.com/posts/OTHERID0000000001/the_target_post",  # crosspost id: slug
+    "https://www.lesswrong.com/posts/TARGET00000000001/x?commentId=COMMENT0000000001",  # its post
     "https://blog.example.com/2020/original/",                # the post's own url (crosspost)
 ])
 @pytest.mark.parametrize("target_first", [True, False])

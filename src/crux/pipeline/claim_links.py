@@ -272,6 +272,25 @@ def _quote_answers(answer: list[Sent], ttext: str, prior: str, embeddings: bool)
     return [(a, rel, 0.55 + 0.3 * float(sims.max()))]
 
 
+ANSWERS_SCORED = 3  # the pair model judges the first sentences after a quote (as labelled)
+
+
+def _model_answers(answer: list[Sent], qtext: str, pairs: Any) -> list[tuple[Sent, str, float]]:
+    """(sentence, relation, score) answering one quote, decided by the claim-pair model
+    (:mod:`crux.pipeline.pair_model`): each of the first :data:`ANSWERS_SCORED` sentences after
+    the quote whose probability of attacking or supporting the quoted passage reaches the
+    model's threshold; the relation is the likelier of the two."""
+    answer = [a for a in answer[:ANSWERS_SCORED] if len(a.text) >= 6]
+    if not answer:
+        return []
+    probs = pairs.predict([qtext] * len(answer), [a.text for a in answer])
+    out: list[tuple[Sent, str, float]] = []
+    for a, (p_none, p_att, p_sup) in zip(answer, probs.tolist(), strict=True):
+        if 1.0 - p_none >= pairs.threshold:
+            out.append((a, "attacks" if p_att >= p_sup else "supports", 1.0 - p_none))
+    return out
+
+
 def _further_answers(src: DocView, passages: list[tuple[QuoteGroup, str | None, str]], used_src: set[str],
                      prior: str) -> list[Match]:
     """The author's own sentences beyond the first few after a quote that argue with a quoted
@@ -317,7 +336,7 @@ def _further_answers(src: DocView, passages: list[tuple[QuoteGroup, str | None, 
 def match_pair(src: DocView, tgt: DocView | None, *, prior: str = "attacks",
                external_quotes: bool = False, reply: bool = False,
                embeddings: bool = True, strict: bool = False, loose: bool = True,
-               quote_ids: set[str] | None = None) -> list[Match]:
+               quote_ids: set[str] | None = None, pairs: Any = None) -> list[Match]:
     """The sentence pairs by which ``src`` answers ``tgt`` (``tgt`` None: the target is outside the corpus).
 
     ``strict``: only confident paraphrases (a comment and its thread's post, not its parent).
@@ -325,6 +344,8 @@ def match_pair(src: DocView, tgt: DocView | None, *, prior: str = "attacks",
     claims stage did not flag, and the author's sentences further down that argue with a quoted
     passage; the responses stage counts only the confident kind. ``quote_ids``: for an outside
     target, the quotes that are its (their first sentences' ids); None: every quote.
+    ``pairs``: the claim-pair model; when given, it decides which sentences right after a quote
+    answer it (method ``quote-reply``) instead of the cue rules.
     """
     out: list[Match] = []
     used_src: set[str] = set()
@@ -355,7 +376,9 @@ def match_pair(src: DocView, tgt: DocView | None, *, prior: str = "attacks",
         else:
             continue
         passages.append((g, tid, ttext))
-        for a, rel, score in _quote_answers(answer, ttext, prior, embeddings):
+        answers = (_model_answers(answer, qtext, pairs) if pairs is not None
+                   else _quote_answers(answer, ttext, prior, embeddings))
+        for a, rel, score in answers:
             if a.id in used_src:
                 continue
             out.append(Match(a, tid, ttext, rel, round(min(score, 1.0), 3), "quote-reply"))
@@ -437,8 +460,8 @@ def link_id(source_sentence_id: str, target: str) -> str:
 _PRIOR = {"rebuts": "attacks", "supports": "supports", "extends": "supports"}
 
 
-def links_for(con: duckdb.DuckDBPyConnection, doc_ids: list[str]) -> list[tuple]:
-    """claim_links rows for the given responding documents."""
+def links_for(con: duckdb.DuckDBPyConnection, doc_ids: list[str], pairs: Any = None) -> list[tuple]:
+    """claim_links rows for the given responding documents (``pairs``: the claim-pair model)."""
     resp = con.execute(
         "SELECT source_id, target_id, target_url, coalesce(nullif(relation, 'cites'), "
         "json_extract_string(evidence, '$.quote_relation')), evidence FROM responses "
@@ -481,7 +504,8 @@ def links_for(con: duckdb.DuckDBPyConnection, doc_ids: list[str]) -> list[tuple]
         quote_ids = set(ev["quote_groups"]) if external and "quote_groups" in ev else None
         reply = src.kind == "comment" and src.parent_id == tgt_id
         for m in match_pair(src, tgt, prior=_PRIOR.get(relation, "attacks"),
-                            external_quotes=external, reply=reply, strict=strict, quote_ids=quote_ids):
+                            external_quotes=external, reply=reply, strict=strict, quote_ids=quote_ids,
+                            pairs=pairs):
             key = link_id(m.source.id, m.target_id or m.target_text)
             if key in rows:
                 continue
@@ -490,12 +514,13 @@ def links_for(con: duckdb.DuckDBPyConnection, doc_ids: list[str]) -> list[tuple]
             covered.setdefault(src_id, set()).add(m.source.id)
         if tgt is None:
             done_quotes.setdefault(src_id, set()).update(quote_ids if quote_ids is not None else {"*"})
-    rows.update(_unclaimed_quotes(con, doc_ids, views, covered, done_quotes))
+    rows.update(_unclaimed_quotes(con, doc_ids, views, covered, done_quotes, pairs))
     return list(rows.values())
 
 
 def _unclaimed_quotes(con: duckdb.DuckDBPyConnection, doc_ids: list[str], views: dict[str, DocView],
-                      covered: dict[str, set[str]], done_quotes: dict[str, set[str]]) -> dict[str, tuple]:
+                      covered: dict[str, set[str]], done_quotes: dict[str, set[str]],
+                      pairs: Any = None) -> dict[str, tuple]:
     """Answers to quoted passages that no response covers: a quote with no link, or from a work
     the document only cites. The target is the quoted text (``target_document_id`` null). Only
     in a document that argues with its quotes: at least :data:`ARGUED_QUOTES` of them answered
@@ -516,13 +541,13 @@ def _unclaimed_quotes(con: duckdb.DuckDBPyConnection, doc_ids: list[str], views:
     VECTORS.prefetch_sents(con, first_answers)
     todo = {d: ids for d, ids in quoting.items()
             if len({m.target_text for m in match_pair(views[d], None, external_quotes=True, quote_ids=ids,
-                                                      loose=False)}) >= ARGUED_QUOTES}
+                                                      loose=False, pairs=pairs)}) >= ARGUED_QUOTES}
     VECTORS.prefetch(con, {d: views[d] for d in todo})
     out: dict[str, tuple] = {}
     for d, ids in todo.items():
         src = views[d]
         used = covered.get(d, set())
-        for m in match_pair(src, None, external_quotes=True, quote_ids=ids):
+        for m in match_pair(src, None, external_quotes=True, quote_ids=ids, pairs=pairs):
             if m.source.id in used:
                 continue
             key = link_id(m.source.id, m.target_text)
@@ -534,8 +559,9 @@ class ClaimLinksStage(Stage):
     """Sentence pairs between each responding document and what it responds to."""
 
     name: ClassVar[str] = "claim_links"
-    version: ClassVar[str] = "5"
-    reads: ClassVar[tuple[str, ...]] = ("responses", "sentences", "blocks", "claims")
+    version: ClassVar[str] = "5"  # with the claim-pair model: "6:<its file digest>" (__init__)
+    reads: ClassVar[tuple[str, ...]] = ("responses", "sentences", "blocks", "claims", "documents",
+                                        "embeddings")
     writes: ClassVar[tuple[str, ...]] = ("claim_links",)
     after: ClassVar[tuple[str, ...]] = ("segment", "responses")
 
@@ -547,11 +573,23 @@ class ClaimLinksStage(Stage):
         "JOIN _stage_state r ON r.stage IN ('responses', 'claims') AND r.document_id = d.id "
         "WHERE r.done_at > c.done_at AND r.content_hash = d.content_hash ORDER BY d.id")
 
+    def __init__(self, pairs: Any = None, *, use_pair_model: bool | None = None) -> None:
+        from .. import config
+        from . import pair_model
+
+        if use_pair_model is None:  # the setting: '' (rules, the default) or a model name
+            use_pair_model = bool(str(config.get("claim_pair_model") or "").strip())
+        self.pairs = pairs
+        if self.pairs is None and use_pair_model:
+            self.pairs = pair_model.load()  # a missing or corrupt file: one StageError line
+        if self.pairs is not None:
+            self.version = f"6:{self.pairs.digest}"  # type: ignore[misc]
+
     def process(self, con: duckdb.DuckDBPyConnection, docs: list[PendingDoc]) -> int:
         from ..db.store import bulk_insert
         ids = [d.id for d in docs]
         con.execute("DELETE FROM claim_links WHERE source_document_id IN (SELECT unnest(?))", [ids])
-        rows = links_for(con, ids)
+        rows = links_for(con, ids, self.pairs)
         bulk_insert(con, "claim_links", ("id", "source_sentence_id", "source_document_id",
                                          "target_sentence_id", "target_document_id", "target_text",
                                          "relation", "score", "method"), rows,
