@@ -38,4 +38,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests
 
 clean:
-	rm -rf demo.duckdb demo.sqlite demo.metadata.yml demo-data .pytest_cache
+	rm -rf demo.duckdb demo.sqlite demo.metadata.yml demo.inspect.json demo-data .pytest_cache

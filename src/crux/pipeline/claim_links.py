@@ -460,8 +460,8 @@ def link_id(source_sentence_id: str, target: str) -> str:
 _PRIOR = {"rebuts": "attacks", "supports": "supports", "extends": "supports"}
 
 
-def links_for(con: duckdb.DuckDBPyConnection, doc_ids: list[str], pairs: Any = None) -> list[tuple]:
-    """claim_links rows for the given responding documents (``pairs``: the claim-pair model)."""
+def links_for(con: duckdb.DuckDBPyConnection, doc_ids: list[str], scorer: Any = None) -> list[tuple]:
+    """claim_links rows for the given responding documents (``scorer``: the claim-pair model)."""
     resp = con.execute(
         "SELECT source_id, target_id, target_url, coalesce(nullif(relation, 'cites'), "
         "json_extract_string(evidence, '$.quote_relation')), evidence FROM responses "
@@ -505,7 +505,7 @@ def links_for(con: duckdb.DuckDBPyConnection, doc_ids: list[str], pairs: Any = N
         reply = src.kind == "comment" and src.parent_id == tgt_id
         for m in match_pair(src, tgt, prior=_PRIOR.get(relation, "attacks"),
                             external_quotes=external, reply=reply, strict=strict, quote_ids=quote_ids,
-                            pairs=pairs):
+                            pairs=scorer):
             key = link_id(m.source.id, m.target_id or m.target_text)
             if key in rows:
                 continue
@@ -514,7 +514,7 @@ def links_for(con: duckdb.DuckDBPyConnection, doc_ids: list[str], pairs: Any = N
             covered.setdefault(src_id, set()).add(m.source.id)
         if tgt is None:
             done_quotes.setdefault(src_id, set()).update(quote_ids if quote_ids is not None else {"*"})
-    rows.update(_unclaimed_quotes(con, doc_ids, views, covered, done_quotes, pairs))
+    rows.update(_unclaimed_quotes(con, doc_ids, views, covered, done_quotes, scorer))
     return list(rows.values())
 
 

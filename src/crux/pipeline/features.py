@@ -74,7 +74,7 @@ FEATURE_NAMES: tuple[str, ...] = (
 
 
 def _needs(what: str, extra: str = "nlp") -> MissingExtra:
-    return MissingExtra(f"{what} needs: pip install 'crux[{extra}]'")
+    return MissingExtra(what, extra)
 
 
 @lru_cache(maxsize=2)
@@ -87,9 +87,8 @@ def load_nlp(disable: tuple[str, ...] = ("ner",)) -> Language:
     try:
         return spacy.load(SPACY_MODEL, disable=list(disable))
     except OSError:
-        raise MissingExtra(
-            f"the spaCy model {SPACY_MODEL!r} is not installed: pip install 'crux[nlp]'"
-        ) from None
+        raise MissingExtra(f"The spaCy model {SPACY_MODEL!r}", "nlp",
+                           SPACY_MODEL.replace("_", "-")) from None
 
 
 def load_encoder() -> Any:
