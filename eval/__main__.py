@@ -380,9 +380,9 @@ def eval_resolution() -> str:
               and keys[url_key(s)] != keys[url_key(t)]]
     ok = [x for x in inside if (keys[url_key(x[1])], keys[url_key(x[2])]) in resolved]
     by_set: dict[str, list[int]] = {}
-    for n, s, t in inside:
+    for n, _s, _t in inside:
         by_set.setdefault(n, [0, 0])[1] += 1
-    for n, s, t in ok:
+    for n, _s, _t in ok:
         by_set[n][0] += 1
     lines = ["## Link resolution", "",
              f"Measured {TODAY} on a store of LessWrong 2020 and the seed feeds (`crux ingest`): "

@@ -42,6 +42,18 @@ _ID = re.compile(r"^(?:[A-Za-z0-9]{17}|[0-9a-f]{24})$")
 _QUOTED = re.compile(r"[\"“]([^\"“”]{12,140})[\"”]")
 
 
+LABELLED_OUTSIDE = 600  # outside links labelled: the first of them in sha1("crux-label-" + id) order
+
+
+def labelled_subset(pairs: list[dict]) -> list[dict]:
+    """The document pairs that were labelled: every pair of two corpus posts, and the first
+    :data:`LABELLED_OUTSIDE` links to outside pages in a fixed hash order."""
+    inside = [r for r in pairs if r["via"] != "outside-link"]
+    outside = sorted((r for r in pairs if r["via"] == "outside-link"),
+                     key=lambda r: hashlib.sha1(("crux-label-" + r["id"]).encode()).hexdigest())
+    return inside + outside[:LABELLED_OUTSIDE]
+
+
 def _h(s: str) -> str:
     return hashlib.sha1((SEED + s).encode()).hexdigest()
 
@@ -136,7 +148,7 @@ def main(docs_out: str, sents_out: str) -> None:
         paras = _paragraphs(p["html"])
         found: dict[str, dict] = {}
         outside: dict[str, dict] = {}
-        for i, (text, quoted, links) in enumerate(paras):
+        for text, _quoted, links in paras:
             for href in links:
                 t = resolve(href)
                 if t is None and href.startswith("http") and _norm_url(href) not in held \
@@ -203,7 +215,7 @@ def main(docs_out: str, sents_out: str) -> None:
                 i = j
             else:
                 i += 1
-        for gi, (start, quote, answers) in enumerate(sorted(groups, key=lambda g: _h(
+        for start, quote, answers in (sorted(groups, key=lambda g: _h(
                 f"{p['doc']}{g[0]}"))[:MAX_QUOTES_PER_DOC]):
             for k in answers:
                 rows.append({

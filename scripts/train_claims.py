@@ -33,10 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
 
     import numpy as np
+    from lr_trainer import fit, select
 
     from crux.pipeline.claims import feature_matrix, is_candidate
     from crux.pipeline.features import ENCODER_NAME, FEATURE_NAMES, load_nlp
-    from lr_trainer import fit, select
 
     rows = [json.loads(line) for line in args.data.read_text().splitlines() if line.strip()]
     train = [r for r in rows if r["split"] in ("train", "dev")

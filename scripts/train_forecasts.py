@@ -34,10 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
 
     import numpy as np
+    from lr_trainer import fit, select
 
     from crux.pipeline.features import ENCODER_NAME, encode
     from crux.pipeline.forecasts import FORECAST_FEATURES, forecast_features, is_candidate
-    from lr_trainer import fit, select
 
     rows = [json.loads(line) for line in args.data.read_text().splitlines() if line.strip()]
     train = [r for r in rows if r["split"] in ("train", "dev") and is_candidate(r["text"])]

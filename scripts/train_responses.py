@@ -52,10 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     import numpy as np
+    from lr_trainer import f1_at, fit, select
 
     from crux.db import connect
     from crux.htmltext import url_key
-    from lr_trainer import f1_at, fit, select
 
     con = connect(str(args.store), read_only=True)
     keys = dict(con.execute("SELECT key, document_id FROM document_keys").fetchall())
