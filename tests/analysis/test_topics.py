@@ -184,6 +184,7 @@ def test_bad_input_is_one_line(fitted, runner, tmp_path):
                     "Use only one of --json and --csv")
     _one_line_error(runner.invoke(cli, ["--db", db, "topics", "plot", "--out", "x.txt"]),
                     "use a file name ending in .html or .png")
+    _one_line_error(runner.invoke(cli, ["--db", db, "forecasts", "--form", "vague"]), "vague")
     _one_line_error(runner.invoke(cli, ["--db", db, "forecasts", "--from", "2020-13-01"]),
                     "is not a date like 2026-01-31")
     _one_line_error(runner.invoke(cli, ["--db", db, "topics", "list", "--run", "nope"]),

@@ -199,3 +199,17 @@ def test_a_missing_model_names_the_command_that_rebuilds_it(tmp_path):
     assert "scripts/train_forecasts.py" in str(e.value) and "\n" not in str(e.value)
     with pytest.raises(StageError):
         ClaimModel.load(tmp_path / "missing.json")
+
+
+def test_forms_are_stored_and_filtered(con):
+    from crux.analysis.forecasts import forecasts
+
+    _seed(con)
+    ForecastsStage().run(con)
+    stored = dict(con.execute("SELECT sentence_id, form FROM forecasts").fetchall())
+    assert stored.get("d1:s0") == "numeric"
+    cols, rows = forecasts(con, form="numeric")
+    assert rows and all(r[cols.index("form")] == "numeric" for r in rows)
+    assert "d1:s0" in {r[cols.index("sentence_id")] for r in rows}
+    _, none = forecasts(con, form="unhedged")
+    assert all(r[0] == "unhedged" for r in none)

@@ -108,6 +108,15 @@ def test_forecasts_page_renders_table_and_chart(server, page):
     assert page.locator("table.crux-table tbody tr").count() >= 5
     screenshot(page, "forecasts")
     assert page.errors == []
+    # the form filter: every row of /forecasts?form=F has that form, and the count says how many
+    forms = page.locator("table.crux-table tbody tr td:nth-child(2)").all_inner_texts()
+    form = max(set(forms), key=forms.count)
+    assert form in ("numeric", "hedged", "unhedged")
+    _open(page, server, f"/forecasts?form={form}")
+    shown = page.locator("table.crux-table tbody tr td:nth-child(2)").all_inner_texts()
+    assert shown and set(shown) == {form}
+    assert page.locator(".crux-filter strong").inner_text() == form
+    assert page.errors == []
 
 
 def test_topic_pages_render_words_items_and_timeline(server, page, ids):
