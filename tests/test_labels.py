@@ -1,0 +1,57 @@
+"""The labelled files under eval/: well formed, split by document, and the sizes the notes claim."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+EVAL = Path(__file__).resolve().parents[1] / "eval"
+
+
+def _rows(name: str) -> list[dict]:
+    return [json.loads(x) for x in (EVAL / name).read_text().splitlines() if x.strip()]
+
+
+@pytest.mark.parametrize(("name", "doc"), [("sentences.jsonl", "doc"),
+                                           ("pairs_sentences.jsonl", "doc"),
+                                           ("pairs_documents.jsonl", "source")])
+def test_every_document_is_in_one_split(name, doc):
+    splits: dict[str, set[str]] = {}
+    for r in _rows(name):
+        splits.setdefault(r[doc], set()).add(r["split"])
+    assert all(len(s) == 1 for s in splits.values())
+    assert set().union(*splits.values()) == {"train", "dev", "test"}
+
+
+def test_sentence_labels_are_complete():
+    rows = _rows("sentences.jsonl")
+    assert len(rows) >= 2500 and len({r["doc"] for r in rows}) >= 300
+    assert len({r["id"] for r in rows}) == len(rows)
+    for r in rows:
+        assert r["claim"] in (0, 1) and r["forecast"] in (0, 1) and r["text"]
+        if r["forecast"]:
+            assert r["form"] in ("numeric", "hedged", "unhedged"), r["id"]
+            assert r["probability"] is None or 0 <= r["probability"] <= 1, r["id"]
+        if r["in_quote"]:
+            assert r["claim"] == 0, r["id"]  # other people's words are never the author's claims
+    forms = Counter(r["form"] for r in rows if r["forecast"])
+    assert sum(forms.values()) >= 300 and forms["numeric"] >= 10
+
+
+def test_second_passes_cover_labelled_ids():
+    for first, second in (("sentences.jsonl", "sentences_agreement.jsonl"),
+                          ("pairs_sentences.jsonl", "pairs_sentences_agreement.jsonl"),
+                          ("pairs_documents.jsonl", "pairs_documents_agreement.jsonl")):
+        ids = {r["id"] for r in _rows(first)}
+        again = [r["id"] for r in _rows(second)]
+        assert again and set(again) <= ids and len(set(again)) == len(again)
+
+
+def test_pair_labels_use_the_guideline_values():
+    assert {r["relation"] for r in _rows("pairs_documents.jsonl")} <= {
+        "rebuts", "supports", "extends", "cites"}
+    assert {r["relation"] for r in _rows("pairs_sentences.jsonl")} == {
+        "attacks", "supports", "neither"}
