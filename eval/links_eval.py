@@ -95,13 +95,16 @@ def _tgt(r: dict) -> str:
 def score_responses(con: Any, gold: list[dict]) -> dict[str, Any]:
     """gold: ``{source(_url), target(_url), relation}``. Pairs outside the gold set count as
     ``cites`` when their source is a labelled document (unlabelled documents are not judged)."""
-    from crux.htmltext import url_key
+    from crux.htmltext import url_keys
 
-    keys = {r[0]: r[1] for r in con.execute("SELECT url_key, id FROM documents").fetchall()}
+    # the store's own resolution: every key of a document (document_keys), then the URL's
+    # weaker second key (a comment URL's post, a legacy URL's slug), as links resolve
+    keys = {r[0]: r[1] for r in con.execute(
+        "SELECT key, min(document_id) FROM document_keys GROUP BY key").fetchall()}
 
     def dk(url: str) -> str:
-        k = url_key(url)
-        return keys.get(k, k)
+        k, alt = url_keys(url)
+        return keys.get(k) or (keys.get(alt) if alt else None) or k
 
     g = {(dk(_src(r)), dk(_tgt(r))): r["relation"] for r in gold}
     judged = {s for s, _ in g}
