@@ -54,6 +54,10 @@ def main(label_dir: str) -> int:
                 continue
             r = dict(r)
             if prefix == "sent_":
+                # the context the labellers saw (prev, next) is left out to keep the file small;
+                # ``python -m eval.sample_sentences`` draws it again from ../shared
+                r.pop("prev", None)
+                r.pop("next", None)
                 for k in SENT_LABELS:
                     r[k] = lab.get(k)
                 r["forecast"] = int(bool(lab.get("forecast")))
