@@ -107,6 +107,13 @@ def _paragraphs(html: str):
     return out
 
 
+def _write(path: str, rows: list[dict], what: str) -> None:
+    with open(path, "w") as f:
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    print(f"{len(rows)} {what}", file=sys.stderr)
+
+
 def main(docs_out: str, sents_out: str) -> None:
     from crux.pipeline import nlp as _nlp
     from crux.pipeline.segment import html_blocks, split_sentences
@@ -188,11 +195,7 @@ def main(docs_out: str, sents_out: str) -> None:
                 "target_opening": " ".join(x for x, q, _ in _paragraphs(t["html"])[:3])[:600]
                 if t["html"] else None,
                 "split": split_of(p["doc"])})
-    with open(docs_out, "w") as f:
-        for r in pairs:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    print(f"{len(pairs)} document pairs from {len({r['source'] for r in pairs})} sources",
-          file=sys.stderr)
+    _write(docs_out, pairs, f"document pairs from {len({r['source'] for r in pairs})} sources")
 
     nlp = _nlp.sentence_pipeline()
     rows = []
@@ -223,11 +226,7 @@ def main(docs_out: str, sents_out: str) -> None:
                     "quote": quote[:1200], "sentence": sents[k].text,
                     "before": sents[k - 1].text if k - 1 >= 0 and not sents[k - 1].in_quote else "",
                     "split": split_of(p["doc"])})
-    with open(sents_out, "w") as f:
-        for r in rows:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    print(f"{len(rows)} sentence pairs from {len({r['doc'] for r in rows})} documents",
-          file=sys.stderr)
+    _write(sents_out, rows, f"sentence pairs from {len({r['doc'] for r in rows})} documents")
 
 
 if __name__ == "__main__":

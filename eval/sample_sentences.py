@@ -29,20 +29,17 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from crux.pipeline.forecasts import CANDIDATE as WIDE
+
 SEED = "crux-sentences-20261202"
 N_LW_DOCS = 330
 RANDOM_PER_DOC = 4
 WIDE_PER_DOC = 6
 MIN_SENTENCES = 12
 
-WIDE = re.compile(
-    r"\b(will|won'?t|would|wouldn'?t|could|might|may|shall|should|must|can|cannot|can'?t|"
-    r"going to|gonna|likely|unlikely|likelihood|probabl[ey]|probabilit(?:y|ies)|possibl[ey]|"
-    r"perhaps|maybe|chances?|odds|expect\w*|predict\w*|forecast\w*|guess\w*|suspect\w*|bet|bets|"
-    r"betting|doubt\w*|certain(?:ly)?|surely|confident|confidence|credences?|estimate\w*|"
-    r"anticipate\w*|soon|eventually|future|next|someday|upcoming|prospects?|plausibl[ey]|"
-    r"risk\w*|hope\w*|fear\w*|imagine|think|believe|seems?|suppose|assume|"
-    r"(?:19|20|21)\d\d|decades?|years?|months?)\b|\d\s*%|\bpercent\b|'ll\b", re.I)
+# WIDE, the broad list, is the forecasts stage's candidate list (imported above): one
+# definition, so the detector is trained on the sentences the stage scores. It is a word list,
+# not crux's output.
 
 
 # The second draw (``--enriched``): the next ``N_LW_DOCS_2`` posts of the same order, and per post

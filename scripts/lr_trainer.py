@@ -94,3 +94,38 @@ def fit(X: Any, y: Any, cols: Any, C: float) -> dict[str, Any]:
             "scale": [float(f"{v:.8g}") for v in scale],
             "coef": [float(f"{v:.8g}") for v in coef],
             "intercept": round(float(clf.intercept_[0]), 6)}
+
+
+def train_rows(path: Any) -> list[dict[str, Any]]:
+    """The labelled sentences of the train and dev splits (never test)."""
+    import json
+
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [r for r in rows if r["split"] in ("train", "dev")]
+
+
+def train_and_save(X: Any, y: Any, groups: Any, subsets: dict[str, Any], *, name: str,
+                   features: list[str], out: Any, extra: dict[str, Any], t0: float) -> None:
+    """Pick the candidate (:func:`select`), refit it (:func:`fit`), write the model JSON that
+    :class:`crux.pipeline.claims.ClaimModel` loads, and print one summary line."""
+    import json
+    from datetime import date
+
+    from crux.pipeline.features import ENCODER_NAME
+
+    results, best = select(X, y, groups, subsets)
+    model = {
+        "name": name, "encoder": ENCODER_NAME, "features": features,
+        "threshold": best.threshold, "C": best.C, "candidate": best.name,
+        "trained": date.today().isoformat(), **extra,
+        "cv": {"folds": 5, "grouped_by": "document", "f1": round(best.f1, 4),
+               "precision": round(best.precision, 4), "recall": round(best.recall, 4)},
+        "candidates": [r.row() for r in results],
+        **fit(X, y, subsets[best.name], best.C),
+    }
+    model["train_seconds"] = round(time.perf_counter() - t0, 1)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(model, separators=(",", ":")) + "\n")
+    print(f"{best.name} C={best.C} threshold={best.threshold} CV F1={best.f1:.3f} "
+          f"P={best.precision:.3f} R={best.recall:.3f} -> {out} "
+          f"({out.stat().st_size // 1024} KB, {model['train_seconds']} s)", file=sys.stderr)

@@ -14,10 +14,8 @@ maximised the pooled out-of-fold F1. Cost: about two minutes on two cores.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
-from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,14 +31,13 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
 
     import numpy as np
-    from lr_trainer import fit, select
+    from lr_trainer import train_and_save, train_rows
 
     from crux.pipeline.claims import feature_matrix, is_candidate
-    from crux.pipeline.features import ENCODER_NAME, FEATURE_NAMES, load_nlp
+    from crux.pipeline.features import FEATURE_NAMES, load_nlp
 
-    rows = [json.loads(line) for line in args.data.read_text().splitlines() if line.strip()]
-    train = [r for r in rows if r["split"] in ("train", "dev")
-             and is_candidate(r["text"], r.get("block", "paragraph"), r.get("in_quote", False))]
+    train = [r for r in train_rows(args.data)
+             if is_candidate(r["text"], r.get("block", "paragraph"), r.get("in_quote", False))]
     nlp = load_nlp()
     docs = list(nlp.pipe([r["text"].strip() for r in train], batch_size=64))
     X = feature_matrix(docs, [r.get("block", "paragraph") for r in train])
@@ -51,24 +48,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(set(groups))} documents", file=sys.stderr)
     subsets = {"hand": np.arange(nh), "minilm": np.arange(nh, X.shape[1]),
                "hand+minilm": np.arange(X.shape[1])}
-    results, best = select(X, y, groups, subsets)
-    model = {
-        "name": "claims-lr-2", "encoder": ENCODER_NAME,
-        "features": list(FEATURE_NAMES) + [f"emb{i}" for i in range(X.shape[1] - nh)],
-        "threshold": best.threshold, "C": best.C, "candidate": best.name,
-        "trained": date.today().isoformat(), "train_sentences": len(train),
-        "train_claims": int(y.sum()),
-        "cv": {"folds": 5, "grouped_by": "document", "f1": round(best.f1, 4),
-               "precision": round(best.precision, 4), "recall": round(best.recall, 4)},
-        "candidates": [r.row() for r in results],
-        **fit(X, y, subsets[best.name], best.C),
-    }
-    model["train_seconds"] = round(time.perf_counter() - t0, 1)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(model, separators=(",", ":")) + "\n")
-    print(f"{best.name} C={best.C} threshold={best.threshold} CV F1={best.f1:.3f} "
-          f"P={best.precision:.3f} R={best.recall:.3f} -> {args.out} "
-          f"({args.out.stat().st_size // 1024} KB, {model['train_seconds']} s)", file=sys.stderr)
+    train_and_save(X, y, groups, subsets, name="claims-lr-2",
+                   features=list(FEATURE_NAMES) + [f"emb{i}" for i in range(X.shape[1] - nh)],
+                   out=args.out, t0=t0,
+                   extra={"train_sentences": len(train), "train_claims": int(y.sum())})
     return 0
 
 

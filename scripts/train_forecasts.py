@@ -15,7 +15,6 @@ cores (encoding ~2,000 sentences and 75 small fits).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from datetime import date
@@ -34,13 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
 
     import numpy as np
-    from lr_trainer import fit, select
+    from lr_trainer import train_and_save, train_rows
 
-    from crux.pipeline.features import ENCODER_NAME, encode
+    from crux.pipeline.features import encode
     from crux.pipeline.forecasts import FORECAST_FEATURES, forecast_features, is_candidate
 
-    rows = [json.loads(line) for line in args.data.read_text().splitlines() if line.strip()]
-    train = [r for r in rows if r["split"] in ("train", "dev") and is_candidate(r["text"])]
+    train = [r for r in train_rows(args.data) if is_candidate(r["text"])]
     y = np.asarray([int(r["forecast"]) for r in train])
     groups = np.asarray([r["doc"] for r in train])
     hand = np.asarray([forecast_features(r["text"], date.fromisoformat(r["published_at"])
@@ -53,25 +51,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(set(groups))} documents", file=sys.stderr)
     subsets = {"rules": np.arange(nh), "minilm": np.arange(nh, X.shape[1]),
                "rules+minilm": np.arange(X.shape[1])}
-    results, best = select(X, y, groups, subsets)
-    model = {
-        "name": "forecasts-lr-1", "encoder": ENCODER_NAME,
-        "features": list(FORECAST_FEATURES) + [f"emb{i}" for i in range(emb.shape[1])],
-        "threshold": best.threshold, "C": best.C, "candidate": best.name,
-        "trained": date.today().isoformat(), "train_sentences": len(train),
-        "train_forecasts": int(y.sum()),
-        "cv": {"folds": 5, "grouped_by": "document", "f1": round(best.f1, 4),
-               "precision": round(best.precision, 4), "recall": round(best.recall, 4)},
-        "candidates": [r.row() for r in results],
-        "train_seconds": None,
-        **fit(X, y, subsets[best.name], best.C),
-    }
-    model["train_seconds"] = round(time.perf_counter() - t0, 1)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(model, separators=(",", ":")) + "\n")
-    print(f"{best.name} C={best.C} threshold={best.threshold} CV F1={best.f1:.3f} "
-          f"P={best.precision:.3f} R={best.recall:.3f} -> {args.out} "
-          f"({args.out.stat().st_size // 1024} KB, {model['train_seconds']} s)", file=sys.stderr)
+    train_and_save(X, y, groups, subsets, name="forecasts-lr-1",
+                   features=list(FORECAST_FEATURES) + [f"emb{i}" for i in range(emb.shape[1])],
+                   out=args.out, t0=t0,
+                   extra={"train_sentences": len(train), "train_forecasts": int(y.sum())})
     return 0
 
 

@@ -194,14 +194,11 @@ def resolve_links(con: duckdb.DuckDBPyConnection, *, ids: Sequence[str] | None =
     the batch, not with the corpus.
     """
     scope = ""
-    params: list[Any] = []
+    params: dict[str, Any] | None = None
     if ids is not None or keys is not None:
-        scope = ("AND (l.source_id IN (SELECT unnest(?)) OR l.target_key IN (SELECT unnest(?))) ")
-        params = [list(ids or []), list(keys or [])]
-    if scope:
-        scope = ("AND (l.source_id IN (SELECT unnest(?)) OR l.target_key IN (SELECT unnest(?)) "
-                 "OR l.alt_key IN (SELECT unnest(?))) ")
-        params.append(params[1])
+        scope = ("AND (l.source_id IN (SELECT unnest($ids)) OR l.target_key IN (SELECT unnest($keys)) "
+                 "OR l.alt_key IN (SELECT unnest($keys))) ")
+        params = {"ids": list(ids or []), "keys": list(keys or [])}
     # A link resolves through its key; failing that, through its weaker second key.
     row = con.execute(
         "WITH hits AS (SELECT l.source_id, l.position, coalesce(min(k.document_id), "

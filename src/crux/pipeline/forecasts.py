@@ -302,12 +302,20 @@ def parse_forecast(text: str, published: date | datetime | None = None,
                    doc: Doc | None = None) -> Forecast | None:
     """A :class:`Forecast` when ``text`` states a probability about a future or open event."""
     t = " ".join(text.split()).replace("\u2019", "'")
+    pub = published.date() if isinstance(published, datetime) else published
+    return _rules(t, pub, doc, resolve_horizon(t, pub), _numeric(t))
+
+
+def _rules(t: str, pub: date | None, doc: Doc | None,
+           horizon_found: tuple[date | None, str | None],
+           numeric: tuple[float | None, float | None, float | None, str | None],
+           ) -> Forecast | None:
+    """:func:`parse_forecast` on normalised text, its horizon and number already found."""
     if len(t) < 8 or t.rstrip(")\"'”’ ").endswith("?"):
         return None
-    pub = published.date() if isinstance(published, datetime) else published
-    horizon, horizon_text = resolve_horizon(t, pub)
+    horizon, horizon_text = horizon_found
     future = bool(_FUTURE.search(t)) or horizon is not None
-    prob, low, high, num_text = _numeric(t)
+    prob, low, high, num_text = numeric
     verbal = None
     if prob is not None:
         strong = _CUE.search(t) or _LIST_ITEM.search(t)
@@ -391,13 +399,14 @@ def forecast_features(text: str, published: date | datetime | None, in_quote: bo
 
     t = " ".join(text.split()).replace("\u2019", "'")
     pub = published.date() if isinstance(published, datetime) else published
-    horizon, _ = resolve_horizon(t, pub)
-    prob = _numeric(t)[0]
+    found = resolve_horizon(t, pub)
+    numeric = _numeric(t)
+    horizon, prob = found[0], numeric[0]
     low = t.lower()
     words = low.split()
     future = bool(_FUTURE.search(t))
     feats = [
-        parse_forecast(t, pub) is not None,
+        _rules(t, pub, None, found, numeric) is not None,
         prob is not None,
         bool(_CUE.search(t)),
         bool(_WEAK_CUE.search(t)),
