@@ -20,12 +20,19 @@ import importlib
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
-if TYPE_CHECKING:
-    from .harness import Context
+ROOT = Path(__file__).resolve().parents[1]
+# Quick mode (``--quick``): the NLP benchmarks take the first QUICK_POSTS posts of the corpus.
+QUICK_POSTS = 60  # 150 took ~10 of the 17 quick-mode minutes on a loaded 2-core machine
 
-BenchFn = Callable[["Context"], dict[str, Any]]
+
+class BenchError(Exception):
+    """A benchmark could not run (a missing corpus, a failed command); the message says why."""
+
+
+BenchFn = Callable[[Any], dict[str, Any]]  # fn(ctx: harness.Context) -> figures
 
 
 @dataclass(frozen=True)
@@ -62,4 +69,4 @@ def load_all() -> dict[str, Benchmark]:
     return dict(sorted(REGISTRY.items(), key=lambda kv: (kv[1].order, kv[0])))
 
 
-__all__ = ["REGISTRY", "Benchmark", "load_all", "register"]
+__all__ = ["QUICK_POSTS", "REGISTRY", "ROOT", "BenchError", "Benchmark", "load_all", "register"]

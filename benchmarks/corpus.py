@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .harness import ROOT, BenchError
+from . import ROOT, BenchError
 
 SEED = 20261122
 VERSION = 5  # bump when the replication changes: cached copies are rebuilt

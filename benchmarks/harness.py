@@ -22,13 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from . import ROOT, BenchError  # noqa: F401 (re-exported for the benchmark modules)
+
 OUT = ROOT / "benchmarks" / "out"
 _LAUNCH = Path(__file__).resolve().parent / "_launch.py"
-
-
-class BenchError(Exception):
-    """A benchmark could not run (a missing corpus, a failed command); the message says why."""
 
 
 @dataclass

@@ -32,10 +32,10 @@ def _subset(limit: int, out: Path) -> Path:
 
 def run(db_path: str, limit: int | None = None) -> dict[str, Any]:
     """Figures for both debate stages on ``db_path`` (filled from the corpus when empty)."""
-    from crux.commands.process import run_stages
     from crux.crawler.ingest import ingest_paths
     from crux.db import connect
     from crux.pipeline import available_stages
+    from crux.pipeline import run as run_stages
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     limit = limit or (int(os.environ["CRUX_LINKS_BENCH_LIMIT"]) if os.environ.get("CRUX_LINKS_BENCH_LIMIT")

@@ -2,7 +2,7 @@
 
 One fresh ``crux --db COPY process`` per size on a private copy of the ingested store: wall
 time, CPU time and peak RSS of the whole command (models load inside it), the stage lines it
-prints, and what it stored. Quick mode: the first :data:`benchmarks.plugins.QUICK_POSTS` posts.
+prints, and what it stored. Quick mode: the first :data:`benchmarks.QUICK_POSTS` posts.
 Full mode: 1× and 4× (:data:`MAX_SIZE`); 16× would take hours on two cores (the claims
 classifier encodes every candidate sentence), so it is left out and said so.
 
@@ -23,7 +23,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from . import register
+from . import QUICK_POSTS, register
 from .harness import Context, growth_rows, loglog_slope
 
 MAX_SIZE = 4  # largest corpus `process` runs on in full mode (see the module doc)
@@ -38,7 +38,6 @@ def stage_seconds(stdout: str) -> dict[str, float]:
 
 def processed(ctx: Context) -> Path:
     """The processed store this run's ``process`` benchmark left (quick: the sample's)."""
-    from .plugins import QUICK_POSTS
     return ctx.out / "db" / (f"processed-first{QUICK_POSTS}.duckdb" if ctx.quick else "processed-x1.duckdb")
 
 
@@ -65,7 +64,6 @@ def _earlier_rows(ctx: Context) -> list[dict[str, Any]]:
 
 @register("process", "Process: `crux process` (every stage) in one command", order=62)
 def bench_process(ctx: Context) -> dict[str, Any]:
-    from .plugins import QUICK_POSTS
 
     if ctx.quick:
         runs = [(f"first {QUICK_POSTS} posts", 1, ctx.ingested_sample(QUICK_POSTS))]

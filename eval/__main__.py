@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 import time
 from datetime import date
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-REPORT = ROOT / "EVALUATION.md"
-TODAY = "2026-12-02"
-
-
+from .report import HERE, ROOT, TODAY, _load, _row, kappa, prf, update_report
 
 KIND_TRIED_OLD = (
     'Tried 2026-11-22 and not adopted: rewritten kind rules scored 0.56 against the current '
@@ -24,37 +18,6 @@ KIND_TRIED_OLD = (
     ' MiniLM vector or both scored 0.25 to 0.51 on the same folds (the vector seems to learn '
     "each document's topic). Kind needs more labelled claims (about 30 per kind in train now)."
 )
-
-def _load(name: str) -> list[dict]:
-    path = HERE / name
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def prf(gold: list[bool], pred: list[bool]) -> dict[str, float]:
-    tp = sum(1 for g, p in zip(gold, pred, strict=True) if g and p)
-    fp = sum(1 for g, p in zip(gold, pred, strict=True) if not g and p)
-    fn = sum(1 for g, p in zip(gold, pred, strict=True) if g and not p)
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"tp": tp, "fp": fp, "fn": fn, "precision": precision, "recall": recall, "f1": f1}
-
-
-def _row(name: str, m: dict[str, float]) -> str:
-    return (f"| {name} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | "
-            f"{m['tp']} / {m['fp']} / {m['fn']} |")
-
-
-def kappa(a: list, b: list) -> float:
-    """Cohen's kappa of two label lists."""
-    n = len(a)
-    if not n:
-        return float("nan")
-    po = sum(x == y for x, y in zip(a, b, strict=True)) / n
-    cats = set(a) | set(b)
-    pe = sum((a.count(c) / n) * (b.count(c) / n) for c in cats)
-    return (po - pe) / (1 - pe) if pe < 1 else 1.0
-
 
 def _agreement(rows: list[dict]) -> dict[str, tuple[float, float, int]]:
     """(kappa, raw agreement, n) of the second labeller on claim, forecast and form."""
@@ -398,21 +361,6 @@ def eval_resolution() -> str:
     return "\n".join(lines)
 
 
-def update_report(sections: dict[str, str], path: Path = REPORT) -> None:
-    """Replace (or append) the named ``## `` sections of EVALUATION.md, keeping the others."""
-    text = path.read_text() if path.exists() else (
-        "# Evaluation\n\nWritten by `make eval` (`python -m eval`). One section per area; "
-        "each runner rewrites only its own sections.\n\n")
-    for title, body in sections.items():
-        pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
-        body = body.rstrip() + "\n\n"
-        if pattern.search(text):
-            text = pattern.sub(lambda _m, b=body: b, text, count=1)
-        else:
-            text = text.rstrip() + "\n\n" + body
-    path.write_text(text.rstrip() + "\n")
-
-
 def _runners() -> list[tuple[str, object]]:
     """Each section of EVALUATION.md and the function that writes it, in report order."""
     from .topics_eval import eval_topics
@@ -420,11 +368,8 @@ def _runners() -> list[tuple[str, object]]:
                                          ("Labelled pairs", eval_pairs),
                                          ("Claim-pair model", eval_pair_model),
                                          ("Link resolution", eval_resolution)]
-    try:
-        from .links_eval import eval_links
-        runners.append(("Debate links", eval_links))
-    except ImportError:
-        pass
+    from .links_eval import eval_links
+    runners.append(("Debate links", eval_links))
     runners.append(("Topics", eval_topics))
     return runners
 

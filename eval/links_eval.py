@@ -62,10 +62,10 @@ def _norm(t: str) -> str:
 
 def build(db_path: str, paths: list[Path], *, sources: dict[str, str] | None = None) -> Any:
     """Ingest ``paths`` into a fresh database and run the pipeline stages of :data:`STAGES`."""
-    from crux.commands.process import run_stages
     from crux.crawler.ingest import ingest_paths, iter_files
     from crux.db import connect
     from crux.pipeline import available_stages
+    from crux.pipeline import run as run_stages
 
     con = connect(db_path)
     for path in iter_files(paths):
@@ -458,7 +458,7 @@ def main(argv: list[str]) -> int:
                 print(f"--- {name}: unmatched predicted claim links")
                 print("\n".join(res[name]["claim_links"]["unmatched_predictions"]))
     if "--write" in argv:
-        from eval.__main__ import update_report
+        from eval.report import update_report
         update_report({"Debate links": text})
     return 0
 

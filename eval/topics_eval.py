@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     body = eval_topics(argv[0] if argv else None)
-    from eval.__main__ import update_report
+    from eval.report import update_report
     update_report({"Topics": body})
     print(body)
     return 0

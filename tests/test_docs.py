@@ -57,3 +57,20 @@ def test_table_is_documented(table):
     section = m.group(1)
     missing = [c for c in SCHEMA[table] if f"`{c}`" not in section]
     assert not missing, f"README's {table} section does not document {missing}"
+
+
+def test_use_from_python_example_runs(tmp_path, monkeypatch):
+    """The README's "Use from Python" block, run as written on a demo feed."""
+    import shutil
+    import subprocess
+    import sys
+
+    m = re.search(r"^## Use from Python\n.*?```python\n(.*?)```", README, re.M | re.S)
+    assert m, "README has no 'Use from Python' example"
+    shutil.copy(ROOT / "src" / "crux" / "data" / "demo" / "blog.rss.xml", tmp_path / "feed.xml")
+    out = subprocess.run([sys.executable, "-c", m.group(1)], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert re.search(r"\d+ new", out.stdout), out.stdout
+    assert re.search(r"segment: \d+ documents processed", out.stdout), out.stdout
+    assert int(re.search(r"^(\d+) sentences$", out.stdout, re.M).group(1)) > 10

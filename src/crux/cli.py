@@ -64,14 +64,15 @@ def _resolve_db(ctx: click.Context, param: click.Parameter, value: Path | None) 
                 and parent.get_parameter_source("db_path") == ParameterSource.COMMANDLINE):
             return Path(parent.params["db_path"])
         parent = parent.parent
-    return Path(os.environ.get("CRUX_DB") or "crux.duckdb")
+    from . import config
+    return Path(config.get("db"))
 
 
 def db_option(f: Callable[..., Any]) -> Callable[..., Any]:
     """``--db PATH`` (env ``CRUX_DB``, default ``./crux.duckdb``); also accepted before the command."""
     return click.option(
         "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-        callback=_resolve_db, help="DuckDB file holding the corpus (env CRUX_DB; default ./crux.duckdb).",
+        callback=_resolve_db, help="DuckDB file holding the corpus (env CRUX_DB, crux.toml's db; default ./crux.duckdb).",
     )(f)
 
 
@@ -202,6 +203,33 @@ def status(db_path: Path) -> None:
             click.echo(f"  #{r[0]} {r[3]:%Y-%m-%d %H:%M:%S} {r[1]}/{r[2] or '-'} {r[5]} "
                        f"in={r[6]} out={r[7]} {took}{err}")
     con.close()
+
+
+@cli.command("config")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def config_cmd(as_json: bool) -> None:
+    """Every setting: its effective value, where the value came from, and what it does.
+
+    Example: CRUX_THREADS=2 crux config
+
+    Settings come from (later wins) the default, crux.toml's [crux] table (or the file named by
+    CRUX_CONFIG), the CRUX_<NAME> environment variable, and a command's flag.
+    """
+    import json
+
+    from . import config
+
+    rows = config.effective()
+    if as_json:
+        click.echo(json.dumps([{"name": s.name, "value": v, "source": src, "env": s.env, "help": s.help}
+                               for s, v, src in rows], indent=2))
+    else:
+        width = max(len(s.name) for s, _, _ in rows)
+        for s, value, source in rows:
+            click.echo(f"{s.name:<{width}}  {value!s:<24} {source:<28} {s.help}")
+    for key in config.unknown_keys():
+        click.echo(f"Warning: {config._config_path()}: [crux] {key} is no crux setting (see the list above)",
+                   err=True)
 
 
 @cli.command()

@@ -36,8 +36,8 @@ def build_demo(db_path: str | os.PathLike[str], *, echo: Callable[[str], Any] = 
         if report.failed:
             raise CruxError("the bundled demo corpus did not ingest: " + report.failed[0].error)
         echo(f"demo corpus: {report.summary()}")
-        from .commands.process import run_stages
-        run_stages(con, echo=echo)
+        from .pipeline import run
+        run(con, echo=echo)
         _demo_topics(con, echo)
         result = publish(con, db_path)
         echo(f"published {result.path} ({result.summary()})")

@@ -4,6 +4,7 @@ Every message says what happened and what to do about it, in one line, so the CL
 print it without a traceback.
 
     CruxError
+     ├── UsageError      a wrong option or argument: an unknown name, a bad value (exit 2)
      ├── SchemaError     the database is newer than this crux, or not a crux database
      ├── StageError      a pipeline stage could not run
      ├── InputError      a file or response could not be read or parsed
@@ -20,6 +21,10 @@ class CruxError(Exception):
     """Base class; ``str(err)`` is the one line shown to the user."""
 
     exit_code = 1
+
+
+class UsageError(CruxError):
+    exit_code = 2
 
 
 class SchemaError(CruxError):

@@ -20,6 +20,7 @@ Exit codes: 0 done, 1 failed, 75 temporary (lock held, network down).
 from __future__ import annotations
 
 import fcntl
+import importlib.util
 import logging
 import os
 import shutil
@@ -177,6 +178,51 @@ def run_refresh(db_path: str | os.PathLike[str], steps: list[tuple[str, Step]], 
             con.close()
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def steps(db_path: str | os.PathLike[str], *, refit_topics: bool = False, max_items: int | None = None,
+          progress: bool = False, echo: Callable[[str], Any] | None = None) -> list[tuple[str, Step]]:
+    """The refresh's steps, each ``(name, fn(con) -> summary)``; a step says 'skipped: why'."""
+
+    def crawl(con: Any) -> str:
+        from .crawler import run as crawl_run
+
+        n = con.execute("SELECT count(*) FROM sources WHERE enabled AND kind IN ('feed', 'forummagnum')").fetchone()[0]
+        if not n:
+            return "skipped: no feed or forum sources (crux add-feed, crux add-forum)"
+        report = crawl_run.crawl(con, max_items=max_items, progress=progress)
+        if report.sources and len(report.failed) == len(report.sources):
+            raise TemporaryError(f"every source failed ({report.failed[0].error}); "
+                                 "is the network down? the next refresh will try again")
+        return ("partial: " if report.failed else "") + report.summary()
+
+    def process(con: Any) -> str:
+        from .pipeline import run
+
+        results = run(con, progress=progress, echo=echo if progress else None)
+        done = sum(r.docs for r in results)
+        return f"{len(results)} stages, {done} document-stage runs" if results else "skipped: no stages"
+
+    def topics(con: Any) -> str:
+        if importlib.util.find_spec("bertopic") is None:
+            return "skipped: topic modelling is not installed (pip install 'crux[topics]')"
+        from .analysis import topics as topics_mod
+
+        return topics_mod.refresh_topics(con, refit=refit_topics, progress=progress)
+
+    def publish(con: Any) -> str:
+        from .site.export import publish as do_publish
+
+        return do_publish(con, db_path).summary()
+
+    return [("crawl", crawl), ("process", process), ("topics", topics), ("publish", publish)]
+
+
+def refresh(db_path: str | os.PathLike[str], *, refit_topics: bool = False, max_items: int | None = None,
+            progress: bool = False, echo: Callable[[str], Any] = print) -> RefreshReport:
+    """Crawl, process, assign topics and publish ``db_path`` under the refresh lock."""
+    return run_refresh(db_path, steps(db_path, refit_topics=refit_topics, max_items=max_items,
+                                      progress=progress, echo=echo), echo=echo)
 
 
 def schedule_cron(spec: str, *, db_path: Path, log_file: Path) -> str:

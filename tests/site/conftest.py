@@ -91,7 +91,7 @@ def build_corpus(folder: Path, cache: Path | None = None) -> tuple[Path, Path]:
         con = connect(db)
         try:
             if stages:
-                from crux.commands.process import run_stages
+                from crux.pipeline import run as run_stages
                 try:
                     run_stages(con, progress=False, echo=lambda *_: None)
                 except Exception as e:  # another team's stage: report, test the site anyway

@@ -25,6 +25,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .. import config as settings
+
 _PATCHED = False
 
 
@@ -50,7 +52,7 @@ def prepare(cache_dir: str | os.PathLike[str] | None) -> Path | None:
             config.reload_config()
         except Exception:  # pragma: no cover - old numba
             pass
-    if _PATCHED or os.environ.get("CRUX_NUMBA_CACHE_ALL", "1") == "0":
+    if _PATCHED or not settings.get("numba_cache_all"):
         return path
     if any(m in sys.modules for m in ("umap", "pynndescent", "hdbscan")):
         return path  # too late to patch their decorators: they keep numba's default
@@ -69,8 +71,8 @@ def prepare(cache_dir: str | os.PathLike[str] | None) -> Path | None:
 
 def user_cache() -> Path | None:
     """The per-user folder that seeds each database's cache; None when turned off."""
-    setting = os.environ.get("CRUX_NUMBA_USER_CACHE")
-    if setting is not None:
+    setting, source = settings.lookup("numba_user_cache")
+    if source != "default":
         return None if setting in ("", "0") else Path(setting)
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "crux" / "numba"

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..db.schema import _now
 from ..db.store import bulk_insert
+from ..db.tx import utcnow as _now
 from ..errors import CruxError
 from . import jit_cache
 from .vectors import KINDS, load_vectors

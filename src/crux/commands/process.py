@@ -2,45 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import click
 
-from ..cli import _open, cli, db_option, is_terminal
-
-
-def make_progress(enabled: bool):
-    """A progress factory for Stage.run: a tqdm bar per stage on a terminal, nothing otherwise."""
-    if not enabled:
-        return None
-    from tqdm import tqdm
-
-    def factory(name: str, total: int):
-        bar = tqdm(total=total, desc=name, unit="doc", file=sys.stderr, leave=False)
-        return bar.update
-    return factory
-
-
-def run_stages(con, names: list[str] | None = None, *, force: bool = False,
-               limit: int | None = None, progress: bool | None = None, echo=click.echo) -> list:
-    """Run the named stages (default: all available), in pipeline order; return their results."""
-    from ..errors import CruxError
-    from ..pipeline import available_stages
-
-    stages = available_stages()
-    unknown = [n for n in names or [] if n not in stages]
-    if unknown:
-        raise CruxError(f"unknown stage {unknown[0]!r}; choose from: {', '.join(stages) or 'none yet'}")
-    chosen = [n for n in stages if not names or n in names]
-    results = []
-    factory = make_progress(is_terminal() if progress is None else progress)
-    for name in chosen:
-        result = stages[name]().run(con, limit=limit, force=force, progress=factory)
-        results.append(result)
-        echo(result.summary())
-    return results
+from ..cli import _open, cli, db_option
 
 
 @cli.command()
@@ -59,17 +25,11 @@ def process(db_path: Path, stages: tuple[str, ...], force: bool, limit: int | No
     Each stage works only on documents it has not processed in their current version, so a
     second run does no work.
     """
-    # Flags win over CRUX_* variables and crux.toml: pass them as variables for this run.
-    flags = {"CRUX_DEVICE": device, "CRUX_THREADS": None if threads is None else str(threads)}
-    saved = {k: os.environ.get(k) for k, v in flags.items() if v is not None}
-    os.environ.update({k: v for k, v in flags.items() if v is not None})
+    from ..pipeline import run
+
     con = _open(db_path)
     try:
-        run_stages(con, list(stages) or None, force=force, limit=limit)
+        run(con, list(stages) or None, device=device, threads=threads, limit=limit, force=force,
+            echo=click.echo)
     finally:
         con.close()
-        for k, old_value in saved.items():
-            if old_value is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = old_value

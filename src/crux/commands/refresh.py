@@ -11,44 +11,6 @@ import click
 from ..cli import cli, db_option, is_terminal
 
 
-def _steps(db_path: Path, *, refit_topics: bool, max_items: int | None, progress: bool, echo):
-    """The refresh's steps, each ``(name, fn(con) -> summary)``; a step says 'skipped: why'."""
-
-    def crawl(con) -> str:
-        try:
-            from ..crawler import run as crawl_run
-        except ImportError:
-            return "skipped: the crawler is not installed"
-        n = con.execute("SELECT count(*) FROM sources WHERE enabled AND kind IN ('feed', 'forummagnum')").fetchone()[0]
-        if not n:
-            return "skipped: no feed or forum sources (crux add-feed, crux add-forum)"
-        from ..errors import TemporaryError
-        report = crawl_run.crawl(con, max_items=max_items, progress=progress)
-        if report.sources and len(report.failed) == len(report.sources):
-            raise TemporaryError(f"every source failed ({report.failed[0].error}); "
-                                 "is the network down? the next refresh will try again")
-        return ("partial: " if report.failed else "") + report.summary()
-
-    def process(con) -> str:
-        from .process import run_stages
-        results = run_stages(con, progress=progress, echo=echo if progress else (lambda *_: None))
-        done = sum(r.docs for r in results)
-        return f"{len(results)} stages, {done} document-stage runs" if results else "skipped: no stages"
-
-    def topics(con) -> str:
-        try:
-            from ..analysis import topics as topics_mod
-        except ImportError:
-            return "skipped: topic modelling is not installed"
-        return topics_mod.refresh_topics(con, refit=refit_topics, progress=progress)
-
-    def publish(con) -> str:
-        from ..site.export import publish as do_publish
-        return do_publish(con, db_path).summary()
-
-    return [("crawl", crawl), ("process", process), ("topics", topics), ("publish", publish)]
-
-
 @cli.command()
 @db_option
 @click.option("--refit-topics", is_flag=True, help="Refit the topic model (default: only assign new items, "
@@ -64,7 +26,7 @@ def refresh(db_path: Path, refit_topics: bool, max_items: int | None, log_file: 
     Exit codes: 0 done, 1 failed, 75 temporary (another refresh holds the lock, network
     down). On a terminal it shows progress; otherwise it prints only errors and one summary line.
     """
-    from ..refresh import run_refresh
+    from ..refresh import refresh as run_refresh
 
     if log_file:
         handler = logging.FileHandler(log_file)
@@ -80,8 +42,7 @@ def refresh(db_path: Path, refit_topics: bool, max_items: int | None, log_file: 
     def echo(msg: str) -> None:
         click.echo(msg, err=msg.startswith("Error"))
 
-    report = run_refresh(db_path, _steps(db_path, refit_topics=refit_topics, max_items=max_items,
-                                         progress=tty, echo=echo), echo=echo)
+    report = run_refresh(db_path, refit_topics=refit_topics, max_items=max_items, progress=tty, echo=echo)
     summary = report.summary()
     logging.getLogger("crux.refresh").info(summary)
     click.echo(summary, err=report.exit_code != 0)

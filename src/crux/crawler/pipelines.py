@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..db import Doc, SaveResult, mark_deleted, reject, save_documents
 from ..db.connect import _is_storage_failure
-from ..db.schema import _now
+from ..db.tx import utcnow as _now
 
 if TYPE_CHECKING:
     import duckdb

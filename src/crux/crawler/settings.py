@@ -1,8 +1,7 @@
 """Scrapy settings for crux's crawls, read from the same places as :mod:`crux.config`.
 
-Crawl-only knobs are read from the environment (``CRUX_DOWNLOAD_DELAY`` ...) and from the
-``[crux]`` table of ``crux.toml``; the User-Agent and the response size cap are ordinary
-:mod:`crux.config` settings (``CRUX_USER_AGENT``, ``CRUX_MAX_RESPONSE_BYTES``).
+Every knob is an ordinary :mod:`crux.config` setting (env ``CRUX_DOWNLOAD_DELAY`` ..., or the
+``[crux]`` table of ``crux.toml``); this module maps them onto Scrapy's names.
 
 | name | default | what |
 |---|---|---|
@@ -16,39 +15,20 @@ Crawl-only knobs are read from the environment (``CRUX_DOWNLOAD_DELAY`` ...) and
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from .. import config
 
-CRAWL_DEFAULTS: dict[str, float] = {
-    "download_delay": 1.0,
-    "download_timeout": 60.0,
-    "retry_times": 3,
-    "retry_backoff": 2.0,
-    "max_retry_after": 600.0,
-    "autothrottle_target": 0.5,
-}
+# The crawler's own settings; they live in crux.config's registry with the others.
+CRAWL_SETTINGS = ("download_delay", "download_timeout", "retry_times", "retry_backoff",
+                  "max_retry_after", "autothrottle_target")
 
 
 def setting(name: str) -> float:
-    """A crawl setting: env ``CRUX_<NAME>`` > ``crux.toml`` > default."""
-    default = CRAWL_DEFAULTS[name]
-    raw: Any = os.environ.get("CRUX_" + name.upper())
-    if raw is None:
-        raw = config._config_file().get(name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        from ..errors import CruxError
-        raise CruxError(f"setting {name} = {raw!r} is not a number; fix CRUX_{name.upper()} "
-                        "or crux.toml") from None
-    if value < 0:
-        from ..errors import CruxError
-        raise CruxError(f"setting {name} = {raw!r} must not be negative")
-    return value
+    """A crawl setting (env ``CRUX_<NAME>`` > ``crux.toml`` > default), checked by the registry."""
+    if name not in CRAWL_SETTINGS:
+        raise KeyError(name)
+    return float(config.get(name))
 
 
 JITTER = 0.2  # random variation of the wait between two requests to one host (± share)

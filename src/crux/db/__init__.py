@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .connect import Run, connect, record_run, table_counts, transaction
+from .connect import Run, connect, record_run, table_counts
 from .schema import MIGRATIONS, SCHEMA_VERSION, ensure_schema
 from .store import (
     Doc,
@@ -13,9 +13,10 @@ from .store import (
     resolve_links,
     save_documents,
 )
+from .tx import transaction, utcnow
 
 __all__ = [
     "MIGRATIONS", "SCHEMA_VERSION", "Doc", "Run", "SaveResult", "connect", "ensure_schema",
     "ensure_source", "mark_deleted", "record_run", "reject", "resolve_links", "save_documents",
-    "table_counts", "transaction",
+    "table_counts", "transaction", "utcnow",
 ]

@@ -13,8 +13,10 @@ from typing import Any
 
 import duckdb
 
-from ..errors import BusyError, CruxError, StorageError
-from .schema import _now, ensure_schema
+from ..errors import BusyError, CruxError
+from .schema import ensure_schema
+from .tx import _first_line, transaction  # noqa: F401 (transaction: re-exported)
+from .tx import utcnow as _now
 
 
 def connect(path: str | os.PathLike[str], *, read_only: bool = False,
@@ -77,36 +79,7 @@ def open_for_reading(path: str | os.PathLike[str], *,
         return con
 
 
-@contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """BEGIN ... COMMIT, or ROLLBACK on error. A failed write (disk full, read-only file)
-    becomes a :class:`StorageError`; nothing of the transaction is stored."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield con
-        con.execute("COMMIT")
-    except BaseException as e:
-        try:
-            con.execute("ROLLBACK")
-        except duckdb.Error:
-            pass  # the failed COMMIT already ended the transaction
-        if _is_storage_failure(e):
-            raise StorageError(f"cannot write to the database ({_first_line(str(e))}); "
-                               "free disk space or check the file's permissions, then run again: "
-                               "nothing of the failed batch was stored") from None
-        raise
 
-
-def _is_storage_failure(e: BaseException) -> bool:
-    if isinstance(e, duckdb.IOException | duckdb.FatalException):
-        return True
-    msg = str(e)
-    return isinstance(e, duckdb.Error) and any(
-        m in msg for m in ("Could not write file", "No space left", "File too large", "Failed to commit"))
-
-
-def _first_line(msg: str) -> str:
-    return msg.strip().splitlines()[0] if msg.strip() else msg
 
 
 @dataclass

@@ -7,10 +7,11 @@ add columns in new migrations; never rename. Times are naive ``TIMESTAMP`` value
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ..errors import SchemaError
+from .tx import transaction
+from .tx import utcnow as _now
 
 if TYPE_CHECKING:
     import duckdb
@@ -243,8 +244,6 @@ MIGRATIONS: list[tuple[str, str]] = [
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def applied(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -279,7 +278,6 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> list[str]:
     for name, sql in MIGRATIONS:
         if name in done:
             continue
-        from .connect import transaction
         with transaction(con):
             con.execute(
                 "CREATE TABLE IF NOT EXISTS _migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)"

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..htmltext import content_hash, text_and_links, url_key, url_keys
-from .schema import _now
+from .tx import utcnow as _now
 
 if TYPE_CHECKING:
     import duckdb

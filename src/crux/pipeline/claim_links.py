@@ -38,9 +38,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from .docview import MIN_CLAIM_CHARS, DocView, Sent
 from .quotes import QuoteGroup, quote_blocks, quote_groups
 from .stage import PendingDoc, Stage
 from .stance import (
@@ -69,41 +70,8 @@ FIGURES_MIN = 0.45         # both sentences give figures (a repricing answers a 
 ANSWER_MIN = 0.45          # an uncued sentence right after a quote, as its answer
 ANSWER_SPAN = 10           # a claim this many sentences after a quote answers it
 QUOTE_NEAR_MIN = 0.55      # a claim anywhere in the post, to the quoted passage this close to it
-MIN_CLAIM_CHARS = 25
 ARGUED_QUOTES = 2          # quotes answered right after, for a document's unclaimed quotes to count
 _DIGIT = re.compile(r"\d")
-
-
-@dataclass
-class Sent:
-    id: str
-    block: int
-    kind: str
-    text: str
-    in_quote: bool
-    claim: bool = False
-
-
-@dataclass
-class DocView:
-    id: str
-    kind: str
-    parent_id: str | None
-    title: str | None
-    author: str | None
-    url: str | None
-    url_key: str | None
-    published_at: Any
-    sents: list[Sent] = field(default_factory=list)
-
-    def own(self) -> list[Sent]:
-        """The author's own sentences: not quoted, not headings."""
-        return [s for s in self.sents if not s.in_quote and s.kind != "heading"
-                and len(s.text) >= MIN_CLAIM_CHARS]
-
-    def claims(self) -> list[Sent]:
-        flagged = [s for s in self.own() if s.claim]
-        return flagged or self.own()
 
 
 @dataclass

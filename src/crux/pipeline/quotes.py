@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from .stance import normalise
 
 if TYPE_CHECKING:
-    from .claim_links import DocView, Sent
+    from .docview import DocView, Sent
 
 __all__ = ["LinkSite", "QuoteGroup", "attribute_quotes", "inline_quotes", "quote_blocks", "quote_groups"]
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..db import record_run
-from ..db.connect import transaction
-from ..db.schema import _now
+from ..db.tx import transaction
+from ..db.tx import utcnow as _now
 
 if TYPE_CHECKING:
     import duckdb
