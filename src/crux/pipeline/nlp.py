@@ -87,6 +87,26 @@ def sentence_pipeline(name: str | None = None, *, cached: bool = True) -> Langua
     return nlp
 
 
+def analysis_pipeline(name: str | None = None, disable: tuple[str, ...] = ("ner",)) -> Language:
+    """The full spaCy pipeline (tagger, parser, ...) the claim and forecast features read;
+    the ``spacy_model`` setting's model, loaded once per process. No fallback: the features
+    need the tagger and parser, so a missing model is a :class:`MissingExtra`."""
+    name = model_name(name)
+    key = f"analysis:{name}:{','.join(disable)}"
+    if key in _cache:
+        return _cache[key]
+    try:
+        import spacy
+    except ImportError:
+        raise MissingExtra("Claim and forecast extraction", "nlp", "spacy") from None
+    try:
+        nlp = spacy.load(name, disable=list(disable))
+    except OSError:
+        raise MissingExtra(f"The spaCy model {name!r}", "nlp", name.replace("_", "-")) from None
+    _cache[key] = nlp
+    return nlp
+
+
 def _load_senter(spacy, name: str) -> Language:  # type: ignore[no-untyped-def]
     nlp = spacy.load(name, exclude=list(_NOT_FOR_SENTENCES))
     if "senter" in nlp.component_names:
@@ -108,4 +128,4 @@ def _notice(name: str, why: str) -> None:
                 "(install it: pip install %s)", name, why, name.replace("_", "-"))
 
 
-__all__ = ["SENTENCIZER", "model_available", "model_name", "sentence_pipeline", "splitter_id"]
+__all__ = ["SENTENCIZER", "analysis_pipeline", "model_available", "model_name", "sentence_pipeline", "splitter_id"]

@@ -468,7 +468,8 @@ class ResponsesStage(Stage):
 
     name: ClassVar[str] = "responses"
     version: ClassVar[str] = "5"
-    reads: ClassVar[tuple[str, ...]] = ("documents", "links", "blocks", "sentences", "claims")
+    reads: ClassVar[tuple[str, ...]] = ("documents", "links", "document_keys", "blocks", "sentences", "claims",
+                                        "embeddings")
     writes: ClassVar[tuple[str, ...]] = ("responses",)
     after: ClassVar[tuple[str, ...]] = ("segment",)
     batch_size: ClassVar[int] = 128

@@ -55,6 +55,9 @@ class Stage:
     reads: ClassVar[tuple[str, ...]] = ("documents",)
     writes: ClassVar[tuple[str, ...]] = ()
     after: ClassVar[tuple[str, ...]] = ()   # stages whose output for a document must be current
+    # Stages whose output this one reads: when one of them rewrote a document's rows after this
+    # stage did, the document is redone (e.g. embed after claims).
+    inputs: ClassVar[tuple[str, ...]] = ()
     batch_size: ClassVar[int] = 64
     # Optional query of ``(id, content_hash)`` for documents already processed that must be
     # redone anyway (e.g. a link target arrived later); added to the backlog unless forced.
@@ -91,10 +94,31 @@ class Stage:
         else:
             rows = con.execute(self.pending_sql(), [self.name, self.version, *self.after]).fetchall()
         docs = [PendingDoc(r[0], r[1]) for r in rows]
-        if not force and self.stale_sql:
+        if not force:
+            by_inputs, named = self.stale(con)
             seen = {d.id for d in docs}
-            docs += [PendingDoc(i, h) for i, h in con.execute(self.stale_sql).fetchall() if i not in seen]
+            docs += [d for d in by_inputs if d.id not in seen]
+            if by_inputs:
+                docs.sort(key=lambda d: d.id)
+            seen = {d.id for d in docs}
+            docs += [d for d in named if d.id not in seen]
         return docs[:limit] if limit is not None else docs
+
+    def stale(self, con: duckdb.DuckDBPyConnection) -> tuple[list[PendingDoc], list[PendingDoc]]:
+        """Documents done at this version that must be redone: one of :attr:`inputs` rewrote
+        their rows since, or :attr:`stale_sql` names them (e.g. a link target arrived later)."""
+        by_inputs: list[tuple[str, str]] = []
+        named: list[tuple[str, str]] = []
+        if self.inputs:
+            by_inputs = con.execute(
+                "SELECT d.id, d.content_hash FROM documents d JOIN _stage_state e ON e.stage = ? "
+                "AND e.document_id = d.id AND e.content_hash = d.content_hash AND e.version = ? "
+                "WHERE EXISTS (SELECT 1 FROM _stage_state u WHERE u.stage IN (SELECT unnest(?)) "
+                "AND u.document_id = d.id AND u.content_hash = d.content_hash "
+                "AND u.done_at > e.done_at)", [self.name, self.version, list(self.inputs)]).fetchall()
+        if self.stale_sql:
+            named = con.execute(self.stale_sql).fetchall()
+        return ([PendingDoc(i, h) for i, h in by_inputs], [PendingDoc(i, h) for i, h in named])
 
     def mark_done(self, con: duckdb.DuckDBPyConnection, docs: list[PendingDoc]) -> None:
         from ..db.store import bulk_insert

