@@ -22,7 +22,7 @@ def build_demo(db_path: str | os.PathLike[str], *, echo: Callable[[str], Any] = 
     """Ingest the demo corpus into ``db_path``, run the stages, publish; return the snapshot."""
     from .crawler.ingest import IngestReport, ingest_file, iter_files
     from .db import connect, record_run
-    from .errors import CruxError
+    from .errors import StageError
     from .site.export import publish
 
     con = connect(db_path)
@@ -34,7 +34,7 @@ def build_demo(db_path: str | os.PathLike[str], *, echo: Callable[[str], Any] = 
                                                 run_id=run.id))
             run.rows_out = report.totals.new + report.totals.changed
         if report.failed:
-            raise CruxError("the bundled demo corpus did not ingest: " + report.failed[0].error)
+            raise StageError("the bundled demo corpus did not ingest: " + report.failed[0].error)
         echo(f"demo corpus: {report.summary()}")
         from .pipeline import run
         run(con, echo=echo)

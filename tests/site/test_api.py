@@ -82,4 +82,4 @@ def test_serve_and_publish_bad_input_is_one_line(tmp_path: Path):
     out = crux("serve", "--snapshot", str(bad))
     assert out.returncode == 1 and "not a SQLite snapshot" in out.stderr and "Traceback" not in out.stderr
     out = crux("--db", str(tmp_path / "a.duckdb"), "publish", "--out", str(tmp_path / "no" / "x.sqlite"))
-    assert out.returncode == 1 and "folder does not exist" in out.stderr and "Traceback" not in out.stderr
+    assert out.returncode == 2 and "folder does not exist" in out.stderr and "Traceback" not in out.stderr

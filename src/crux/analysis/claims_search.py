@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..errors import CruxError
+from ..errors import CruxError, StageError, UsageError
 from .vectors import encode, load_vectors
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ class ClaimIndex:
         try:
             self.ids, self.X, self.model = load_vectors(con, "claim", model=model)
         except CruxError:
-            raise CruxError("no claim embeddings yet: run crux process first") from None
+            raise StageError("no claim embeddings yet: run crux process first") from None
 
     def nearest(self, qv: np.ndarray, k: int) -> list[tuple[str, float]]:
         import numpy as np
@@ -58,7 +58,7 @@ class ClaimIndex:
 
     def search(self, text: str, k: int = 10) -> Table:
         if not text.strip():
-            raise CruxError("give some words to search for")
+            raise UsageError("give some words to search for")
         qv = encode([text], self.model)[0]
         hits = self.nearest(qv, k)
         if not hits:
@@ -113,7 +113,7 @@ def of_document(con: duckdb.DuckDBPyConnection, doc: str) -> Table:
     row = con.execute("SELECT id FROM documents WHERE id = ? OR url = ? OR url_key = ? LIMIT 1",
                       [doc, doc, key]).fetchone()
     if not row:
-        raise CruxError(f"no document {doc!r}: give a document id or URL from crux status / the site")
+        raise UsageError(f"no document {doc!r}: give a document id or URL from crux status / the site")
     join, params = topic_join(con)
     rows = con.execute(
         "SELECT s.position, c.score, c.kind, s.text, tt.topic_id, c.sentence_id FROM claims c "

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import CruxError
+from ..errors import StageError, UsageError
 
 if TYPE_CHECKING:
     import duckdb
@@ -27,7 +27,7 @@ def figure(con: duckdb.DuckDBPyConnection, run_id: str, kind: str, db_path: Any,
     from .topics import load_model, resolve_run
 
     if kind not in KINDS:
-        raise CruxError(f"--kind {kind!r} is not one of: {', '.join(KINDS)}")
+        raise UsageError(f"--kind {kind!r} is not one of: {', '.join(KINDS)}")
     _, _, item_kind = resolve_run(con, run_id)
     n_topics = con.execute("SELECT count(*) FROM topics WHERE run_id = ? AND topic_id >= 0",
                            [run_id]).fetchone()[0]
@@ -36,11 +36,11 @@ def figure(con: duckdb.DuckDBPyConnection, run_id: str, kind: str, db_path: Any,
         return model.visualize_barchart(top_n_topics=top, n_words=8)
     if kind == "hierarchy":
         if n_topics < 2:
-            raise CruxError(f"a hierarchy needs at least 2 topics; run {run_id} has {n_topics}")
+            raise StageError(f"a hierarchy needs at least 2 topics; run {run_id} has {n_topics}")
         return model.visualize_hierarchy(top_n_topics=None)
     if kind == "map":
         if n_topics < 4:
-            raise CruxError(f"a topic map needs at least 4 topics; run {run_id} has {n_topics}")
+            raise StageError(f"a topic map needs at least 4 topics; run {run_id} has {n_topics}")
         return model.visualize_topics()
     import pandas as pd
 
@@ -49,7 +49,7 @@ def figure(con: duckdb.DuckDBPyConnection, run_id: str, kind: str, db_path: Any,
         "WHERE a.run_id = ? AND d.published_at IS NOT NULL GROUP BY ALL ORDER BY ts, a.topic_id",
         [run_id]).fetchall()
     if not rows:
-        raise CruxError(f"no dated items in topic run {run_id}: over-time needs published_at")
+        raise StageError(f"no dated items in topic run {run_id}: over-time needs published_at")
     words = {t: ", ".join(w for w, _ in json.loads(ws or "[]")[:5]) for t, ws in con.execute(
         "SELECT topic_id, words FROM topics WHERE run_id = ?", [run_id]).fetchall()}
     df = pd.DataFrame({"Topic": [r[1] for r in rows], "Words": [words.get(r[1], "") for r in rows],
@@ -62,13 +62,13 @@ def write(fig: Any, out: Path) -> Path:
     """Write ``fig`` to ``out``: .html (plotly.js inline) or .png (matplotlib)."""
     suffix = out.suffix.lower()
     if not out.parent.exists():
-        raise CruxError(f"--out {out}: folder {out.parent} does not exist")
+        raise UsageError(f"--out {out}: folder {out.parent} does not exist")
     if suffix in (".html", ".htm"):
         fig.write_html(str(out), include_plotlyjs=True, full_html=True)
     elif suffix == ".png":
         _png(fig, out)
     else:
-        raise CruxError(f"--out {out}: use a file name ending in .html or .png")
+        raise UsageError(f"--out {out}: use a file name ending in .html or .png")
     return out
 
 

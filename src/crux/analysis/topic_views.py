@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from ..errors import CruxError
+from ..errors import UsageError
 
 if TYPE_CHECKING:
     import duckdb
@@ -56,7 +56,7 @@ def check_topic(con: duckdb.DuckDBPyConnection, run_id: str, topic: int) -> tupl
                       [run_id, topic]).fetchone()
     if not row:
         lo, hi = con.execute("SELECT min(topic_id), max(topic_id) FROM topics WHERE run_id = ?", [run_id]).fetchone()
-        raise CruxError(f"no topic {topic} in run {run_id}; topics run from {lo} to {hi} "
+        raise UsageError(f"no topic {topic} in run {run_id}; topics run from {lo} to {hi} "
                         "(see crux topics list)")
     return row[0], json.loads(row[1] or "[]")
 
@@ -101,7 +101,7 @@ def show(con: duckdb.DuckDBPyConnection, run_id: str, kind: str, topic: int,
 
 def over_time(con: duckdb.DuckDBPyConnection, run_id: str, kind: str, freq: str = "month") -> Table:
     if freq not in FREQS:
-        raise CruxError(f"--freq {freq!r} is not one of: {', '.join(FREQS)}")
+        raise UsageError(f"--freq {freq!r} is not one of: {', '.join(FREQS)}")
     rows = con.execute(
         f"SELECT CAST(date_trunc('{freq}', d.published_at) AS DATE) AS period, a.topic_id, t.label, "
         f"count(*) FROM {item_join(kind)} JOIN topics t ON t.run_id = a.run_id AND t.topic_id = a.topic_id "

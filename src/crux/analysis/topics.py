@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..db.store import bulk_insert
 from ..db.tx import utcnow as _now
-from ..errors import CruxError
+from ..errors import StageError, UsageError
 from . import jit_cache
 from .vectors import KINDS, load_vectors
 
@@ -91,7 +91,7 @@ def item_rows(con: duckdb.DuckDBPyConnection, unit: str, ids: list[str] | None =
     elif unit == "claims":
         sql = "SELECT c.sentence_id, s.text FROM claims c JOIN sentences s ON s.id = c.sentence_id"
     else:
-        raise CruxError(f"unknown unit {unit!r}: use documents or claims")
+        raise UsageError(f"unknown unit {unit!r}: use documents or claims")
     return {r[0]: r[1] or "" for r in con.execute(sql).fetchall()}
 
 
@@ -146,9 +146,9 @@ def fit(con: duckdb.DuckDBPyConnection, db_path: str | os.PathLike[str] | None, 
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     if unit not in KINDS:
-        raise CruxError(f"unknown unit {unit!r}: use documents or claims")
+        raise UsageError(f"unknown unit {unit!r}: use documents or claims")
     if min_topic_size is not None and min_topic_size < 2:
-        raise CruxError("--min-topic-size must be at least 2")
+        raise UsageError("--min-topic-size must be at least 2")
     kind = KINDS[unit]
     texts = item_rows(con, unit)
     ids, X, emb_model = load_vectors(con, kind, model=model)
@@ -159,7 +159,7 @@ def fit(con: duckdb.DuckDBPyConnection, db_path: str | os.PathLike[str] | None, 
         min_topic_size = default_min_topic_size(unit, len(ids))
     need = min_items(min_topic_size)
     if len(ids) < need:
-        raise CruxError(f"too few {unit} for topics ({len(ids)}); need at least {need}")
+        raise StageError(f"too few {unit} for topics ({len(ids)}); need at least {need}")
     docs = [texts[i] for i in ids]
     timings["load"] = time.perf_counter() - t0
 
@@ -193,7 +193,7 @@ def fit(con: duckdb.DuckDBPyConnection, db_path: str | os.PathLike[str] | None, 
                                 else [None] * len(topics))
     timings["fit"] = time.perf_counter() - t
     if not any(x >= 0 for x in topics):
-        raise CruxError(f"no topics found in {len(ids)} {unit}; try a smaller --min-topic-size "
+        raise StageError(f"no topics found in {len(ids)} {unit}; try a smaller --min-topic-size "
                         f"(now {min_topic_size})")
     if reduce_outliers and -1 in topics:
         t = time.perf_counter()
@@ -284,11 +284,11 @@ def resolve_run(con: duckdb.DuckDBPyConnection, run_id: str | None = None,
     if run_id:
         row = con.execute("SELECT run_id, unit FROM topic_runs WHERE run_id = ?", [run_id]).fetchone()
         if not row:
-            raise CruxError(f"no topic run {run_id!r}: see crux topics list --runs")
+            raise UsageError(f"no topic run {run_id!r}: see crux topics list --runs")
     else:
         rid = latest_run(con, unit)
         if rid is None:
-            raise CruxError("no topics yet: run crux topics fit first")
+            raise StageError("no topics yet: run crux topics fit first")
         row = con.execute("SELECT run_id, unit FROM topic_runs WHERE run_id = ?", [rid]).fetchone()
     return row[0], row[1], KINDS[row[1]]
 
@@ -300,7 +300,7 @@ def centroids(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[list[int], n
     row = con.execute("SELECT unit, params, model_path FROM topic_runs WHERE run_id = ?",
                       [run_id]).fetchone()
     if not row:
-        raise CruxError(f"no topic run {run_id!r}")
+        raise UsageError(f"no topic run {run_id!r}")
     unit, params, model_path = row
     emb_model = json.loads(params or "{}").get("embedding_model")
     f = Path(model_path) / "centroids.safetensors" if model_path else None
@@ -356,7 +356,7 @@ def load_model(con: duckdb.DuckDBPyConnection, run_id: str, db_path: str | os.Pa
     """The saved BERTopic model of a run (for plots only; never for assignments)."""
     row = con.execute("SELECT model_path FROM topic_runs WHERE run_id = ?", [run_id]).fetchone()
     if not row or not row[0] or not Path(row[0]).exists():
-        raise CruxError(f"the model of topic run {run_id} is not saved: run crux topics fit again")
+        raise StageError(f"the model of topic run {run_id} is not saved: run crux topics fit again")
     prepare_numba(db_path)
     from bertopic import BERTopic
     with _quiet_bertopic():  # "loading without an embedding model": plots need none

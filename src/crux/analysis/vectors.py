@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..errors import CruxError
+from ..errors import StageError, UsageError
 
 if TYPE_CHECKING:
     import duckdb
@@ -31,10 +31,10 @@ def pick_model(con: duckdb.DuckDBPyConnection, item_kind: str, model: str | None
     models = stored_models(con, item_kind)
     if model:
         if model not in {m for m, _ in models}:
-            raise CruxError(f"no {item_kind} embeddings for model {model!r}: run crux process first")
+            raise UsageError(f"no {item_kind} embeddings for model {model!r}: run crux process first")
         return model
     if not models:
-        raise CruxError(f"no {item_kind} embeddings yet: run crux process first")
+        raise StageError(f"no {item_kind} embeddings yet: run crux process first")
     return models[0][0]
 
 

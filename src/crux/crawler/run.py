@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import CruxError, InputError
+from ..errors import CruxError, InputError, StageError
 
 if TYPE_CHECKING:
     import duckdb
@@ -130,7 +130,7 @@ def crawl(db: str | os.PathLike[str] | duckdb.DuckDBPyConnection, sources: Seque
     """
     global _started
     if _started:
-        raise CruxError("crawl() already ran in this process (Twisted's reactor cannot restart); "
+        raise StageError("crawl() already ran in this process (Twisted's reactor cannot restart); "
                         "use crux.crawler.run.crawl_in_subprocess()")
     from ..db import connect, record_run
 
@@ -237,7 +237,7 @@ def crawl_in_subprocess(db_path: str | os.PathLike[str], sources: Sequence[str] 
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:
         err = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        raise CruxError(f"the crawl subprocess failed (exit {proc.returncode}): {err}")
+        raise StageError(f"the crawl subprocess failed (exit {proc.returncode}): {err}")
     return CrawlReport.from_json(lines[-1])
 
 

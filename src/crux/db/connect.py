@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from ..errors import BusyError, CruxError
+from ..errors import BusyError, InputError, SchemaError, StorageError
 from .schema import ensure_schema
 from .tx import _first_line, transaction  # noqa: F401 (transaction: re-exported)
 from .tx import utcnow as _now
@@ -30,9 +30,9 @@ def connect(path: str | os.PathLike[str], *, read_only: bool = False,
     if path != ":memory:":
         p = Path(path)
         if read_only and not p.exists():
-            raise CruxError(f"{path}: no such database; create it with: crux --db {path} init")
+            raise InputError(f"{path}: no such database; create it with: crux --db {path} init")
         if not read_only and p.parent and not p.parent.exists():
-            raise CruxError(f"{path}: folder {p.parent} does not exist; create it or choose another --db")
+            raise InputError(f"{path}: folder {p.parent} does not exist; create it or choose another --db")
     try:
         con = duckdb.connect(path, read_only=read_only)
     except duckdb.IOException as e:
@@ -44,12 +44,15 @@ def connect(path: str | os.PathLike[str], *, read_only: bool = False,
                 f"{path} is in use by another crux process{who}; wait for it to finish, "
                 "or read the published snapshot instead"
             ) from None
+        if "not a valid duckdb database" in msg.lower():
+            raise SchemaError(f"{path}: not a usable DuckDB database (the file is something else); "
+                              "choose another --db") from None
         if any(w in msg.lower() for w in ("read-only", "permission", "not permitted")):
-            raise CruxError(f"{path}: cannot write to this file ({_first_line(msg)}); "
+            raise StorageError(f"{path}: cannot write to this file ({_first_line(msg)}); "
                             "check its permissions or use --db elsewhere") from None
-        raise CruxError(f"{path}: cannot open the database: {_first_line(msg)}") from None
+        raise StorageError(f"{path}: cannot open the database: {_first_line(msg)}") from None
     except duckdb.Error as e:
-        raise CruxError(f"{path}: not a usable DuckDB database: {_first_line(str(e))}") from None
+        raise SchemaError(f"{path}: not a usable DuckDB database: {_first_line(str(e))}") from None
     if migrate and not read_only:
         try:
             ensure_schema(con)

@@ -36,7 +36,7 @@ import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .. import config
-from ..errors import CruxError, MissingExtra, StageError
+from ..errors import MissingExtra, StageError, UsageError
 from ..htmltext import content_hash
 from .stage import PendingDoc, Stage
 
@@ -92,7 +92,7 @@ def load_model(name: str | None = None, *, device: str | None = None,
     if (name, device) in _models:
         return _models[(name, device)]
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise CruxError(f"--device {device}: no CUDA GPU is available here; use --device cpu")
+        raise UsageError(f"--device {device}: no CUDA GPU is available here; use --device cpu")
     path = _model_path(name)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:

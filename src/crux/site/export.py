@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import CruxError
+from ..errors import StageError, StorageError, UsageError
 from .sanitize import clean_html
 
 if TYPE_CHECKING:
@@ -218,7 +218,7 @@ def _copy_table(con: duckdb.DuckDBPyConnection, out: sqlite3.Connection, spec: _
     try:
         cur = con.execute(f'SELECT {", ".join(select)} FROM "{spec.name}" t{order}')
     except Exception as e:  # an extra column needs a table this store lacks
-        raise CruxError(f"cannot export {spec.name}: {str(e).splitlines()[0]}") from None
+        raise StageError(f"cannot export {spec.name}: {str(e).splitlines()[0]}") from None
     n_plain = len(cols) + len(spec.extra)
     width = n_plain + len(computed)
     insert = f'INSERT INTO "{spec.name}" VALUES ({", ".join("?" for _ in range(width))})'
@@ -292,9 +292,9 @@ def publish(con: duckdb.DuckDBPyConnection, db_path: str | os.PathLike[str],
     t0 = time.perf_counter()
     target = Path(out) if out else snapshot_path(db_path)
     if not target.parent.exists():
-        raise CruxError(f"{target.parent}: folder does not exist; create it or choose another --out")
+        raise UsageError(f"{target.parent}: folder does not exist; create it or choose another --out")
     if target.exists() and target.is_dir():
-        raise CruxError(f"{target}: is a folder; choose a file name with --out")
+        raise UsageError(f"{target}: is a folder; choose a file name with --out")
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     tmp.unlink(missing_ok=True)
     existing = {r[0] for r in con.execute(
@@ -325,7 +325,7 @@ def publish(con: duckdb.DuckDBPyConnection, db_path: str | os.PathLike[str],
         sq.execute("ANALYZE")
         check = sq.execute("PRAGMA quick_check").fetchone()
         if not check or check[0] != "ok":
-            raise CruxError(f"the new snapshot failed its integrity check ({check}); the old one is kept")
+            raise StorageError(f"the new snapshot failed its integrity check ({check}); the old one is kept")
         sq.commit()
         sq.close()
         # metadata and counts first: a server that sees the new file finds them ready

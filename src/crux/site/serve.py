@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..errors import CruxError, MissingExtra
+from ..errors import InputError, MissingExtra, StageError, UsageError
 from .export import inspect_path, metadata_path, write_metadata
 
 HERE = Path(__file__).parent
@@ -43,7 +43,7 @@ def _check_port(host: str, port: int) -> None:
         try:
             s.bind((host, port))
         except OSError as e:
-            raise CruxError(f"cannot listen on {host}:{port} ({e.strerror}); "
+            raise UsageError(f"cannot listen on {host}:{port} ({e.strerror}); "
                             "choose another with --port") from None
 
 
@@ -56,7 +56,7 @@ def _check_snapshot(snapshot: Path) -> None:
         finally:
             con.close()
     except sqlite3.DatabaseError as e:
-        raise CruxError(f"{snapshot}: not a SQLite snapshot ({e}); "
+        raise InputError(f"{snapshot}: not a SQLite snapshot ({e}); "
                         "write one with: crux publish") from None
 
 
@@ -65,9 +65,9 @@ def serve(snapshot: Path, *, host: str = "127.0.0.1", port: int = 8001) -> None:
     if importlib.util.find_spec("datasette") is None:
         raise MissingExtra("Serving the site", "site", "datasette")
     if not snapshot.exists():
-        raise CruxError(f"{snapshot}: no published snapshot; run: crux publish")
+        raise InputError(f"{snapshot}: no published snapshot; run: crux publish")
     if snapshot.is_dir():
-        raise CruxError(f"{snapshot}: is a folder, not a snapshot; pass the .sqlite file with --snapshot")
+        raise UsageError(f"{snapshot}: is a folder, not a snapshot; pass the .sqlite file with --snapshot")
     _check_snapshot(snapshot)
     _check_port(host, port)
     cmd = datasette_command(snapshot, host=host, port=port)
@@ -92,4 +92,4 @@ def serve(snapshot: Path, *, host: str = "127.0.0.1", port: int = 8001) -> None:
     finally:
         signal.signal(signal.SIGTERM, previous)
     if code and not stopping:
-        raise CruxError(f"Datasette exited with status {code}")
+        raise StageError(f"Datasette exited with status {code}")
