@@ -1,0 +1,149 @@
+"""Draw the forecast-sentence pairs for the same-event labels (issue #20, item 3).
+
+``python -m eval.sample_forecast_pairs OUT.jsonl`` reads the hand-labelled forecasts of
+``eval/sentences.jsonl`` (``forecast == 1``) and writes a pool of pairs to be labelled
+same / different event by hand. The draw never looks at crux's output (no crux model, no stage):
+
+- candidates are pairs of forecasts from two different documents whose texts differ (after
+  lower-casing and collapsing spaces), and whose documents are both in the test split (the pair
+  is ``test``) or both outside it (``train``: train and dev); mixed pairs are dropped, so no
+  test document is ever used for tuning;
+- ``TOP`` pairs of highest TF-IDF cosine (scikit-learn, word 1-2 grams, over the forecast
+  sentences), each sentence in at most ``MAX_TOP_PER_SENTENCE`` of them, so that same-event
+  pairs are frequent enough; ``draw`` = ``top``;
+- ``RANDOM`` pairs uniformly at random among the other candidates (``random.Random(SEED)``);
+- if fewer than ``MIN_TEST`` test pairs result, test pairs are added in the same 60 / 40 mix
+  (highest cosine first, then random) until there are ``TEST_TARGET``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from collections import Counter
+from pathlib import Path
+
+SEED = 20261202
+TOP = 198
+RANDOM = 132
+MAX_TOP_PER_SENTENCE = 4
+MIN_TEST = 60
+TEST_TARGET = 80
+SENTENCES = Path(__file__).with_name("sentences.jsonl")
+
+
+def forecasts(path: Path = SENTENCES) -> list[dict]:
+    """The labelled forecast sentences, in file order."""
+    with path.open(encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh if line.strip()]
+    return [r for r in rows if r.get("forecast") == 1]
+
+
+def pair_split(a: dict, b: dict) -> str | None:
+    """``test`` if both documents are test, ``train`` if neither is, ``None`` (dropped) else."""
+    tests = (a["split"] == "test") + (b["split"] == "test")
+    return {0: "train", 2: "test"}.get(tests)
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def candidates(rows: list[dict]) -> tuple[list[tuple[int, int, str]], int]:
+    """Every eligible pair (i, j, split) with i < j, and how many mixed pairs were dropped."""
+    out, mixed = [], 0
+    for i in range(len(rows)):
+        for j in range(i + 1, len(rows)):
+            a, b = rows[i], rows[j]
+            if a["doc"] == b["doc"] or _norm(a["text"]) == _norm(b["text"]):
+                continue
+            split = pair_split(a, b)
+            if split is None:
+                mixed += 1
+            else:
+                out.append((i, j, split))
+    return out, mixed
+
+
+def cosines(rows: list[dict]):
+    """The TF-IDF cosine matrix of the sentence texts."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, stop_words="english")
+    m = vec.fit_transform([r["text"] for r in rows])
+    return (m @ m.T).toarray()
+
+
+def _top(cands, sim, n: int, taken: set, uses: Counter) -> list[tuple[int, int, str]]:
+    """The ``n`` highest-cosine candidates not taken, each sentence used at most
+    ``MAX_TOP_PER_SENTENCE`` times."""
+    out = []
+    for i, j, split in sorted(cands, key=lambda c: (-sim[c[0], c[1]], c[0], c[1])):
+        if len(out) == n:
+            break
+        if (i, j) in taken or uses[i] >= MAX_TOP_PER_SENTENCE or uses[j] >= MAX_TOP_PER_SENTENCE:
+            continue
+        out.append((i, j, split))
+        taken.add((i, j))
+        uses[i] += 1
+        uses[j] += 1
+    return out
+
+
+def _random(cands, n: int, taken: set, rng: random.Random) -> list[tuple[int, int, str]]:
+    rest = [c for c in cands if (c[0], c[1]) not in taken]
+    out = rng.sample(rest, min(n, len(rest)))
+    taken.update((i, j) for i, j, _ in out)
+    return out
+
+
+def draw(rows: list[dict]) -> tuple[list[tuple[int, int, str, str]], int]:
+    """The drawn pairs (i, j, split, draw) and the number of mixed pairs dropped."""
+    cands, mixed = candidates(rows)
+    sim = cosines(rows)
+    rng = random.Random(SEED)
+    taken: set = set()
+    uses: Counter = Counter()
+    pairs = [(*c, "top") for c in _top(cands, sim, TOP, taken, uses)]
+    pairs += [(*c, "random") for c in _random(cands, RANDOM, taken, rng)]
+    n_test = sum(p[2] == "test" for p in pairs)
+    if n_test < MIN_TEST:
+        test = [c for c in cands if c[2] == "test"]
+        need = TEST_TARGET - n_test
+        n_top = round(need * 0.6)
+        pairs += [(*c, "top") for c in _top(test, sim, n_top, taken, uses)]
+        pairs += [(*c, "random") for c in _random(test, need - n_top, taken, rng)]
+    return pairs, mixed
+
+
+def pool_rows(rows: list[dict], pairs) -> list[dict]:
+    """The pool, one dict a pair, in draw order."""
+    out = []
+    for k, (i, j, split, how) in enumerate(pairs, 1):
+        a, b = rows[i], rows[j]
+        out.append({"pair_id": f"fp{k:03d}", "a_id": a["id"], "b_id": b["id"],
+                    "a_text": a["text"], "b_text": b["text"], "a_doc": a["doc"], "b_doc": b["doc"],
+                    "a_published_at": a["published_at"], "b_published_at": b["published_at"],
+                    "split": split, "draw": how})
+    return out
+
+
+def main(out: str) -> None:
+    rows = forecasts()
+    pairs, mixed = draw(rows)
+    pool = pool_rows(rows, pairs)
+    with open(out, "w", encoding="utf-8") as fh:
+        for r in pool:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    counts = Counter((r["split"], r["draw"]) for r in pool)
+    print(f"{len(pool)} pairs from {len(rows)} forecasts to {out} "
+          f"({mixed} mixed train/test candidate pairs dropped)", file=sys.stderr)
+    for (split, how), n in sorted(counts.items()):
+        print(f"  {split} {how}: {n}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m eval.sample_forecast_pairs OUT.jsonl")
+    main(sys.argv[1])
