@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -117,33 +118,141 @@ def draw(rows: list[dict]) -> tuple[list[tuple[int, int, str, str]], int]:
     return pairs, mixed
 
 
-def pool_rows(rows: list[dict], pairs) -> list[dict]:
+# The second draw (``--enriched``, issue #20 item 3): forecasts in the labelled sample rarely
+# predict the same event (5 same-event pairs of 386), so this draw takes sentences straight from
+# the corpora that contain a future/probability word (the forecasts stage's candidate list, as
+# eval/sample_sentences.py's first draw) AND one of these event keywords, events many 2020 posts
+# forecast; a sentence joins the group of the first keyword it matches. Pairs are drawn within a
+# group, between two documents: per group the ``TOP_PER_GROUP`` highest TF-IDF cosines (each
+# sentence in at most ``MAX_TOP_PER_SENTENCE_2`` of them) and ``RANDOM_PER_GROUP`` at random,
+# then the rest of the ``ENRICHED_TOTAL`` (70 / 30) from all groups; test pairs are added in the
+# same mix until there are ``TEST_TARGET_2`` when fewer than ``MIN_TEST`` came out.
+KEYWORDS = {
+    "vaccine": r"vaccin\w*", "lockdown": r"lock ?downs?", "herd immunity": r"herd immunity",
+    "second wave": r"second wave", "cases": r"cases", "deaths": r"deaths?|death toll",
+    "hospital": r"hospitals?|icu", "election": r"elections?", "biden": r"biden",
+    "trump": r"trump", "agi": r"agi", "transformative ai": r"transformative ai|tai",
+    "gpt": r"gpt-?\d?", "superintelligence": r"superintelligen\w+", "recession": r"recession",
+    "stock market": r"stock market|s&p|stocks", "unemployment": r"unemployment",
+    "metaculus": r"metaculus", "china": r"china|chinese", "climate": r"climate change|warming",
+}
+KEYWORD_RES = {k: re.compile(rf"\b(?:{v})\b", re.I) for k, v in KEYWORDS.items()}
+ENRICHED_TOTAL = 200
+TOP_PER_GROUP = 7
+RANDOM_PER_GROUP = 3
+MAX_TOP_PER_SENTENCE_2 = 2
+TEST_TARGET_2 = 70
+
+
+def keyword_of(text: str) -> str | None:
+    """The first event keyword the text contains, or None."""
+    return next((k for k, rx in KEYWORD_RES.items() if rx.search(text)), None)
+
+
+def corpus_sentences() -> list[dict]:
+    """Sentences of the shared corpora with a future/probability word and an event keyword.
+
+    Posts are read and split as eval/sample_sentences.py does; only the blocks that contain a
+    keyword are split (sentences never cross blocks), so an id is ``doc:b<block>:<k>``.
+    """
+    import os
+
+    from crux.pipeline import nlp as _nlp
+    from crux.pipeline.forecasts import CANDIDATE
+    from crux.pipeline.segment import html_blocks, split_sentences
+    from eval.sample_sentences import posts, split_of
+
+    shared = Path(os.environ.get("CRUX_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+    nlp = _nlp.sentence_pipeline()
+    every = list(posts(shared / "corpora"))
+    kept_blocks = []
+    for post in every:
+        blocks = html_blocks(post["html"])
+        kept_blocks.append([(i, b) for i, b in enumerate(blocks) if keyword_of(b.text)])
+    split = split_sentences(nlp, [[b for _, b in kb] for kb in kept_blocks])
+    out = []
+    for post, kb, sents in zip(every, kept_blocks, split, strict=True):
+        for k, s in enumerate(sents):
+            kw = keyword_of(s.text)
+            if kw and CANDIDATE.search(s.text) and 40 <= len(s.text) <= 600:
+                out.append({"id": f"{post['doc']}:b{kb[s.block][0]}:{k}", "doc": post["doc"],
+                            "text": s.text, "published_at": post["published_at"],
+                            "keyword": kw, "split": split_of(post["doc"])})
+    return out
+
+
+def draw_enriched(rows: list[dict]) -> list[tuple[int, int, str, str]]:
+    """The enriched pairs (i, j, split, draw), deterministic for the rows."""
+    sim = cosines(rows)
+    rng = random.Random(SEED)
+    groups: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        groups.setdefault(r["keyword"], []).append(i)
+    cands_by = {}
+    for kw, idx in groups.items():
+        sub = [rows[i] for i in idx]
+        cs, _ = candidates(sub)
+        cands_by[kw] = [(idx[a], idx[b], s) for a, b, s in cs]
+    taken: set = set()
+    uses: Counter = Counter()
+    pairs: list[tuple[int, int, str, str]] = []
+    global MAX_TOP_PER_SENTENCE
+    keep, MAX_TOP_PER_SENTENCE = MAX_TOP_PER_SENTENCE, MAX_TOP_PER_SENTENCE_2
+    try:
+        for kw in KEYWORDS:
+            cands = cands_by.get(kw, [])
+            pairs += [(*c, "enriched-top") for c in _top(cands, sim, TOP_PER_GROUP, taken, uses)]
+            pairs += [(*c, "enriched-random") for c in _random(cands, RANDOM_PER_GROUP, taken, rng)]
+        allc = [c for kw in KEYWORDS for c in cands_by.get(kw, [])]
+        need = max(0, ENRICHED_TOTAL - len(pairs))
+        n_top = round(need * 0.7)
+        pairs += [(*c, "enriched-top") for c in _top(allc, sim, n_top, taken, uses)]
+        pairs += [(*c, "enriched-random") for c in _random(allc, need - n_top, taken, rng)]
+        n_test = sum(p[2] == "test" for p in pairs)
+        if n_test < MIN_TEST:
+            test = [c for c in allc if c[2] == "test"]
+            need = TEST_TARGET_2 - n_test
+            n_top = round(need * 0.7)
+            pairs += [(*c, "enriched-top") for c in _top(test, sim, n_top, taken, uses)]
+            pairs += [(*c, "enriched-random") for c in _random(test, need - n_top, taken, rng)]
+    finally:
+        MAX_TOP_PER_SENTENCE = keep
+    return pairs
+
+
+def pool_rows(rows: list[dict], pairs, prefix: str = "fp", first: int = 1) -> list[dict]:
     """The pool, one dict a pair, in draw order."""
     out = []
-    for k, (i, j, split, how) in enumerate(pairs, 1):
+    for k, (i, j, split, how) in enumerate(pairs, first):
         a, b = rows[i], rows[j]
-        out.append({"pair_id": f"fp{k:03d}", "a_id": a["id"], "b_id": b["id"],
+        out.append({"pair_id": f"{prefix}{k:03d}", "a_id": a["id"], "b_id": b["id"],
                     "a_text": a["text"], "b_text": b["text"], "a_doc": a["doc"], "b_doc": b["doc"],
                     "a_published_at": a["published_at"], "b_published_at": b["published_at"],
                     "split": split, "draw": how})
     return out
 
 
-def main(out: str) -> None:
-    rows = forecasts()
-    pairs, mixed = draw(rows)
-    pool = pool_rows(rows, pairs)
+def main(out: str, enriched: bool = False) -> None:
+    mixed = 0
+    if enriched:
+        rows = corpus_sentences()
+        pool = pool_rows(rows, draw_enriched(rows), prefix="fe")
+    else:
+        rows = forecasts()
+        pairs, mixed = draw(rows)
+        pool = pool_rows(rows, pairs)
     with open(out, "w", encoding="utf-8") as fh:
         for r in pool:
             fh.write(json.dumps(r, ensure_ascii=False) + "\n")
     counts = Counter((r["split"], r["draw"]) for r in pool)
-    print(f"{len(pool)} pairs from {len(rows)} forecasts to {out} "
+    print(f"{len(pool)} pairs from {len(rows)} sentences to {out} "
           f"({mixed} mixed train/test candidate pairs dropped)", file=sys.stderr)
     for (split, how), n in sorted(counts.items()):
         print(f"  {split} {how}: {n}", file=sys.stderr)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: python -m eval.sample_forecast_pairs OUT.jsonl")
-    main(sys.argv[1])
+    args = [a for a in sys.argv[1:] if a != "--enriched"]
+    if len(args) != 1:
+        sys.exit("usage: python -m eval.sample_forecast_pairs [--enriched] OUT.jsonl")
+    main(args[0], enriched="--enriched" in sys.argv)
