@@ -14,6 +14,10 @@ same / different event by hand. The draw never looks at crux's output (no crux m
 - ``RANDOM`` pairs uniformly at random among the other candidates (``random.Random(SEED)``);
 - if fewer than ``MIN_TEST`` test pairs result, test pairs are added in the same 60 / 40 mix
   (highest cosine first, then random) until there are ``TEST_TARGET``.
+
+``--enriched`` draws from the corpora instead (sentences with a future word and an event
+keyword, paired within a keyword group: :func:`draw_enriched`), and ``--keyword-forecasts``
+pairs the sentences labelled forecasts that share a keyword (:func:`draw_keyword_forecasts`).
 """
 
 from __future__ import annotations
@@ -220,6 +224,64 @@ def draw_enriched(rows: list[dict]) -> list[tuple[int, int, str, str]]:
     return pairs
 
 
+# A third draw (``--keyword-forecasts``): the enriched draw found few forecasts, so this one pairs
+# sentences already labelled forecasts (``sentences.jsonl`` and the enriched rows of
+# ``forecast_pairs.jsonl`` with ``a_forecast`` / ``b_forecast`` = 1) that share an event keyword
+# group, the ``KW_TOP`` highest TF-IDF cosines whose two texts are not already a pair of ``forecast_pairs.jsonl`` (each
+# sentence in at most ``MAX_TOP_PER_SENTENCE_2``); ``draw`` = ``keyword-top``.
+KW_TOP = 60
+PAIRS = Path(__file__).with_name("forecast_pairs.jsonl")
+
+
+def _key(text: str) -> str:
+    """A sentence's text for telling repeats: normalised, without a closing quote mark."""
+    return _norm(text).rstrip('"')
+
+
+def labelled_keyword_forecasts() -> list[dict]:
+    """Labelled forecast sentences with an event keyword, one row a distinct sentence."""
+    from eval.sample_sentences import split_of
+
+    rows: dict[str, dict] = {}
+    for r in forecasts():
+        rows[r["id"]] = {"id": r["id"], "doc": r["doc"], "text": r["text"],
+                         "published_at": r["published_at"], "split": split_of(r["doc"])}
+    with PAIRS.open(encoding="utf-8") as fh:
+        for p in map(json.loads, fh):
+            if not p["draw"].startswith("enriched"):
+                continue
+            for side in "ab":
+                if p[f"{side}_forecast"] == 1:
+                    rows.setdefault(p[f"{side}_id"], {
+                        "id": p[f"{side}_id"], "doc": p[f"{side}_doc"], "text": p[f"{side}_text"],
+                        "published_at": p[f"{side}_published_at"],
+                        "split": split_of(p[f"{side}_doc"])})
+    out, texts = [], set()
+    for r in rows.values():
+        kw, key = keyword_of(r["text"]), (r["doc"], _key(r["text"]))
+        if kw and key not in texts:  # the same sentence under its two id forms counts once
+            texts.add(key)
+            out.append({**r, "keyword": kw})
+    return out
+
+
+def draw_keyword_forecasts(rows: list[dict]) -> list[tuple[int, int, str, str]]:
+    """The top-cosine pairs within keyword groups not already labelled."""
+    with PAIRS.open(encoding="utf-8") as fh:
+        seen = {frozenset((_key(p["a_text"]), _key(p["b_text"]))) for p in map(json.loads, fh)
+                if p["draw"] != "keyword-top"}  # this draw's own rows: it reproduces itself
+    sim = cosines(rows)
+    cands = [(i, j, s) for i, j, s in candidates(rows)[0]
+             if rows[i]["keyword"] == rows[j]["keyword"]
+             and frozenset((_key(rows[i]["text"]), _key(rows[j]["text"]))) not in seen]
+    global MAX_TOP_PER_SENTENCE
+    keep, MAX_TOP_PER_SENTENCE = MAX_TOP_PER_SENTENCE, MAX_TOP_PER_SENTENCE_2
+    try:
+        return [(*c, "keyword-top") for c in _top(cands, sim, KW_TOP, set(), Counter())]
+    finally:
+        MAX_TOP_PER_SENTENCE = keep
+
+
 def pool_rows(rows: list[dict], pairs, prefix: str = "fp", first: int = 1) -> list[dict]:
     """The pool, one dict a pair, in draw order."""
     out = []
@@ -232,9 +294,12 @@ def pool_rows(rows: list[dict], pairs, prefix: str = "fp", first: int = 1) -> li
     return out
 
 
-def main(out: str, enriched: bool = False) -> None:
+def main(out: str, enriched: bool = False, keyword: bool = False) -> None:
     mixed = 0
-    if enriched:
+    if keyword:
+        rows = labelled_keyword_forecasts()
+        pool = pool_rows(rows, draw_keyword_forecasts(rows), prefix="fk")
+    elif enriched:
         rows = corpus_sentences()
         pool = pool_rows(rows, draw_enriched(rows), prefix="fe")
     else:
@@ -252,7 +317,8 @@ def main(out: str, enriched: bool = False) -> None:
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if a != "--enriched"]
+    args = [a for a in sys.argv[1:] if a not in ("--enriched", "--keyword-forecasts")]
     if len(args) != 1:
-        sys.exit("usage: python -m eval.sample_forecast_pairs [--enriched] OUT.jsonl")
-    main(args[0], enriched="--enriched" in sys.argv)
+        sys.exit("usage: python -m eval.sample_forecast_pairs [--enriched | --keyword-forecasts] "
+                 "OUT.jsonl")
+    main(args[0], enriched="--enriched" in sys.argv, keyword="--keyword-forecasts" in sys.argv)
