@@ -55,3 +55,25 @@ def test_pair_labels_use_the_guideline_values():
         "rebuts", "supports", "extends", "cites"}
     assert {r["relation"] for r in _rows("pairs_sentences.jsonl")} == {
         "attacks", "supports", "neither"}
+
+
+def test_forecast_pairs_are_split_by_both_documents_and_complete():
+    """Every pair's split follows its two documents' (sha1) splits, mixed pairs are absent,
+    ``same_event`` is set exactly when both sentences are forecasts, and the counts are the
+    notes' (eval/README.md, "Same-event forecast pairs")."""
+    import hashlib
+
+    def split_of(doc: str) -> str:  # eval/sample_sentences.split_of, without importing eval
+        h = int(hashlib.sha1(doc.encode()).hexdigest(), 16) % 10
+        return "test" if h >= 8 else "train"
+
+    rows = _rows("forecast_pairs.jsonl")
+    assert len({r["pair_id"] for r in rows}) == len(rows) == 700
+    for r in rows:
+        assert r["a_doc"] != r["b_doc"], r["pair_id"]
+        assert split_of(r["a_doc"]) == split_of(r["b_doc"]) == r["split"], r["pair_id"]
+        both = r["a_forecast"] == r["b_forecast"] == 1
+        assert (r["same_event"] in (0, 1)) if both else r["same_event"] is None, r["pair_id"]
+    same = Counter(r["split"] for r in rows if r["same_event"] == 1)
+    assert same == {"train": 10, "test": 5}
+    assert sum(r["a_forecast"] == r["b_forecast"] == 1 for r in rows) == 465
