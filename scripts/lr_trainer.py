@@ -43,18 +43,49 @@ class Result:
                 "recall": round(self.recall, 4)}
 
 
-def select(X: Any, y: Any, groups: Any, subsets: dict[str, Any]) -> tuple[list[Result], Result]:
-    """Cross-validate every (subset, C); return all results and the best."""
+def doc_folds(docs: Any) -> dict[str, int]:
+    """The fold (0-4) of each document: the documents, sorted, shuffled with a fixed seed,
+    dealt round-robin."""
+    import numpy as np
+
+    rng = np.random.default_rng(SEED)
+    docs = sorted(set(docs))
+    return {d: int(i) % 5 for d, i in zip(docs, rng.permutation(len(docs)), strict=True)}
+
+
+def grouped_folds(groups: Any, fold_of: dict[str, int] | None = None) -> list[tuple[Any, Any]]:
+    """5 (train rows, held-out rows) pairs grouped by document (``groups``: a row's document).
+    ``fold_of``: a document → fold map drawn over a wider set of documents (by default the
+    documents in ``groups``, :func:`doc_folds`)."""
+    import numpy as np
+
+    fold_of = fold_of if fold_of is not None else doc_folds(groups)
+    k_of = np.asarray([fold_of[g] for g in groups])
+    return [(np.where(k_of != k)[0], np.where(k_of == k)[0]) for k in range(5)]
+
+
+def best_threshold(y: Any, p: Any) -> tuple[float, tuple[float, float, float]]:
+    """The threshold of :data:`THRESHOLDS` that maximises the F1 of probabilities ``p`` (ties:
+    the nearest to 0.5), and (F1, precision, recall) there."""
+    best_t, best = 0.5, (0.0, 0.0, 0.0)
+    for t in THRESHOLDS:
+        m = f1_at(y, p >= t)
+        if (m[0], -abs(t - 0.5)) > (best[0], -abs(best_t - 0.5)):
+            best_t, best = t, m
+    return best_t, best
+
+
+def select(X: Any, y: Any, groups: Any, subsets: dict[str, Any], *,
+           folds: list[tuple[Any, Any]] | None = None, class_weight: Any = None,
+           ) -> tuple[list[Result], Result]:
+    """Cross-validate every (subset, C); return all results and the best. ``folds``: by
+    default :func:`grouped_folds` of ``groups``."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    # 5 folds grouped by document: the documents, shuffled with a fixed seed, dealt round-robin
-    rng = np.random.default_rng(SEED)
-    docs = sorted(set(groups))
-    rank = {d: int(i) for d, i in zip(docs, rng.permutation(len(docs)), strict=True)}
-    fold_of = np.asarray([rank[g] % 5 for g in groups])
-    folds = [(np.where(fold_of != k)[0], np.where(fold_of == k)[0]) for k in range(5)]
+    if folds is None:
+        folds = grouped_folds(groups)
     results: list[Result] = []
     for name, cols in subsets.items():
         for c in C_GRID:
@@ -62,14 +93,10 @@ def select(X: Any, y: Any, groups: Any, subsets: dict[str, Any]) -> tuple[list[R
             p = np.zeros(len(y))
             for tr, te in folds:
                 sc = StandardScaler().fit(X[tr][:, cols])
-                clf = LogisticRegression(C=c, max_iter=3000).fit(sc.transform(X[tr][:, cols]),
-                                                                 y[tr])
+                clf = LogisticRegression(C=c, max_iter=3000, class_weight=class_weight).fit(
+                    sc.transform(X[tr][:, cols]), y[tr])
                 p[te] = clf.predict_proba(sc.transform(X[te][:, cols]))[:, 1]
-            best_t, best = 0.5, (0.0, 0.0, 0.0)
-            for t in THRESHOLDS:
-                m = f1_at(y, p >= t)
-                if (m[0], -abs(t - 0.5)) > (best[0], -abs(best_t - 0.5)):
-                    best_t, best = t, m
+            best_t, best = best_threshold(y, p)
             results.append(Result(name, c, best_t, *best))
             print(f"  {name:>12} C={c:<5} threshold {best_t:.3f}  CV F1 {best[0]:.3f} "
                   f"(P {best[1]:.3f} R {best[2]:.3f})  {time.perf_counter() - t0:.1f}s",
