@@ -52,8 +52,10 @@ class FitResult:
     timings: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
-        return (f"topic run {self.run_id}: {self.n_topics} topics over {self.n_items} {self.unit}, "
-                f"{self.n_outliers} outliers ({self.seconds:.1f}s)")
+        from .output import plural
+
+        return (f"topic run {self.run_id}: {plural(self.n_topics, 'topic')} over {self.n_items} {self.unit}, "
+                f"{plural(self.n_outliers, 'outlier')} ({self.seconds:.1f}s)")
 
 
 def data_dir(db_path: str | os.PathLike[str]) -> Path:
