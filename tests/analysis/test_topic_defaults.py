@@ -8,8 +8,8 @@ def test_claims_topics_grow_with_the_number_of_claims():
 
 def test_document_topics_grow_with_the_number_of_documents():
     assert default_min_topic_size("documents", 176) == 4  # the demo
-    assert default_min_topic_size("documents", 458) == 5  # 10 gave 412 of 458 posts one topic
-    assert default_min_topic_size("documents", 1_083) == 11
+    assert default_min_topic_size("documents", 458) == 4  # 10 gave 412 of 458 posts one topic
+    assert default_min_topic_size("documents", 1_083) == 10
     assert default_min_topic_size("documents", 50_000) == 500
 
 

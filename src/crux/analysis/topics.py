@@ -75,16 +75,16 @@ def prepare_numba(db_path: str | os.PathLike[str] | None) -> Path | None:
 
 
 def default_min_topic_size(unit: str, n_items: int) -> int:
-    """Documents: one per ~100 documents (at least 4); claims: one per ~300 claims (at least 10).
+    """Documents: one per 100 documents (at least 4); claims: one per 300 claims (at least 10).
 
-    A fixed 10 held on 1,083 LessWrong 2020 posts (26 topics) but put 412 of 458 real posts in
-    one topic, where 5 gave 28 sensible topics. Claims are short and many: with 10, the 30,634
+    A fixed 10 held on 1,083 LessWrong 2020 posts (26 topics; 11 gave 14) but put 412 of 458
+    real posts in one topic, where 5 gave 28 sensible topics. Claims are short and many: with 10, the 30,634
     claims of LessWrong 2020 gave 565 topics and 11,452 outliers, too many to read
     (measured 2026-11-22).
     """
     if unit == "claims":
         return max(10, n_items // 300)
-    return max(4, round(n_items / 100))
+    return max(4, n_items // 100)
 
 
 def dominant_topic_warning(topics: list[int], unit: str, min_topic_size: int) -> tuple[float, str | None]:
@@ -240,6 +240,7 @@ def fit(con: duckdb.DuckDBPyConnection, db_path: str | os.PathLike[str] | None, 
                               cluster_selection_method="eom", prediction_data=False),
         vectorizer_model=vectorizer, calculate_probabilities=False, top_n_words=10,
         min_topic_size=min_topic_size)
+    say("fitting: UMAP, then HDBSCAN, then each topic's words")
     with _bertopic_progress(progress):
         topics, probs = topic_model.fit_transform(docs, embeddings=X)
     topics = [int(x) for x in topics]
