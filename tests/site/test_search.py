@@ -70,7 +70,8 @@ def test_hostile_search_syntax_gets_a_friendly_page(server, page):
         assert resp.status == 200, (q, resp.status)
         body = page.locator("body").inner_text()
         assert "fts5" not in body and "syntax error" not in body.lower(), q
-    assert "Nothing to search for" in body or page.locator(".crux-note").count() == 1
+        if q != "a" * 2000:  # that one is a valid (long) word
+            assert page.locator(".crux-note").count() == 1, q
     resp = page.goto(server.url + "/search?q=" + quote("***"), wait_until="load")
     assert "Nothing to search for" in page.locator(".crux-note").inner_text()
     assert page.errors == []

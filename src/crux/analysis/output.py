@@ -64,8 +64,13 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, width: int |
     for r in cells:
         natural = [max(w, len(c)) for w, c in zip(natural, r, strict=True)]
     natural = [min(w, max(max_col, len(h))) for w, h in zip(natural, columns, strict=True)]
-    floors = [min(w, max(12, len(h))) for w, h in zip(natural, columns, strict=True)]
+    # prose (cells with spaces) keeps at least 28 characters and short ids and dates stay
+    # whole while long ones (URLs) give way; if that still does not fit, every column goes to 8
+    prose = [any(" " in r[k] for r in cells) for k in range(len(columns))]
+    floors = [min(w, 28) if p else (w if w <= 20 else max(8, len(h)))
+              for w, h, p in zip(natural, columns, prose, strict=True)]
     widths = _fit_widths(natural, floors, width)
+    widths = _fit_widths(widths, [min(w, 8) for w in widths], width)
 
     def fmt(r: Sequence[str]) -> list[str]:
         parts = [_wrap(c, w) for c, w in zip(r, widths, strict=True)]
