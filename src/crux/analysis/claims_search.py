@@ -121,8 +121,8 @@ def of_document(con: duckdb.DuckDBPyConnection, doc: str) -> Table:
     row = con.execute("SELECT id FROM documents WHERE id = ? OR url = ? OR url_key = ? LIMIT 1",
                       [doc, doc, key]).fetchone()
     if not row:
-        raise CruxError(f"no document {doc!r}: give a document id or URL (ids: crux debates, crux claims search, "
-                         "or the site's /doc/<id> pages)")
+        raise CruxError(f"no document {doc!r}: give a document id or URL (crux debates --json lists "
+                        "ids; crux claims search shows URLs; the site's pages are /doc/<id>)")
     join, params = topic_join(con)
     rows = con.execute(
         "SELECT s.position, c.score, c.kind, s.text, tt.topic_id, c.sentence_id FROM claims c "

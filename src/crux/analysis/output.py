@@ -65,11 +65,17 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, width: int |
         natural = [max(w, len(c)) for w, c in zip(natural, r, strict=True)]
     natural = [min(w, max(max_col, len(h))) for w, h in zip(natural, columns, strict=True)]
     # prose (cells with spaces) keeps at least 28 characters and short ids and dates stay
-    # whole while long ones (URLs) give way; if that still does not fit, every column goes to 8
+    # whole while long ones (URLs) give way; then only the main prose column keeps 28;
+    # if that still does not fit, every column goes down to 8
     prose = [any(" " in r[k] for r in cells) for k in range(len(columns))]
     floors = [min(w, 28) if p else (w if w <= 20 else max(8, len(h)))
               for w, h, p in zip(natural, columns, prose, strict=True)]
     widths = _fit_widths(natural, floors, width)
+    if prose:  # then all but the main prose column (the longest on average) go down to 8
+        avg = [sum(len(r[k]) for r in cells) / max(1, len(cells)) if p else -1 for k, p in enumerate(prose)]
+        main = avg.index(max(avg))
+        widths = _fit_widths(widths, [w if k == main and prose[k] else min(w, 8)
+                                      for k, w in enumerate(widths)], width)
     widths = _fit_widths(widths, [min(w, 8) for w in widths], width)
 
     def fmt(r: Sequence[str]) -> list[str]:
