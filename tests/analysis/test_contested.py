@@ -29,3 +29,18 @@ def test_quoted_outside_passages_are_counted(con):
     assert got[0]["claim"] == "Growth will double by 2030."
     assert (got[0]["attacks"], got[0]["supports"]) == (2, 1)
     assert got[0]["document"] == "quoted in My reply" and got[0]["sentence_id"] is None
+
+
+def test_claims_of_the_corpus_and_quoted_passages_rank_together(con):
+    _doc(con, "reply", "My reply")
+    _doc(con, "post", "The post")
+    con.execute("INSERT INTO sentences VALUES ('post:s1', 'post', 'post:b0', 1, 'Markets beat polls.', 0, 19, false)")
+    con.execute("INSERT INTO claims VALUES ('post:s1', 'post', 0.9, 'factual', 'test')")
+    for k in range(3):
+        con.execute("INSERT INTO claim_links VALUES (?, ?, 'reply', 'post:s1', 'post', NULL, 'attacks', 0.8, 'test')",
+                    [f"c{k}", f"sr{k}"])
+    _link(con, "q1", "attacks", "An outside sentence.")
+    cols, rows = contested(con)
+    got = [dict(zip(cols, r, strict=True)) for r in rows]
+    assert [(g["claim"], g["attacks"]) for g in got] == [("Markets beat polls.", 3), ("An outside sentence.", 1)]
+    assert got[0]["document"] == "The post" and got[0]["sentence_id"] == "post:s1"
