@@ -38,4 +38,5 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests
 
 clean:
-	rm -rf demo.duckdb demo.sqlite demo.metadata.yml demo.inspect.json demo-data .pytest_cache
+	rm -rf demo.duckdb demo.duckdb.wal demo.duckdb.lock demo.readonly.duckdb demo.sqlite demo.metadata.yml \
+		demo.inspect.json demo-data .demo.*.tmp-* .pytest_cache

@@ -75,3 +75,13 @@ def test_db_given_to_a_subgroup_reaches_its_commands(runner, tmp_path, monkeypat
         assert "crux.duckdb" not in r.output, (args, r.output)
         assert "nosuchdoc" in r.output, (args, r.output)
     assert not (tmp_path / "crux.duckdb").exists()
+
+
+def test_wrong_option_values_exit_2(runner, tmp_path):
+    """A wrong option value is a usage error (exit 2), as the README says, before any work."""
+    db = str(tmp_path / "x.duckdb")
+    for args in (["process", "--stage", "nosuch"], ["process", "--device", "bogus"],
+                 ["crawl", "--since", "notadate"], ["add-forum", "lesswrong", "--since", "soon"]):
+        r = runner.invoke(cli, ["--db", db, *args])
+        assert r.exit_code == 2, (args, r.output)
+        assert "Invalid value" in r.output and "Traceback" not in r.output

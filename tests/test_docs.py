@@ -74,3 +74,23 @@ def test_use_from_python_example_runs(tmp_path, monkeypatch):
     assert re.search(r"\d+ new", out.stdout), out.stdout
     assert re.search(r"segment: \d+ documents processed", out.stdout), out.stdout
     assert int(re.search(r"^(\d+) sentences$", out.stdout, re.M).group(1)) > 10
+
+
+def test_demo_files_ignored_and_cleaned():
+    """Every file `make demo` writes beside demo.duckdb is git-ignored and removed by `make clean`."""
+    from crux.analysis.topics import data_dir
+    from crux.refresh import lock_path, readonly_copy_path
+    from crux.site.export import inspect_path, metadata_path, snapshot_path
+
+    db = ROOT / "demo.duckdb"
+    snap = snapshot_path(db)
+    written = [db, db.with_name("demo.duckdb.wal"), lock_path(db), readonly_copy_path(db), snap, metadata_path(snap),
+               inspect_path(snap), data_dir(db)]
+    ignore = (ROOT / ".gitignore").read_text(encoding="utf-8").split()
+    clean = re.search(r"^clean:\n((?:\t.*\n?)+)", (ROOT / "Makefile").read_text(encoding="utf-8"), re.M)
+    assert clean, "Makefile has no clean target"
+    clean_words = clean.group(1).replace("\\\n", " ").split()
+    for p in written:
+        name = p.name
+        assert f"/{name}" in ignore or f"/{name}/" in ignore, f"{name} is not in .gitignore"
+        assert name in clean_words, f"make clean does not remove {name}"

@@ -49,8 +49,8 @@ def test_full_text_search_finds_a_demo_post(server, page):
     page.fill(".crux-search input[type=search]", "overrated funding")
     page.click(".crux-search input[type=submit]")
     page.wait_for_load_state("networkidle")
-    assert "_search=overrated+funding" in page.url
-    titles = page.locator("table.rows-and-columns td.col-title").all_inner_texts()
+    assert "/search?q=overrated+funding" in page.url
+    titles = page.locator(".crux-hit-title").all_inner_texts()
     assert "Forecasting Is Overrated; Stop Funding It" in titles
     screenshot(page, "search")
     assert page.errors == []

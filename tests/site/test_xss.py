@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -121,7 +122,8 @@ def test_no_payload_runs_in_the_browser(hostile, page):
         paths = ["/", "/debates", "/debate/x1", "/forecasts", "/topics", "/topic/r%3Cscript%3E/0",
                  f"/{db}/documents", f"/{db}/documents?_search=xsstest", f"/{db}/posts",
                  f"/{db}/claim_details", f"/{db}/forecast_details", f"/{db}/search_everywhere?q=xsstest",
-                 "/-/search?q=xsstest", "/doc/x-reply"]
+                 "/-/search?q=xsstest", "/search", "/search?q=xsstest", "/search?q=payload&in=claims",
+                 "/search?q=" + quote('"><script>__xss(1)</script>'), "/doc/x-reply"]
         paths += [f"/doc/x{i}" for i in range(len(PAYLOADS))]
         for path in paths:
             wait = "networkidle" if path.startswith("/-/search") else "load"

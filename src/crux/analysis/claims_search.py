@@ -83,21 +83,29 @@ def search(con: duckdb.DuckDBPyConnection, text: str, k: int = 10) -> Table:
 
 
 def contested(con: duckdb.DuckDBPyConnection, topic: int | None = None, limit: int = 20) -> Table:
-    """Claims with the most attacks in ``claim_links`` (supports counted beside)."""
-    join, params = topic_join(con)
+    """Claims, and quoted passages of works outside the corpus, with the most attacks in
+    ``claim_links`` (supports counted beside). A quoted passage has no sentence id; its
+    document is the quoted work when it is in the corpus, else "quoted in" the quoting one."""
+    join, params = topic_join(con, claim_col="l.sid", doc_col="d.id")
     where = ""
     if topic is not None:
-        where = "WHERE tt.topic_id = ?"
+        where = "AND tt.topic_id = ?"
         params = [*params, topic]
     rows = con.execute(
-        "WITH l AS (SELECT target_sentence_id AS sid, count(*) FILTER (relation = 'attacks') AS attacks, "
+        "WITH l AS (SELECT coalesce(target_sentence_id, 'quote:' || coalesce(target_document_id, '') || '|' "
+        "|| coalesce(target_text, '')) AS k, any_value(target_sentence_id) AS sid, "
+        "any_value(target_text) AS quoted, any_value(target_document_id) AS tdoc, "
+        "min(source_document_id) AS src, count(*) FILTER (relation = 'attacks') AS attacks, "
         "count(*) FILTER (relation = 'supports') AS supports FROM claim_links "
-        "WHERE target_sentence_id IS NOT NULL GROUP BY 1) "
-        "SELECT l.attacks, l.supports, s.text, coalesce(d.title, left(d.text, 60)), d.author, "
-        "d.published_at, tt.topic_id, tt.label, c.sentence_id FROM l JOIN claims c ON c.sentence_id = l.sid "
-        f"JOIN sentences s ON s.id = c.sentence_id JOIN documents d ON d.id = c.document_id {join} "
-        f"{where} {'AND' if where else 'WHERE'} l.attacks > 0 "
-        "ORDER BY l.attacks DESC, l.supports, c.sentence_id LIMIT ?", [*params, limit]).fetchall()
+        "WHERE target_sentence_id IS NOT NULL OR target_text IS NOT NULL GROUP BY 1) "
+        "SELECT l.attacks, l.supports, coalesce(s.text, l.quoted), "
+        "coalesce(d.title, left(d.text, 60), 'quoted in ' || coalesce(q.title, left(q.text, 60))), "
+        "d.author, d.published_at, tt.topic_id, tt.label, l.sid FROM l "
+        "LEFT JOIN claims c ON c.sentence_id = l.sid LEFT JOIN sentences s ON s.id = l.sid "
+        "LEFT JOIN documents d ON d.id = coalesce(c.document_id, l.tdoc) "
+        f"LEFT JOIN documents q ON q.id = l.src {join} "
+        f"WHERE l.attacks > 0 AND (l.sid IS NULL OR c.sentence_id IS NOT NULL) {where} "
+        "ORDER BY l.attacks DESC, l.supports, l.k LIMIT ?", [*params, limit]).fetchall()
     return ["attacks", "supports", "claim", "document", "author", "published_at", "topic",
             "topic_label", "sentence_id"], rows
 
@@ -113,7 +121,8 @@ def of_document(con: duckdb.DuckDBPyConnection, doc: str) -> Table:
     row = con.execute("SELECT id FROM documents WHERE id = ? OR url = ? OR url_key = ? LIMIT 1",
                       [doc, doc, key]).fetchone()
     if not row:
-        raise UsageError(f"no document {doc!r}: give a document id or URL from crux status / the site")
+        raise UsageError(f"no document {doc!r}: give a document id or URL (crux debates --json lists "
+                        "ids; crux claims search shows URLs; the site's pages are /doc/<id>)")
     join, params = topic_join(con)
     rows = con.execute(
         "SELECT s.position, c.score, c.kind, s.text, tt.topic_id, c.sentence_id FROM claims c "

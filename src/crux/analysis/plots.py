@@ -55,7 +55,35 @@ def figure(con: duckdb.DuckDBPyConnection, run_id: str, kind: str, db_path: Any,
     df = pd.DataFrame({"Topic": [r[1] for r in rows], "Words": [words.get(r[1], "") for r in rows],
                        "Frequency": [r[2] for r in rows],
                        "Timestamp": pd.to_datetime([r[0] for r in rows])})
-    return model.visualize_topics_over_time(df, top_n_topics=top)
+    fig = model.visualize_topics_over_time(df, top_n_topics=top)
+    return break_gaps(fig, sorted({r[0] for r in rows}), freq)
+
+
+_PANDAS_FREQ = {"day": "D", "week": "W-MON", "month": "MS", "quarter": "QS", "year": "YS"}
+
+
+def break_gaps(fig: Any, covered: list[Any], freq: str) -> Any:
+    """Give each line every period from the first to the last: 0 where the corpus has items
+    but the topic none, a gap (no line drawn) where the corpus has no items at all."""
+    import pandas as pd
+
+    have = set(pd.to_datetime(covered))
+    periods = pd.date_range(min(have), max(have), freq=_PANDAS_FREQ.get(freq, "MS"))
+    periods = sorted(set(periods) | have)
+    for tr in fig.data:
+        if tr.x is None or tr.y is None:
+            continue
+        hover = list(tr.hovertext) if tr.hovertext is not None and not isinstance(tr.hovertext, str) else None
+        points = {x: k for k, x in enumerate(pd.to_datetime(list(tr.x)))}
+        ys, hs = [], []
+        for p in periods:
+            k = points.get(p)
+            ys.append(tr.y[k] if k is not None else (0 if p in have else None))
+            hs.append(hover[k] if hover is not None and k is not None else "")
+        tr.update(x=periods, y=ys, connectgaps=False)
+        if hover is not None:
+            tr.update(hovertext=hs)
+    return fig
 
 
 def write(fig: Any, out: Path) -> Path:
@@ -99,7 +127,7 @@ def _png(fig: Any, out: Path) -> None:
         k = (_axis_key(getattr(t, "xaxis", None), "x"), _axis_key(getattr(t, "yaxis", None), "y"))
         ax = flat[keys.index(k)]
         x = list(t.x) if t.x is not None else []
-        y = list(t.y) if t.y is not None else []
+        y = [float("nan") if v is None else v for v in t.y] if t.y is not None else []  # gaps
         if t.type == "bar":
             if t.orientation == "h":
                 ax.barh([str(v) for v in y], x, color="#4c72b0")

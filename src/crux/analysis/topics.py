@@ -50,10 +50,15 @@ class FitResult:
     seconds: float
     model_path: str
     timings: dict[str, float] = field(default_factory=dict)
+    largest_share: float = 0.0     # the biggest topic's share of all items
+    warning: str | None = None     # set when one topic holds more than half the items
 
     def summary(self) -> str:
-        return (f"topic run {self.run_id}: {self.n_topics} topics over {self.n_items} {self.unit}, "
-                f"{self.n_outliers} outliers ({self.seconds:.1f}s)")
+        from .output import plural
+
+        return (f"topic run {self.run_id}: {plural(self.n_topics, 'topic')} over {self.n_items} {self.unit}, "
+                f"{plural(self.n_outliers, 'outlier')}, largest topic {self.largest_share:.0%} "
+                f"({self.seconds:.1f}s)")
 
 
 def data_dir(db_path: str | os.PathLike[str]) -> Path:
@@ -70,12 +75,54 @@ def prepare_numba(db_path: str | os.PathLike[str] | None) -> Path | None:
 
 
 def default_min_topic_size(unit: str, n_items: int) -> int:
-    """10 for documents; for claims, one topic per ~300 claims at most (at least 10).
+    """Documents: one per 100 documents (at least 4); claims: one per 300 claims (at least 10).
 
-    Claims are short and many: with 10, the 30,634 claims of LessWrong 2020 gave 565 topics
-    and 11,452 outliers, too many to read (measured 2026-11-22).
+    A fixed 10 held on 1,083 LessWrong 2020 posts (26 topics; 11 gave 14) but put 412 of 458
+    real posts in one topic, where 5 gave 28 sensible topics. Claims are short and many: with 10, the 30,634
+    claims of LessWrong 2020 gave 565 topics and 11,452 outliers, too many to read
+    (measured 2026-11-22).
     """
-    return max(10, n_items // 300) if unit == "claims" else 10
+    if unit == "claims":
+        return max(10, n_items // 300)
+    return max(4, n_items // 100)
+
+
+def dominant_topic_warning(topics: list[int], unit: str, min_topic_size: int) -> tuple[float, str | None]:
+    """The largest topic's share of all items, and a warning (what to change) above one half."""
+    from collections import Counter
+
+    sizes = Counter(t for t in topics if t >= 0)
+    if not sizes or not topics:
+        return 0.0, None
+    tid, n = sizes.most_common(1)[0]
+    share = n / len(topics)
+    if share <= 0.5:
+        return share, None
+    return share, (f"topic {tid} holds {n} of {len(topics)} {unit} ({share:.0%}): the topics are too "
+                   f"coarse; refit with a smaller --min-topic-size (now {min_topic_size}, try "
+                   f"{max(2, min_topic_size // 2)})")
+
+
+@contextmanager
+def _bertopic_progress(progress: Any) -> Iterator[None]:
+    """Send BERTopic's step messages ("Dimensionality - ...", "Cluster - ...") to ``progress``."""
+    if progress is None:
+        yield
+        return
+    bt_log = logging.getLogger("BERTopic")
+    saved = bt_log.level, bt_log.handlers[:]
+
+    class _Forward(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            progress(record.getMessage())
+
+    bt_log.handlers = [_Forward(logging.INFO)]
+    bt_log.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        bt_log.setLevel(saved[0])
+        bt_log.handlers = saved[1]
 
 
 def min_items(min_topic_size: int) -> int:
@@ -137,10 +184,14 @@ def _centroids(X: np.ndarray, topics: list[int]) -> tuple[list[int], np.ndarray]
 
 def fit(con: duckdb.DuckDBPyConnection, db_path: str | os.PathLike[str] | None, *,
         unit: str = "documents", min_topic_size: int | None = None, seed: int = 42,
-        reduce_outliers: bool = False, model: str | None = None, save: bool = True) -> FitResult:
+        reduce_outliers: bool = False, model: str | None = None, save: bool = True,
+        progress: Any = None) -> FitResult:
     """Fit BERTopic on the stored embeddings of ``unit``; store the run; return its summary.
 
-    ``min_topic_size`` None: :func:`default_min_topic_size` of the unit and item count."""
+    ``min_topic_size`` None: :func:`default_min_topic_size` of the unit and item count.
+    ``progress``: called with a line per step (a terminal's progress; None in cron).
+    A fit whose largest topic holds more than half the items logs a warning and returns it."""
+    say = progress or (lambda _msg: None)
     import numpy as np
 
     t0 = time.perf_counter()
@@ -162,8 +213,10 @@ def fit(con: duckdb.DuckDBPyConnection, db_path: str | os.PathLike[str] | None, 
         raise StageError(f"too few {unit} for topics ({len(ids)}); need at least {need}")
     docs = [texts[i] for i in ids]
     timings["load"] = time.perf_counter() - t0
+    say(f"{len(ids)} {unit} loaded; fitting with --min-topic-size {min_topic_size}")
 
     t = time.perf_counter()
+    say("importing BERTopic, UMAP and HDBSCAN")
     prepare_numba(db_path)
     from bertopic import BERTopic
     from hdbscan import HDBSCAN
@@ -187,7 +240,9 @@ def fit(con: duckdb.DuckDBPyConnection, db_path: str | os.PathLike[str] | None, 
                               cluster_selection_method="eom", prediction_data=False),
         vectorizer_model=vectorizer, calculate_probabilities=False, top_n_words=10,
         min_topic_size=min_topic_size)
-    topics, probs = topic_model.fit_transform(docs, embeddings=X)
+    say("fitting: UMAP, then HDBSCAN, then each topic's words")
+    with _bertopic_progress(progress):
+        topics, probs = topic_model.fit_transform(docs, embeddings=X)
     topics = [int(x) for x in topics]
     prob: list[float | None] = ([float(p) for p in probs] if probs is not None and np.ndim(probs) == 1
                                 else [None] * len(topics))
@@ -205,7 +260,11 @@ def fit(con: duckdb.DuckDBPyConnection, db_path: str | os.PathLike[str] | None, 
             topic_model.update_topics(docs, topics=topics, vectorizer_model=vectorizer)
         timings["reduce_outliers"] = time.perf_counter() - t
 
+    share, warning = dominant_topic_warning(topics, unit, min_topic_size)
+    if warning:
+        log.warning(warning)
     topic_ids, cents = _centroids(X, topics)
+    say("saving the model and the assignments")
     created = _now()
     run_id = _run_id(unit, created, params, ids)
     model_dir = ""
@@ -240,7 +299,7 @@ def fit(con: duckdb.DuckDBPyConnection, db_path: str | os.PathLike[str] | None, 
         raise
     log.info("topic fit timings: %s", {k: round(v, 2) for k, v in timings.items()})
     return FitResult(run_id, unit, len(ids), len(topic_ids), topics.count(-1),
-                     time.perf_counter() - t0, model_dir, timings)
+                     time.perf_counter() - t0, model_dir, timings, share, warning)
 
 
 def _save(topic_model: Any, path: Path, X: np.ndarray, topics: list[int], topic_ids: list[int],
@@ -364,7 +423,7 @@ def load_model(con: duckdb.DuckDBPyConnection, run_id: str, db_path: str | os.Pa
 
 
 __all__ = ["UNITS", "FitResult", "assign_new", "centroids", "data_dir", "fit", "latest_run", "refresh_topics",
-           "default_min_topic_size", "load_model", "min_items", "prepare_numba", "resolve_run"]
+           "default_min_topic_size", "dominant_topic_warning", "load_model", "min_items", "prepare_numba", "resolve_run"]
 
 
 def _db_file(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -394,14 +453,15 @@ def refresh_topics(con: duckdb.DuckDBPyConnection, *, refit: bool = False, progr
             res = fit(con, db_path, unit=unit, min_topic_size=int(p.get("min_topic_size", 10)),
                       seed=int(p.get("seed", 42)), reduce_outliers=bool(p.get("reduce_outliers")),
                       model=p.get("embedding_model"))
-            notes.append(f"refit {unit}: {res.n_topics} topics")
+            notes.append(f"refit {unit}: {res.n_topics} topics" + (f" ({res.warning})" if res.warning else ""))
     if latest_run(con) is None:  # the first fit: documents, default parameters
         n_docs = con.execute("SELECT count(*) FROM embeddings WHERE item_kind = 'document'").fetchone()[0]
         if n_docs < min_items(10):
             return f"skipped: too few document embeddings for topics ({n_docs})"
         # small corpora need small topics: 176 demo documents give 2 topics at size 10
-        size = max(4, min(10, n_docs // 30))
+        size = default_min_topic_size("documents", n_docs)
         res = fit(con, db_path, unit="documents", min_topic_size=size)
-        return f"first fit: {res.n_topics} topics over {res.n_items} documents (min size {size})"
+        return (f"first fit: {res.n_topics} topics over {res.n_items} documents (min size {size})"
+                + (f"; warning: {res.warning}" if res.warning else ""))
     n = assign_new(con)
     return "; ".join(notes + [f"{n} new items assigned to topics"])

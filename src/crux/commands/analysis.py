@@ -60,8 +60,8 @@ def topics() -> None:
 @click.option("--unit", type=click.Choice(["documents", "claims"]), default="documents",
               show_default=True, help="What to cluster.")
 @click.option("--min-topic-size", type=click.IntRange(min=2), default=None,
-              help="Smallest topic (HDBSCAN min_cluster_size). Default: 10 for documents; for "
-                   "claims, 10 or one per 300 claims, whichever is larger.")
+              help="Smallest topic (HDBSCAN min_cluster_size). Default: one per 100 documents "
+                   "(at least 4); for claims, one per 300 claims (at least 10).")
 @click.option("--seed", type=int, default=42, show_default=True, help="UMAP random_state.")
 @click.option("--reduce-outliers", is_flag=True, help="Move outliers to their nearest topic.")
 @click.option("--model", help="Embedding model of the stored vectors (default: the most used).")
@@ -74,15 +74,26 @@ def topics_fit(db_path: Path, unit: str, min_topic_size: int | None, seed: int, 
     Never re-embeds. The model is saved (safetensors) in <db>-data/topics/<run>/; numba's
     compiled code is cached in <db>-data/numba-cache/, so later fits start faster.
     """
+    import time
+
     from ..analysis.topics import fit
+    from ..cli import is_terminal
+
+    t0 = time.monotonic()
+
+    def progress(msg: str) -> None:
+        click.echo(f"[{time.monotonic() - t0:5.0f}s] {msg}", err=True)
 
     con = _open(db_path)
     try:
         result = fit(con, db_path, unit=unit, min_topic_size=min_topic_size, seed=seed,
-                     reduce_outliers=reduce_outliers, model=model)
+                     reduce_outliers=reduce_outliers, model=model,
+                     progress=progress if is_terminal() else None)
     finally:
         con.close()
     click.echo(result.summary())
+    if result.warning:
+        click.echo(f"Warning: {result.warning}", err=True)
 
 
 @topics.command("assign")

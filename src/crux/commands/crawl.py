@@ -20,6 +20,19 @@ def _input_errors(fn):  # type: ignore[no-untyped-def]
         raise click.ClickException(str(e)) from None
 
 
+def _check_since(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A ``--since`` that is not a date is a usage error (exit 2)."""
+    from ..crawler.sources import parse_date
+    from ..errors import InputError
+
+    if value:
+        try:
+            parse_date(value)
+        except InputError:
+            raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD or 2024-05-01T12:00:00Z") from None
+    return value
+
+
 @cli.command("add-feed")
 @db_option
 @click.argument("url")
@@ -47,7 +60,7 @@ def add_feed(db_path: Path, url: str, name: str | None, fetch_articles: bool) ->
 @db_option
 @click.argument("site")
 @click.option("--name", help="Name of the source (default: the forum's short name or host).")
-@click.option("--since", help="Crawl posts from this date on (YYYY-MM-DD); default: all.")
+@click.option("--since", callback=_check_since, help="Crawl posts from this date on (YYYY-MM-DD); default: all.")
 @click.option("--comments/--no-comments", default=True, show_default=True,
               help="Fetch each post's comments.")
 @click.option("--api-style", type=click.Choice(["legacy", "selector"]),
@@ -151,7 +164,7 @@ def remove_source(db_path: Path, name: str, purge: bool) -> None:
 @cli.command()
 @db_option
 @click.option("--source", "sources", multiple=True, help="Crawl only this source (repeatable).")
-@click.option("--since", help="Ask forums for posts from this date on (YYYY-MM-DD), ignoring the watermark; "
+@click.option("--since", callback=_check_since, help="Ask forums for posts from this date on (YYYY-MM-DD), ignoring the watermark; "
                               "skip older feed entries.")
 @click.option("--max-items", type=click.IntRange(min=1), help="Store at most N documents per source.")
 def crawl(db_path: Path, sources: tuple[str, ...], since: str | None, max_items: int | None) -> None:

@@ -400,7 +400,11 @@ async def topic_page(datasette: Any, request: Any) -> Any:
     for it in items:
         if it["published_at"]:
             by_period[it["published_at"][:7]] += 1
-    timeline = [{"period": k, "count": by_period.get(k, 0)} for k in _months(by_period)]
+    covered = {r["m"] for r in await _rows(
+        db, "select distinct substr(published_at, 1, 7) as m from documents where published_at is not null")}
+    # a month the corpus does not cover is a gap (null), not a zero
+    timeline = [{"period": k, "count": by_period.get(k, 0) if k in covered else None}
+                for k in _months(by_period)]
     return await _render(datasette, request, "crux_topic.html", {
         "topic": topic, "words": words, "items": items[:300], "n_items": len(items),
         "words_json": [{"label": w["word"], "value": w["weight"]} for w in words],
@@ -443,5 +447,13 @@ ROUTES = [
     (r"^/topic/(?P<run_id>[^/]+)/(?P<topic_id>-?\d+)$", topic_page),
     (r"^/-/crux/static/(?P<name>[A-Za-z0-9_.-]+)$", static_file),
 ]
+
+
+def _search_route() -> tuple[str, Any]:
+    from .search import search_page  # the search page lives in its own module
+    return (r"^/search$", search_page)
+
+
+ROUTES.append(_search_route())
 
 __all__ = ["ROUTES", "home_vars"]

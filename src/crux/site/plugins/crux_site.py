@@ -47,6 +47,28 @@ def _watcher(datasette: Any) -> SnapshotWatcher | None:
     return w or None
 
 
+# Long columns a table's HTML page hides unless the URL picks columns (_col/_nocol) or asks
+# for them all (_crux_all=1); the JSON and CSV views keep every column.
+HIDDEN_COLUMNS = {"documents": ("text", "html_safe", "content_hash", "extra")}
+
+
+def hide_long_columns(scope: dict[str, Any]) -> dict[str, Any]:
+    """``scope`` with ``_nocol=`` added for :data:`HIDDEN_COLUMNS` on a table's HTML page."""
+    from urllib.parse import parse_qsl, urlencode
+
+    parts = scope.get("path", "").strip("/").split("/")
+    if len(parts) != 2 or parts[1] not in HIDDEN_COLUMNS or parts[0].startswith("-"):
+        return scope
+    args = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    if any(k in ("_col", "_nocol", "_crux_all") for k, _ in args):
+        return scope
+    used = {v for _, v in args} | {k.split("__")[0] for k, _ in args}
+    extra = [("_nocol", c) for c in HIDDEN_COLUMNS[parts[1]] if c not in used]
+    if not extra:
+        return scope
+    return {**scope, "query_string": urlencode(args + extra).encode("latin-1")}
+
+
 @hookimpl
 def asgi_wrapper(datasette: Any) -> Any:
     def wrap(app: Any) -> Any:
@@ -55,6 +77,7 @@ def asgi_wrapper(datasette: Any) -> Any:
                 w = _watcher(datasette)
                 if w is not None:
                     w.maybe_swap()
+                scope = hide_long_columns(scope)
             await app(scope, receive, send)
         return checked
     return wrap

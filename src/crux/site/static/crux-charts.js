@@ -98,7 +98,7 @@
     if (!data.length) return empty(c, "No dated items.");
     var W = 420, H = 220, m = {l: 32, r: 8, t: 10, b: 40};
     var s = svg(c, W, H);
-    var max = Math.max.apply(null, data.map(function (d) { return d.count; })) || 1;
+    var max = Math.max.apply(null, data.map(function (d) { return d.count || 0; })) || 1;
     var bw = (W - m.l - m.r) / data.length;
     function Y(v) { return m.t + (1 - v / max) * (H - m.t - m.b); }
     var ax = el("g", {"class": "axis"}, s);
@@ -108,9 +108,15 @@
     var every = Math.ceil(data.length / 8);
     data.forEach(function (d, i) {
       var x = m.l + i * bw;
-      var r = el("rect", {x: x + 1, y: Y(d.count), width: Math.max(1, bw - 2), height: H - m.b - Y(d.count),
-                          fill: BLUE, "fill-opacity": .7, "class": "bar"}, s);
-      tip(r, d.period + ": " + d.count);
+      if (d.count === null) {  // the corpus has nothing from this period: a gap, not a zero
+        var g = el("rect", {x: x + 1, y: m.t, width: Math.max(1, bw - 2), height: H - m.b - m.t,
+                            fill: "#eee", "class": "gap"}, s);
+        tip(g, d.period + ": not in the corpus");
+      } else {
+        var r = el("rect", {x: x + 1, y: Y(d.count), width: Math.max(1, bw - 2), height: H - m.b - Y(d.count),
+                            fill: BLUE, "fill-opacity": .7, "class": "bar"}, s);
+        tip(r, d.period + ": " + d.count);
+      }
       if (i % every === 0) {
         text(s, x + bw / 2, H - m.b + 14, d.period, {"text-anchor": "middle", fill: "#555"});
       }
