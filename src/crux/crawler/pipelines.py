@@ -126,6 +126,12 @@ class CrawlStore:
             state.errors.append(message)
             log.info("%s: %s", name, message)
 
+    def posts_before(self, source_id: str, when: datetime) -> int:
+        """How many of the source's stored posts were published before ``when``."""
+        row = self.con.execute("SELECT count(*) FROM documents WHERE source_id = ? AND kind = 'post' "
+                               "AND published_at < ?", [source_id, when]).fetchone()
+        return int(row[0]) if row else 0
+
     def stored_posts(self, source_id: str, ids: list[str]) -> dict[str, tuple[Any, int | None, bool]]:
         """``{id: (updated_at, comment_count, deleted)}`` of the source's stored posts among ``ids``."""
         if not ids:

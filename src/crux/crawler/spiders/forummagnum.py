@@ -18,8 +18,9 @@ asks again.
 compared with the store; a post that is missing, whose ``modifiedAt`` moved, or whose
 ``commentCount`` moved is fetched again (and then its comments, when the count moved); a stored
 post the complete listing no longer shows, or shows as ``deletedDraft``, is marked deleted with
-its comments. It runs on every crawl after the first, or every ``sweep_every_days`` (a source
-setting); what it did is stored in the source's ``config["last_sweep"]``.
+its comments. It runs on every crawl after the first that has stored posts before the window,
+or every ``sweep_every_days`` (a source setting); what it did is stored in the source's
+``config["last_sweep"]``.
 
 **The argument style** is tried, not trusted: when the site refuses a query's arguments
 (a GraphQL validation error), the request is sent once more in the other style; if that works,
@@ -185,7 +186,8 @@ class ForumMagnumSpider(CruxSpider):
             after = self._start_after(name)
             self.state(name).window_start = after
             yield self._posts_request(name, after, 0)
-            if after is not None and self._sweep_due(name):
+            if after is not None and self._sweep_due(name) \
+                    and self.store.posts_before(self.state(name).id, after):  # else nothing to sweep
                 yield self._start_sweep(name, after)
 
     def _results(self, response: Any, collection: str) -> list[Any] | JsonRequest | None:
