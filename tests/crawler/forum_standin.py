@@ -177,6 +177,7 @@ class ForumStandIn:
         self.comments = {c["_id"]: copy.deepcopy(c) for c in comments}
         self.styles = styles
         self.list_deleted_drafts = list_deleted_drafts
+        self.fail_limit: int | None = None  # a list query asking for this many answers HTTP 500
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         owner = self
@@ -279,6 +280,8 @@ class ForumStandIn:
             terms = dict(terms or {})
             limit, offset = args.get("limit", 10), args.get("offset", 0)
         entry.update(view=view, terms=terms, limit=limit, offset=offset)
+        if self.fail_limit is not None and limit == self.fail_limit:
+            raise GraphQLError("Internal server error", status=500)
         if offset and offset > MAX_SKIP:
             raise GraphQLError("Exceeded maximum value for skip", status=200)
         rows = self._posts(view, terms) if name == "posts" else self._comments(view, terms)

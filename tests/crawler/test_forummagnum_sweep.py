@@ -125,3 +125,49 @@ def test_sweep_schedule_setting(tmp_path):
         _, third = _crawl(db, forum)   # swept less than 30 days ago: not now
         assert sum(q.get("limit") == 1000 for q in third) == 0
         assert "last sweep (every 30 days)" in run_crux(db, "sources").stdout
+
+
+def test_a_failed_sweep_marks_nothing_deleted(tmp_path):
+    posts, comments = make_forum(40)
+    db = tmp_path / "fail.duckdb"
+    old = sorted(posts, key=lambda p: p["postedAt"])[5]
+    with ForumStandIn(posts, comments) as forum:
+        assert run_crux(db, "add-forum", forum.url, "--name", "f").returncode == 0
+        _crawl(db, forum)
+        con = _con(db)
+        watermark = con.execute("SELECT watermark FROM sources").fetchone()[0]
+        con.close()
+        forum.delete_post(old["_id"])
+        forum.fail_limit = 1000  # the listing answers 500, every retry
+        r = run_crux(db, "crawl")
+        assert r.returncode == 1 and "Traceback" not in r.stderr
+        con = _con(db)
+        assert con.execute("SELECT count(*) FROM documents WHERE deleted").fetchone()[0] == 0
+        assert con.execute("SELECT watermark FROM sources").fetchone()[0] == watermark
+        con.close()
+        assert _config(db)["last_sweep"]["complete"] is False
+        assert "incomplete, nothing marked deleted" in run_crux(db, "sources").stdout
+        forum.fail_limit = None
+        r, _ = _crawl(db, forum)
+        assert "marked deleted" in r.stdout
+        con = _con(db)
+        assert con.execute("SELECT deleted FROM documents WHERE id = ?", [old["_id"]]).fetchone() == (True,)
+        con.close()
+
+
+def test_schema_error_and_notes():
+    from crux.crawler.graphql import schema_error
+    from crux.crawler.sources import forum_notes
+    refused = {"errors": [{"message": 'Unknown argument "selector" on field "Query.posts".'}]}
+    assert schema_error(refused, 400) == 'Unknown argument "selector" on field "Query.posts".'
+    assert schema_error({"errors": [{"message": "x", "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}]},
+                        200) == "x"
+    skip = {"errors": [{"message": "Exceeded maximum value for skip"}], "data": {"posts": None}}
+    assert schema_error(skip, 200) is None  # a query error, not a wrong style
+    assert schema_error({"errors": [{"message": "Unknown type"}], "data": {"posts": {"results": []}}}, 200) is None
+    assert schema_error({"data": {"posts": {"results": []}}}, 200) is None and schema_error([], 400) is None
+    notes = forum_notes({"api_style": "selector", "sweep_every_days": "junk",
+                         "api_style_detected": {"at": "2026-12-02T13:50:00.000Z", "refused": "legacy"}})
+    assert notes == ["api style: selector (detected 2026-12-02 13:50: the site refused legacy)",
+                     "sweep (every crawl): not yet (the first crawl reads everything)"]
+    assert forum_notes({"sweep_every_days": -1})[1].startswith("sweep (never)")

@@ -117,7 +117,10 @@ def forum_notes(config: dict[str, Any]) -> list[str]:
     else:
         line = f"api style: {style}"
     notes = [line]
-    every = config.get("sweep_every_days") or 0
+    try:
+        every = float(config.get("sweep_every_days") or 0)
+    except (TypeError, ValueError):
+        every = 0.0
     schedule = "never" if every < 0 else "every crawl" if every == 0 else f"every {every:g} days"
     last = config.get("last_sweep")
     if not isinstance(last, dict):

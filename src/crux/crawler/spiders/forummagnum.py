@@ -370,7 +370,7 @@ class ForumMagnumSpider(CruxSpider):
         except (ValueError, TypeError):
             state.sweep_from = None
         state.sweep = {"at": iso(_utcnow()), "before": iso(window_start), "listed": 0,
-                       "refetched": 0, "threads": 0, "gone": 0, "requests": 0, "seconds": 0.0,
+                       "refetched": 0, "threads": 0, "gone": 0, "pages": 0, "requests": 0, "seconds": 0.0,
                        "complete": False}
         self._sweep_started[name] = time.monotonic()
         return self._listing_request(name, state.sweep_from, 0)
@@ -401,6 +401,7 @@ class ForumMagnumSpider(CruxSpider):
                 continue
             rows[pid] = (modified, count)
         sweep["listed"] += len(rows)
+        sweep["pages"] += 1
         state.listed |= set(rows)
         stored = self.store.stored_posts(state.id, list(rows))
         for pid, (modified, count) in rows.items():
@@ -420,9 +421,10 @@ class ForumMagnumSpider(CruxSpider):
             after, offset = last, 0
         else:
             offset += limit
-        if offset > MAX_OFFSET:
-            state.warnings.append(f"sweep: more than {MAX_OFFSET} posts share one postedAt; "
-                                  "the listing stopped there and marks nothing deleted")
+        if offset > MAX_OFFSET or sweep["pages"] >= MAX_PAGES:
+            state.warnings.append(f"sweep: stopped after {sweep['pages']} pages (more than {MAX_OFFSET} "
+                                  "posts share one postedAt, or the listing does not end); "
+                                  "nothing marked deleted")
             return
         yield self._listing_request(name, after, offset)
 
