@@ -350,7 +350,10 @@ class ForumMagnumSpider(CruxSpider):
     def _sweep_due(self, name: str) -> bool:
         """Whether this crawl sweeps: every crawl (``sweep_every_days`` 0, the default), or when
         the last complete sweep is older than that; never when the setting is negative."""
-        every = float(self._cfg(name, "sweep_every_days", 0))
+        try:
+            every = float(self._cfg(name, "sweep_every_days", 0))
+        except (TypeError, ValueError):
+            every = 0.0  # a setting crux cannot read: sweep, the safe side
         if every < 0:
             return False
         last = self.state(name).config.get("last_sweep")
@@ -446,7 +449,8 @@ class ForumMagnumSpider(CruxSpider):
         parsed = parse_forum_json(results, location=response.url)
         for where, reason in parsed.rejected:
             self.store.add_reject(name, where, reason)
-        posts = [d for d in parsed.docs if d.kind == "post" and d.id == response.meta["post_id"]]
+        posts = [d for d in parsed.docs if d.kind == "post" and d.id == response.meta["post_id"]
+                 and d.published_at is not None]
         if not posts and not parsed.rejected:  # gone between the listing and now
             self.state(name).listed.discard(response.meta["post_id"])
             self.state(name).seen_posts.discard(response.meta["post_id"])
