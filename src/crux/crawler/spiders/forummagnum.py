@@ -449,12 +449,13 @@ class ForumMagnumSpider(CruxSpider):
         parsed = parse_forum_json(results, location=response.url)
         for where, reason in parsed.rejected:
             self.store.add_reject(name, where, reason)
-        posts = [d for d in parsed.docs if d.kind == "post" and d.id == response.meta["post_id"]
-                 and d.published_at is not None]
-        if not posts and not parsed.rejected:  # gone between the listing and now
+        posts = [d for d in parsed.docs if d.kind == "post" and d.id == response.meta["post_id"]]
+        for doc in [d for d in posts if d.published_at is None]:
+            self.store.add_reject(name, f"{response.url}#{doc.id}", "post has no postedAt; crux pages posts by it")
+        if not parsed.docs and not parsed.rejected:  # gone between the listing and now
             self.state(name).listed.discard(response.meta["post_id"])
             self.state(name).seen_posts.discard(response.meta["post_id"])
-        yield from self._with_comments(name, posts, sweep=True)
+        yield from self._with_comments(name, [d for d in posts if d.published_at is not None], sweep=True)
 
     # -- bookkeeping -------------------------------------------------------------------
     def on_source_failure(self, meta: dict[str, Any]) -> None:
