@@ -239,20 +239,30 @@ def sources(db_path: Path) -> None:
 
     Example: crux sources
     """
+    import json
+
+    from .crawler.sources import forum_notes
     con = _open(db_path, read_only=True)
     rows = con.execute(
         "SELECT name, kind, coalesce(url, ''), enabled, last_fetch_at, coalesce(last_status, '-'), "
-        "(SELECT count(*) FROM documents d WHERE d.source_id = s.id), coalesce(last_error, '') "
-        "FROM sources s ORDER BY name").fetchall()
+        "(SELECT count(*) FROM documents d WHERE d.source_id = s.id), coalesce(last_error, ''), "
+        "config FROM sources s ORDER BY name").fetchall()
     con.close()
     if not rows:
         click.echo("no sources yet: crux ingest FILE, crux add-feed URL or crux add-forum lesswrong")
         return
-    for name, kind, url, enabled, fetched, st, items, err in rows:
+    for name, kind, url, enabled, fetched, st, items, err, cfg in rows:
         when = f"{fetched:%Y-%m-%d %H:%M}" if fetched else "never fetched"
         off = "" if enabled else " (disabled)"
         click.echo(f"{name}{off}  [{kind}] {url}\n    {when}  status={st}  items={items}"
                    + (f"  error: {err}" if err else ""))
+        if kind == "forummagnum":
+            try:
+                config = json.loads(cfg or "{}")
+            except ValueError:
+                config = {}
+            for note in forum_notes(config if isinstance(config, dict) else {}):
+                click.echo(f"    {note}")
 
 
 @cli.command()

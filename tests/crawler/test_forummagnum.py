@@ -50,15 +50,18 @@ def test_full_crawl_then_incremental_edit_and_delete(tmp_path):
         assert items == len(posts) + len(comments)
         con.close()
 
-        # no change: one page of recent posts (watermark - 90 days), no comment requests
+        # no change: one page of recent posts (watermark - 90 days) and the sweep's one listing
+        # page of the older ones; no comment requests
         n = len(forum.hits)
         r = run_crux(db, "crawl")
         assert r.returncode == 0, r.stderr
         assert " 0 new, 0 changed" in r.stdout
         again = _graphql(forum, n)
-        assert len(again) == 1 and again[0].asked["collection"] == "posts"
+        assert [h.asked["collection"] for h in again] == ["posts", "posts"]
+        window = [h for h in again if h.asked["limit"] != 1000]
+        assert len(window) == 1 and [h.asked["terms"] for h in again if h.asked["limit"] == 1000] == [{}]
         start = datetime.fromisoformat(watermark.replace("Z", "")) - timedelta(days=90)
-        assert again[0].asked["terms"]["after"].startswith(start.strftime("%Y-%m-%dT%H:%M"))
+        assert window[0].asked["terms"]["after"].startswith(start.strftime("%Y-%m-%dT%H:%M"))
 
         # upstream: the newest post is edited and gets a comment, the one before is deleted
         newest, previous = sorted(posts, key=lambda p: p["postedAt"])[-1:-3:-1]
@@ -100,22 +103,32 @@ def test_lesswrong_2020_modern_style_and_no_change_recrawl(tmp_path, shared):
         r = run_crux(db, "crawl")
         assert r.returncode == 0, r.stderr
         assert " 0 new, 0 changed" in r.stdout
-        recrawl = len(forum.hits) - full
-        assert recrawl <= 0.2 * full  # 57 posts in the last week of the corpus: 2 pages of 50
+        recrawl = _graphql(forum, full)
+        listing = [h for h in recrawl if h.asked["limit"] == 1000]
+        assert len(listing) == 2  # the sweep: 1,026 older posts, pages of 1,000
+        assert len(recrawl) - len(listing) <= 0.2 * full  # 57 posts in the last week: 2 pages of 50
 
 
-def test_graphql_error_and_wrong_style_are_one_line_per_source(tmp_path):
+def test_wrong_style_is_detected_and_a_refusal_of_both_is_one_line(tmp_path):
     posts, comments = demo_forum()
     db = tmp_path / "e.duckdb"
     with FakeForum(posts[:3], styles=("legacy",)) as forum:
         run_crux(db, "add-forum", forum.url, "--name", "modern", "--api-style", "selector")
         r = run_crux(db, "crawl")
-        assert r.returncode == 1
-        assert "Traceback" not in r.stderr
-        err = [ln for ln in r.stderr.splitlines() if ln.startswith("Error: modern:")]
-        assert len(err) == 1 and 'Unknown argument "selector"' in err[0] and "api_style" in err[0]
+        assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+        styles = [(h.asked["style"], h.status) for h in _graphql(forum)]
+        assert styles[0] == ("selector", 400) and all(s == ("legacy", 200) for s in styles[1:])
         con = _db(db)
-        assert con.execute("SELECT last_status, watermark FROM sources").fetchone() == ("failed", None)
+        cfg, status = con.execute("SELECT config, last_status FROM sources").fetchone()
+        con.close()
+        assert json.loads(cfg)["api_style"] == "legacy" and status == "ok"
+        forum.styles = ()  # the site changes its API: neither style works any more
+        r = run_crux(db, "crawl")
+        assert r.returncode == 1
+        err = [ln for ln in r.stderr.splitlines() if ln.startswith("Error: modern:")]
+        assert len(err) == 1 and "refused both argument styles" in err[0] and 'Unknown argument "selector"' in err[0]
+        con = _db(db)
+        assert con.execute("SELECT last_status FROM sources").fetchone() == ("failed",)
         con.close()
 
 

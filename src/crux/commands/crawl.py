@@ -64,18 +64,25 @@ def add_feed(db_path: Path, url: str, name: str | None, fetch_articles: bool) ->
 @click.option("--comments/--no-comments", default=True, show_default=True,
               help="Fetch each post's comments.")
 @click.option("--api-style", type=click.Choice(["legacy", "selector"]),
-              help="GraphQL argument style (default: legacy for the EA Forum and unknown sites, "
-                   "selector for LessWrong and the Alignment Forum).")
+              help="GraphQL argument style to try first (default: legacy for the EA Forum and "
+                   "unknown sites, selector for LessWrong and the Alignment Forum); the other one "
+                   "is tried when the site refuses it.")
 @click.option("--lookback-days", type=click.FloatRange(min=0), default=None,
               help="Re-read posts this many days before the newest one seen (default 7).")
+@click.option("--sweep-every-days", type=float, default=None,
+              help="List every older post to catch edits, comments and deletions: 0 = on every "
+                   "crawl (default), N = at most every N days, -1 = never.")
 def add_forum(db_path: Path, site: str, name: str | None, since: str | None, comments: bool,
-              api_style: str | None, lookback_days: float | None) -> None:
+              api_style: str | None, lookback_days: float | None,
+              sweep_every_days: float | None) -> None:
     """Add a ForumMagnum forum: lesswrong, eaforum, alignmentforum or a site URL.
 
     Example: crux add-forum lesswrong --since 2024-01-01
 
     Posts are paged by date through the site's GraphQL API; later crawls ask only for posts
-    newer than the last one seen, minus a look-back window for edits and new comments.
+    newer than the last one seen, minus a look-back window for edits and new comments, and a
+    sweep lists every older post to fetch again those edited, commented or deleted since. The
+    argument style is detected: if the site refuses one, crux tries the other and stores it.
     """
     from ..crawler.sources import add_forum as do_add
     from ..crawler.sources import parse_date
@@ -84,7 +91,7 @@ def add_forum(db_path: Path, site: str, name: str | None, since: str | None, com
         def go():  # type: ignore[no-untyped-def]
             when = parse_date(since) if since else None
             return do_add(con, site, name=name, since=when, comments=comments, api_style=api_style,
-                          lookback_days=lookback_days)
+                          lookback_days=lookback_days, sweep_every_days=sweep_every_days)
         sid, created = _input_errors(go)
         row = con.execute("SELECT name, url FROM sources WHERE id = ?", [sid]).fetchone()
     finally:

@@ -57,6 +57,11 @@ class SourceState:
     posts_complete: bool = False
     seen_posts: set[str] = field(default_factory=set)
     comment_threads: dict[str, set[str]] = field(default_factory=dict)  # post id -> comment ids
+    # the sweep (spiders/forummagnum.py): every post before the window, listed cheaply
+    sweep_from: datetime | None = None   # the listing covers [sweep_from, window_start)
+    listed: set[str] = field(default_factory=set)   # post ids the listing returned (not deletedDraft)
+    sweep_complete: bool = False         # the listing reached window_start without a failure
+    sweep: dict[str, Any] | None = None  # what the sweep did, stored as config["last_sweep"]
     finished: bool = False
 
     @property
@@ -120,6 +125,21 @@ class CrawlStore:
         if message not in state.errors:
             state.errors.append(message)
             log.info("%s: %s", name, message)
+
+    def posts_before(self, source_id: str, when: datetime) -> int:
+        """How many of the source's stored posts were published before ``when``."""
+        row = self.con.execute("SELECT count(*) FROM documents WHERE source_id = ? AND kind = 'post' "
+                               "AND published_at < ?", [source_id, when]).fetchone()
+        return int(row[0]) if row else 0
+
+    def stored_posts(self, source_id: str, ids: list[str]) -> dict[str, tuple[Any, int | None, bool]]:
+        """``{id: (updated_at, comment_count, deleted)}`` of the source's stored posts among ``ids``."""
+        if not ids:
+            return {}
+        rows = self.con.execute("SELECT id, updated_at, comment_count, deleted FROM documents "
+                                "WHERE source_id = ? AND kind = 'post' AND id IN (SELECT unnest(?))",
+                                [source_id, ids]).fetchall()
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
 
     def stored(self, ids: list[str]) -> dict[str, tuple[int | None, str]]:
         """``{id: (comment_count, extra JSON)}`` of the stored documents among ``ids``."""
@@ -242,21 +262,38 @@ class CrawlStore:
         if state.errors or state.truncated or state.rejected:
             return []
         gone: list[str] = []
+        gone_posts: list[str] = []
         if state.kind == "forummagnum" and state.posts_complete:
             rows = self.con.execute(
                 "SELECT id FROM documents WHERE source_id = ? AND kind = 'post' AND NOT deleted "
                 "AND (? IS NULL OR published_at >= ?)",
                 [state.id, state.window_start, state.window_start]).fetchall()
-            gone_posts = [r[0] for r in rows if r[0] not in state.seen_posts]
-            if gone_posts:  # a post that is gone takes its comments with it
-                gone += gone_posts + [r[0] for r in self.con.execute(
-                    "SELECT id FROM documents WHERE post_id IN (SELECT unnest(?)) AND NOT deleted",
-                    [gone_posts]).fetchall()]
+            gone_posts = [r[0] for r in rows if r[0] not in state.seen_posts and r[0] not in state.listed]
+        if state.kind == "forummagnum":
+            gone_posts += self._swept_away(state)
+        if gone_posts:  # a post that is gone takes its comments with it
+            gone += gone_posts + [r[0] for r in self.con.execute(
+                "SELECT id FROM documents WHERE post_id IN (SELECT unnest(?)) AND NOT deleted",
+                [gone_posts]).fetchall()]
         for post_id, seen in state.comment_threads.items():
             rows = self.con.execute(
                 "SELECT id FROM documents WHERE post_id = ? AND kind = 'comment' AND NOT deleted",
                 [post_id]).fetchall()
             gone += [r[0] for r in rows if r[0] not in seen]
+        return gone
+
+    def _swept_away(self, state: SourceState) -> list[str]:
+        """Stored posts before the window that a complete sweep did not list (gone or deletedDraft)."""
+        if not state.sweep_complete or state.window_start is None:
+            return []
+        rows = self.con.execute(
+            "SELECT id FROM documents WHERE source_id = ? AND kind = 'post' AND NOT deleted "
+            "AND published_at < ? AND (? IS NULL OR published_at >= ?)",
+            [state.id, state.window_start, state.sweep_from, state.sweep_from]).fetchall()
+        gone = [r[0] for r in rows if r[0] not in state.listed and r[0] not in state.seen_posts]
+        if state.sweep is not None:
+            state.sweep["gone"] = len(gone)
+            state.config_updates["last_sweep"] = state.sweep
         return gone
 
     def _update_source(self, state: SourceState, minimal: bool = False, items: int | None = None) -> None:

@@ -3,8 +3,10 @@
 A feed source is ``kind = 'feed'`` with its URL; its config holds ``fetch_articles`` and,
 after a crawl, the feed's ``title`` and ``site_url``. A forum source is
 ``kind = 'forummagnum'`` with the site's base URL; its config holds ``api_style``
-(``legacy`` or ``selector``), ``since``, ``comments``, ``lookback_days``, ``page_size`` and
-optional extra ``terms``.
+(``legacy`` or ``selector``), ``since``, ``comments``, ``lookback_days``, ``page_size``,
+``sweep_every_days`` (0: sweep on every crawl; a negative number: never) and optional extra
+``terms``; after a crawl, ``api_style_detected`` (when the site refused the other style) and
+``last_sweep``. :func:`forum_notes` says them in words for ``crux sources``.
 """
 
 from __future__ import annotations
@@ -83,7 +85,8 @@ def add_feed(con: duckdb.DuckDBPyConnection, url: str, *, name: str | None = Non
 
 def add_forum(con: duckdb.DuckDBPyConnection, site: str, *, name: str | None = None,
               since: datetime | None = None, comments: bool = True, api_style: str | None = None,
-              lookback_days: float | None = None) -> tuple[str, bool]:
+              lookback_days: float | None = None,
+              sweep_every_days: float | None = None) -> tuple[str, bool]:
     known = FORUMS.get(site.lower())
     if known:
         url, style = known
@@ -99,7 +102,41 @@ def add_forum(con: duckdb.DuckDBPyConnection, site: str, *, name: str | None = N
         config["since"] = since.strftime("%Y-%m-%dT%H:%M:%S.000Z")
     if lookback_days is not None:
         config["lookback_days"] = lookback_days
+    if sweep_every_days is not None:
+        config["sweep_every_days"] = sweep_every_days
     return _upsert(con, "forummagnum", name or default_name, url, config)
+
+
+def forum_notes(config: dict[str, Any]) -> list[str]:
+    """What ``crux sources`` says about a forum source: its argument style and its last sweep."""
+    style = config.get("api_style") or "legacy"
+    detected = config.get("api_style_detected")
+    if isinstance(detected, dict):
+        line = (f"api style: {style} (detected {_short(detected.get('at'))}: the site refused "
+                f"{detected.get('refused', 'the other style')})")
+    else:
+        line = f"api style: {style}"
+    notes = [line]
+    try:
+        every = float(config.get("sweep_every_days") or 0)
+    except (TypeError, ValueError):
+        every = 0.0
+    schedule = "never" if every < 0 else "every crawl" if every == 0 else f"every {every:g} days"
+    last = config.get("last_sweep")
+    if not isinstance(last, dict):
+        notes.append(f"sweep ({schedule}): not yet (the first crawl reads everything)")
+        return notes
+    state = "complete" if last.get("complete") else "incomplete, nothing marked deleted; again next crawl"
+    notes.append(f"last sweep ({schedule}): {_short(last.get('at'))}, {last.get('listed', 0)} posts listed "
+                 f"before {_short(last.get('before'))}, {last.get('refetched', 0)} fetched again, "
+                 f"{last.get('threads', 0)} threads re-read, {last.get('gone', 0)} gone; "
+                 f"{last.get('requests', 0)} requests, {last.get('seconds', 0):.1f} s; {state}")
+    return notes
+
+
+def _short(stamp: Any) -> str:
+    """``2026-12-02T13:50:01.000Z`` as ``2026-12-02 13:50``."""
+    return str(stamp or "?")[:16].replace("T", " ")
 
 
 @dataclass

@@ -125,9 +125,9 @@ def save_documents(con: duckdb.DuckDBPyConnection, source_id: str, docs: Iterabl
         return result
     ids = list(batch)
     existing = {
-        r[0]: (r[1], r[2], r[3], r[4], r[5], r[6], r[7])
+        r[0]: (r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8])
         for r in con.execute(
-            "SELECT id, content_hash, title, html, score, vote_count, comment_count, deleted "
+            "SELECT id, content_hash, title, html, score, vote_count, comment_count, deleted, updated_at "
             "FROM documents WHERE id IN (SELECT unnest(?))", [ids]).fetchall()
     }
     write_rows, revisions, meta_updates, link_rows, changed_ids = [], [], [], [], []
@@ -137,8 +137,10 @@ def save_documents(con: duckdb.DuckDBPyConnection, source_id: str, docs: Iterabl
         old = existing.get(d.id)
         if old is not None and old[0] == h:
             result.unchanged += 1
-            if (d.score, d.vote_count, d.comment_count, d.deleted) != old[3:7]:
-                meta_updates.append((d.id, d.score, d.vote_count, d.comment_count, d.deleted))
+            # the text is the same; the counts, the flag and the source's modification time may not be
+            updated = d.updated_at if d.updated_at is not None else old[7]
+            if (d.score, d.vote_count, d.comment_count, d.deleted, updated) != old[3:8]:
+                meta_updates.append((d.id, d.score, d.vote_count, d.comment_count, d.deleted, updated))
             continue
         if old is None:
             result.new += 1
@@ -170,9 +172,10 @@ def save_documents(con: duckdb.DuckDBPyConnection, source_id: str, docs: Iterabl
         cols = [list(c) for c in zip(*meta_updates, strict=True)]
         con.execute(
             "UPDATE documents SET score = u.score, vote_count = u.vote_count, "
-            "comment_count = u.comment_count, deleted = u.deleted FROM (SELECT unnest(?) AS id, "
-            "unnest(?) AS score, unnest(?) AS vote_count, unnest(?) AS comment_count, "
-            "unnest(?) AS deleted) u WHERE documents.id = u.id", cols)
+            "comment_count = u.comment_count, deleted = u.deleted, updated_at = u.updated_at "
+            "FROM (SELECT unnest(?) AS id, unnest(?) AS score, unnest(?) AS vote_count, "
+            "unnest(?) AS comment_count, unnest(?) AS deleted, unnest(?::TIMESTAMP[]) AS updated_at) u "
+            "WHERE documents.id = u.id", cols)
     bulk_insert(con, "links", ("source_id", "position", "target_url", "target_key", "anchor_text",
                                "alt_key"), link_rows)
     result.links = len(link_rows)
