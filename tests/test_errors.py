@@ -13,9 +13,12 @@ def crux(*args, cwd=None):
 
 
 def _one_line(out, code: int, text: str) -> None:
+    """One error line (after click's usage lines, for a wrong option), no traceback."""
     assert out.returncode == code, (out.returncode, out.stderr)
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: ") and text in lines[0], out.stderr
+    lines = [line for line in out.stderr.strip().splitlines() if line.strip()]
+    errors_ = [line for line in lines if line.startswith("Error: ")]
+    assert len(errors_) == 1 and errors_[0] == lines[-1] and text in errors_[0], out.stderr
+    assert "Traceback" not in out.stderr
 
 
 def test_exit_codes():

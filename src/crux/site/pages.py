@@ -449,11 +449,4 @@ ROUTES = [
 ]
 
 
-def _search_route() -> tuple[str, Any]:
-    from .search import search_page  # the search page lives in its own module
-    return (r"^/search$", search_page)
-
-
-ROUTES.append(_search_route())
-
 __all__ = ["ROUTES", "home_vars"]

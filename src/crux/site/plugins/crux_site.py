@@ -10,13 +10,14 @@ from typing import Any
 
 from datasette import hookimpl
 
-from crux.site import pages
+from crux.site import pages, search
 from crux.site.swap import SnapshotWatcher
 
 
 @hookimpl
 def register_routes() -> list[Any]:
-    return pages.ROUTES
+    # the search page lives in its own module (it uses pages' helpers; pages does not import it)
+    return [*pages.ROUTES, (r"^/search$", search.search_page)]
 
 
 @hookimpl
