@@ -34,10 +34,10 @@ def build_demo(db_path: str | os.PathLike[str], *, echo: Callable[[str], Any] = 
                                                 run_id=run.id))
             run.rows_out = report.totals.new + report.totals.changed
         if report.failed:
-            raise StageError("the bundled demo corpus did not ingest: " + report.failed[0].error)
+            raise StageError(f"the bundled demo corpus did not ingest: {report.failed[0].error}")
         echo(f"demo corpus: {report.summary()}")
-        from .pipeline import run
-        run(con, echo=echo)
+        from .pipeline import run as run_pipeline
+        run_pipeline(con, echo=echo)
         _demo_topics(con, echo)
         result = publish(con, db_path)
         echo(f"published {result.path} ({result.summary()})")

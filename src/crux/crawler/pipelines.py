@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..db import Doc, SaveResult, mark_deleted, reject, save_documents
-from ..db.connect import _is_storage_failure
+from ..db.tx import _is_storage_failure
 from ..db.tx import utcnow as _now
 
 if TYPE_CHECKING:
