@@ -30,7 +30,7 @@ from ..graph import connected_components
 
 # Default cut-offs (a control shows everything below them). See EVALUATION.md.
 MIN_RESPONSE_SCORE = 0.0
-MIN_CLAIM_LINK_SCORE = 0.5
+MIN_CLAIM_LINK_SCORE = 0.3
 QUOTED_PREFIX = "quoted-by:"
 
 
