@@ -94,14 +94,16 @@ def _open(page, server, path):
 
 
 def _shot(page, name: str, selector: str | None = None) -> Path:
-    """A small PNG under docs/screenshots/ (the top of the page, or one element)."""
+    """A small PNG under docs/screenshots/: 1000 x 750 px from the top, or from ``selector``."""
     DOCS.mkdir(parents=True, exist_ok=True)
     path = DOCS / f"{name}.png"
-    target = page.locator(selector).first if selector else page
+    y = 0
     if selector:
-        target.screenshot(path=str(path))
-    else:
-        page.screenshot(path=str(path), clip={"x": 0, "y": 0, "width": 1100, "height": 900})
+        box = page.locator(selector).first.bounding_box()
+        y = max(0, int(box["y"]) - 10) if box else 0
+    height = page.evaluate("document.documentElement.scrollHeight")
+    page.screenshot(path=str(path), full_page=True,
+                    clip={"x": 0, "y": y, "width": 1000, "height": max(100, min(750, height - y))})
     assert path.stat().st_size < 150_000, f"{path} is {path.stat().st_size} bytes"
     return path
 
@@ -169,7 +171,7 @@ def test_claim_link_filter_and_cutoff(runner, seed_corpus, seed_server, page):
     n_attacks = int(re.search(r"attacks \((\d+)\)", page.locator(
         "select[name=relation] option[value=attacks]").inner_text()).group(1))
     assert len(rels) == n_attacks
-    _shot(page, "debate-filter", ".crux-debate")
+    _shot(page, "debate-filter", "#claim-links")
     # the graph download is the same debate
     with page.expect_download() as dl:
         page.click("a.download[href$='.graphml']")
@@ -194,6 +196,7 @@ def test_document_markers_do_not_skip(server, page, _markers_doc):
     _open(page, server, f"/doc/{_markers_doc}")
     marks = [int(x) for x in page.locator(".crux-body sup.note-ref").all_inner_texts()]
     assert marks == list(range(1, len(marks) + 1)) and len(marks) >= 2
+    _shot(page, "document-markers", ".crux-body")
     notes = page.locator(".crux-notes .note .how").all_inner_texts()
     assert notes and all(re.search(r"\S · [01]\.\d\d$", n) for n in notes)
     assert page.errors == []
