@@ -99,11 +99,18 @@ def _shot(page, name: str, selector: str | None = None) -> Path:
     path = DOCS / f"{name}.png"
     y = 0
     if selector:
-        box = page.locator(selector).first.bounding_box()
-        y = max(0, int(box["y"]) - 10) if box else 0
+        top = page.locator(selector).first.evaluate("e => e.getBoundingClientRect().top + window.scrollY")
+        y = max(0, int(top) - 10)
     height = page.evaluate("document.documentElement.scrollHeight")
     page.screenshot(path=str(path), full_page=True,
                     clip={"x": 0, "y": y, "width": 1000, "height": max(100, min(750, height - y))})
+    try:  # a 64-colour palette keeps a page of text small; Pillow comes with matplotlib
+        from PIL import Image
+        with Image.open(path) as im:
+            small = im.convert("RGB").quantize(colors=64)
+        small.save(path, optimize=True)
+    except ImportError:
+        pass
     assert path.stat().st_size < 150_000, f"{path} is {path.stat().st_size} bytes"
     return path
 
