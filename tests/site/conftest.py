@@ -124,6 +124,64 @@ def corpus(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
     return build_corpus(tmp_path_factory.mktemp("site-corpus"), cache)
 
 
+def build_seed(folder: Path, cache: Path | None = None) -> tuple[Path, Path]:
+    """The shared seed feeds (CRUX_SHARED, corpora/seed-feeds) ingested, processed with the real
+    stages and published: (db, snapshot). Cached like :func:`build_corpus`."""
+    from crux.commands.process import run_stages
+    from crux.crawler.ingest import ingest_paths, iter_files
+    from crux.db import connect
+    from crux.site.export import publish
+
+    from ..conftest import shared_path
+
+    feeds = shared_path("corpora/seed-feeds")
+    h = hashlib.sha256(_corpus_key("seed").encode())
+    for f in sorted(feeds.iterdir()):
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    db = folder / "seed.duckdb"
+    cached = cache / f"seed-{h.hexdigest()[:16]}.duckdb" if cache else None
+    if cached is not None and cached.exists():
+        shutil.copyfile(cached, db)
+    else:
+        con = connect(db)
+        try:
+            for path in iter_files([feeds]):
+                ingest_paths(con, [path])
+            run_stages(con, progress=False, echo=lambda *_: None)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        if cached is not None:
+            tmp = cached.with_suffix(".tmp")
+            shutil.copyfile(db, tmp)
+            os.replace(tmp, cached)
+            for old in cache.glob("seed-*.duckdb"):
+                if old != cached:
+                    old.unlink(missing_ok=True)
+    con = connect(db)
+    try:
+        snapshot = publish(con, db).path
+    finally:
+        con.close()
+    return db, snapshot
+
+
+@pytest.fixture(scope="session")
+def seed_corpus(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+                ) -> tuple[Path, Path]:
+    """The seed feeds with every real stage run, built once per session."""
+    cache = Path(request.config.cache.mkdir("crux-site-corpus"))
+    return build_seed(tmp_path_factory.mktemp("seed-corpus"), cache)
+
+
+@pytest.fixture(scope="session")
+def seed_server(seed_corpus: tuple[Path, Path]):
+    srv = Server(seed_corpus[0])
+    yield srv
+    srv.stop()
+
+
 class Server:
     def __init__(self, db: Path, snapshot: Path | None = None) -> None:
         self.port = free_port()

@@ -96,7 +96,7 @@ def test_debate_pages_render_with_chart(server, page, ids):
     assert chart.count() == 1
     assert page.locator(".chart-debate circle.node").count() >= 3
     assert page.locator(".chart-debate path.edge").count() >= 2
-    assert page.locator("table.crux-pairs tbody tr").count() >= 2
+    assert page.locator(".crux-passage li.answer").count() >= 2
     screenshot(page, "debate")
     assert page.errors == []
 

@@ -91,6 +91,11 @@ def hostile(tmp_path_factory):
     con.execute("INSERT INTO responses VALUES ('x1', 'x0', 'x0', NULL, 'rebuts', 0.9, NULL)")
     con.execute("INSERT INTO claim_links VALUES ('l1', 'x1:s0', 'x1', NULL, 'x0', ?, 'attacks', 0.9, 'quote-reply')",
                 [PAYLOADS[6]])
+    # an outside work with a hostile name and URL, and a hostile passage quoted from it
+    con.execute("INSERT INTO responses VALUES ('x2', 'named:<script>', NULL, ?, 'rebuts', 0.9, ?)",
+                [f"javascript:{CALL}", json.dumps({"signals": {"named": TITLES[1]}})])
+    con.execute("INSERT INTO claim_links VALUES ('l2', 'x1:s0', 'x2', NULL, NULL, ?, 'supports', 0.8, ?)",
+                [PAYLOADS[0], TITLES[3]])
     con.execute("INSERT INTO topic_runs VALUES ('r<script>', now(), 'documents', '{}', 2, NULL)")
     con.execute("INSERT INTO topics VALUES ('r<script>', 0, ?, ?, 2)",
                 [TITLES[0], json.dumps([[PAYLOADS[0], 0.5], [TITLES[2], 0.3]])])
@@ -119,7 +124,8 @@ def test_no_payload_runs_in_the_browser(hostile, page):
         page.add_init_script("window.__xss_calls = []; window.__xss = function (n) {"
                              " window.__xss_calls.push(n); };")
         db = hostile.stem
-        paths = ["/", "/debates", "/debate/x1", "/forecasts", "/topics", "/topic/r%3Cscript%3E/0",
+        paths = ["/", "/debates", "/debate/x1", "/debate/x2", "/debate/x2?all=1&relation=supports",
+                 "/debate/x1?relation=%3Cscript%3E", "/forecasts", "/topics", "/topic/r%3Cscript%3E/0",
                  f"/{db}/documents", f"/{db}/documents?_search=xsstest", f"/{db}/posts",
                  f"/{db}/claim_details", f"/{db}/forecast_details", f"/{db}/search_everywhere?q=xsstest",
                  "/-/search?q=xsstest", "/search", "/search?q=xsstest", "/search?q=payload&in=claims",

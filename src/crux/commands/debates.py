@@ -1,98 +1,21 @@
-"""``crux debates``: debates as connected components of responses, and one document's exchanges."""
+"""``crux debates``: the debates of :mod:`crux.analysis.debates`, and one document's exchanges."""
 
 from __future__ import annotations
 
 import json
 import shutil
-import textwrap
 from pathlib import Path
-from typing import Any
 
 import click
 
+from ..analysis import debates as model
 from ..cli import _open, cli, db_option
-from ..graph import connected_components
+
+CLAIM_RELATIONS = ("attacks", "supports")
 
 
-def debate_components(con: Any) -> list[dict[str, Any]]:
-    """Connected components of documents joined by responses other than ``cites`` (largest first)."""
-    edges = con.execute("SELECT source_id, coalesce(target_id, target_key) FROM responses "
-                        "WHERE relation <> 'cites'").fetchall()
-    groups = connected_components(edges)
-    every = [x for g in groups for x in g]
-    meta = {r[0]: r[1:] for r in con.execute(
-        "SELECT id, kind, title, published_at, post_id FROM documents WHERE id IN (SELECT unnest(?))",
-        [every]).fetchall()}
-    out = []
-    for members in groups:
-        docs = [m for m in members if m in meta]
-        posts = [m for m in docs if meta[m][0] == "post"]
-        dates = [meta[m][2] for m in docs if meta[m][2] is not None]
-        first = min(posts or docs or members, key=lambda m: (meta[m][2] is None, meta[m][2]) if m in meta else (True, None))
-        out.append({
-            "root": first, "title": meta[first][1] if first in meta else first,
-            "documents": len(members), "posts": len(posts), "comments": len(docs) - len(posts),
-            "outside": len(members) - len(docs),
-            "first": min(dates).isoformat() if dates else None, "last": max(dates).isoformat() if dates else None,
-            "members": sorted(members),
-        })
-    out.sort(key=lambda d: (-d["documents"], d["first"] or ""))
-    return out
-
-
-def _resolve(con: Any, ref: str) -> str | None:
-    from ..htmltext import url_key
-    row = con.execute("SELECT id FROM documents WHERE id = ?", [ref]).fetchone()
-    if row:
-        return str(row[0])
-    key = url_key(ref) if "://" in ref else None
-    if key:
-        row = con.execute("SELECT id FROM documents WHERE url_key = ? ORDER BY id LIMIT 1", [key]).fetchone()
-        if row:
-            return str(row[0])
-    return None
-
-
-def _label(con: Any, doc_id: str | None, fallback: str | None) -> str:
-    if doc_id:
-        r = con.execute("SELECT kind, title, author FROM documents WHERE id = ?", [doc_id]).fetchone()
-        if r:
-            what = r[1] or f"comment {doc_id}"
-            return f"{what} ({r[2] or 'unknown'})"
-    return f"{fallback} (not in the corpus)"
-
-
-def show(con: Any, doc_id: str, width: int) -> str:
-    lines = [_label(con, doc_id, doc_id), ""]
-    out = con.execute("SELECT target_id, target_url, relation, score FROM responses WHERE source_id = ? "
-                      "ORDER BY relation = 'cites', score DESC", [doc_id]).fetchall()
-    inc = con.execute("SELECT source_id, relation, score FROM responses WHERE target_id = ? "
-                      "ORDER BY relation = 'cites', score DESC", [doc_id]).fetchall()
-    lines.append("Answers:" if out else "Answers: nothing")
-    for tid, url, rel, score in out:
-        lines.append(f"  {rel:8} {score:.2f}  {_label(con, tid, url)}")
-    lines.append("Answered by:" if inc else "Answered by: nothing")
-    for sid, rel, score in inc:
-        lines.append(f"  {rel:8} {score:.2f}  {_label(con, sid, sid)}")
-    pairs = con.execute(
-        "SELECT s.text, coalesce(t.text, l.target_text), l.relation, l.method, l.score, "
-        "l.source_document_id = ? AS outgoing FROM claim_links l JOIN sentences s ON s.id = l.source_sentence_id "
-        "LEFT JOIN sentences t ON t.id = l.target_sentence_id "
-        "WHERE l.source_document_id = ? OR l.target_document_id = ? ORDER BY outgoing DESC, s.position",
-        [doc_id, doc_id, doc_id]).fetchall()
-    if pairs:
-        col = max(20, (width - 3) // 2)
-        lines += ["", f"Claim links ({len(pairs)}):", f"{'this document' :<{col}} | the other side"]
-        for stext, ttext, rel, method, score, outgoing in pairs:
-            left, right = (stext, ttext) if outgoing else (ttext, stext)
-            head = f"[{rel} {'→' if outgoing else '←'} {method} {score:.2f}]"
-            lines.append("-" * min(width, 2 * col + 3))
-            lines.append(head)
-            a = textwrap.wrap(left or "", col) or [""]
-            b = textwrap.wrap(right or "", col) or [""]
-            for i in range(max(len(a), len(b))):
-                lines.append(f"{(a[i] if i < len(a) else ''):<{col}} | {b[i] if i < len(b) else ''}")
-    return "\n".join(lines)
+def _no_db(db_path: Path) -> click.ClickException:
+    return click.ClickException(f"{db_path}: no such database; create it with `crux ingest` or pass --db")
 
 
 @cli.group(invoke_without_command=True)
@@ -100,20 +23,21 @@ def show(con: Any, doc_id: str, width: int) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_context
 def debates(ctx: click.Context, db_path: Path, as_json: bool) -> None:
-    """List debates: documents connected by responses (rebuts, supports, extends).
+    """List debates: documents and outside works connected by responses and claim links.
 
     Example: crux debates --json
 
-    A debate is a connected component of documents joined by responses other than plain
-    citations, with its size and date range. `crux debates show DOC` shows one document.
+    A debate is a connected component of documents and the outside works they answer (link
+    targets with no document), joined by responses other than plain citations and by claim
+    links; the site's /debates page lists the same ones. `crux debates show DOC` shows one.
     """
     if ctx.invoked_subcommand is not None:
         return
     if not db_path.exists():
-        raise click.ClickException(f"{db_path}: no such database; create it with `crux ingest` or pass --db")
+        raise _no_db(db_path)
     con = _open(db_path, read_only=True)
     try:
-        comps = debate_components(con)
+        comps = [d.summary() for d in model.debates(con)]
     finally:
         con.close()
     if as_json:
@@ -123,31 +47,54 @@ def debates(ctx: click.Context, db_path: Path, as_json: bool) -> None:
         click.echo("0 debates (run `crux process` to find responses)")
         return
     width = shutil.get_terminal_size((100, 20)).columns
-    tw = max(20, width - 44)
+    tw = max(20, width - 50)
     for c in comps:
-        dates = f"{c['first'] or '?'} – {c['last'] or '?'}"
-        click.echo(f"{c['documents']:>4} docs {c['posts']:>3} posts  {dates:<25} {str(c['title'])[:tw]}")
-    click.echo(f"{len(comps)} debates")
+        dates = f"{(c['first'] or '?')[:10]} – {(c['last'] or '?')[:10]}"
+        outside = f"+{c['outside']} outside" if c["outside"] else ""
+        click.echo(f"{c['documents']:>4} docs {outside:<11} {c['posts']:>3} posts  {dates:<23} "
+                   f"{str(c['title'])[:tw]}")
+    click.echo(f"{len(comps)} debate{'' if len(comps) == 1 else 's'}")
 
 
 @debates.command("show")
 @db_option
 @click.argument("doc")
-def debates_show(db_path: Path, doc: str) -> None:
-    """Show what a document answers, what answers it, and the claim-level pairs.
+@click.option("--json", "as_json", is_flag=True, help="Print the debate as an argument graph in JSON.")
+@click.option("--graphml", is_flag=True, help="Print the debate as an argument graph in GraphML.")
+@click.option("--all", "show_all", is_flag=True,
+              help=f"Show claim links scored below the default cut-off ({model.MIN_CLAIM_LINK_SCORE:.2f}).")
+@click.option("--relation", type=click.Choice(CLAIM_RELATIONS), help="Only claim links of this relation.")
+def debates_show(db_path: Path, doc: str, as_json: bool, graphml: bool, show_all: bool,
+                 relation: str | None) -> None:
+    """Show what a document answers, what answers it, and its claim links, with scores.
 
-    Example: crux debates show https://forum.example/posts/abc/contra-x
+    Example: crux debates show https://forum.example/posts/abc/contra-x --graphml > debate.graphml
 
-    DOC is a document id or URL.
+    DOC is a document id or URL. Every response and claim link shows its relation, method and
+    score; claim links scored below the cut-off are hidden unless --all. --json and --graphml
+    print the whole debate DOC belongs to: documents, outside works, claims and quoted passages
+    as nodes, responses and claim links as typed, scored edges.
     """
+    if as_json and graphml:
+        raise click.UsageError("Use only one of --json and --graphml")
     if not db_path.exists():
-        raise click.ClickException(f"{db_path}: no such database; create it with `crux ingest` or pass --db")
+        raise _no_db(db_path)
     con = _open(db_path, read_only=True)
     try:
-        doc_id = _resolve(con, doc)
+        doc_id = model.resolve(con, doc)
         if doc_id is None:
             raise click.ClickException(f"no document with id or URL {doc!r}; list ids with `crux debates --json`")
+        if as_json or graphml:
+            graph = model.debate_graph(con, doc_id)
+            if graph is None:
+                raise click.ClickException(f"document {doc_id} is in no debate; "
+                                           f"`crux debates show {doc_id}` shows its links")
+            click.echo(json.dumps(graph, indent=2) if as_json else model.to_graphml(graph), nl=False)
+            if as_json:
+                click.echo()
+            return
         width = shutil.get_terminal_size((100, 20)).columns
-        click.echo(show(con, doc_id, width))
+        click.echo(model.show_text(con, doc_id, width, relation=relation,
+                                   min_score=0.0 if show_all else model.MIN_CLAIM_LINK_SCORE))
     finally:
         con.close()

@@ -8,7 +8,8 @@ notices the new file and switches to it (see :mod:`crux.site.swap`). Beside the 
 
 What goes in: every public table (documents with their text and their HTML *sanitized* by
 nh3 as ``html_safe`` -- the raw HTML stays out), the NLP and debate tables, topics and the
-``_runs`` log; not the embedding vectors, revisions or bookkeeping. ``claims`` and
+``_runs`` log; ``debate_groups`` and ``debate_members``, the debates of :mod:`crux.analysis.debates`
+computed once here (the site's pages read them, ``crux debates`` computes the same); not the embedding vectors, revisions or bookkeeping. ``claims`` and
 ``forecasts`` get their sentence's text as a ``text`` column so they can be searched.
 Full-text search is FTS5 with the porter stemmer. Times become ISO-8601 text, booleans 0/1.
 ``_meta`` holds one row per fact (``last_refreshed_at``, ``published_at``...).
@@ -80,6 +81,7 @@ INDEXES: dict[str, tuple[str, ...]] = {
     "claim_links": ("source_sentence_id", "target_sentence_id", "source_document_id",
                     "target_document_id", "relation"),
     "topic_assignments": ("item_id", "topic_id"),
+    "debate_members": ("node_id",),
     "_runs": ("finished_at",),
 }
 FTS: dict[str, tuple[str, ...]] = {
@@ -237,6 +239,23 @@ def _copy_table(con: duckdb.DuckDBPyConnection, out: sqlite3.Connection, spec: _
     return n
 
 
+def _write_debates(con: duckdb.DuckDBPyConnection, out: sqlite3.Connection) -> dict[str, int]:
+    """The debates of :mod:`crux.analysis.debates`, computed once here for every page."""
+    from ..analysis.debates import DEBATE_COLUMNS, MEMBER_COLUMNS, debate_rows
+
+    heads, members = debate_rows(con)
+    ints = {"rank", "nodes", "documents", "posts", "comments", "outside", "responses", "claim_links",
+            "rebuttals"}
+    out.execute("CREATE TABLE debate_groups (" + ", ".join(
+        f'"{c}" {"INTEGER" if c in ints else "TEXT"}' for c in DEBATE_COLUMNS) + ", PRIMARY KEY (id))")
+    out.execute("CREATE TABLE debate_members (" + ", ".join(f'"{c}" TEXT' for c in MEMBER_COLUMNS)
+                + ", PRIMARY KEY (debate_id, node_id))")
+    out.executemany(f"INSERT INTO debate_groups VALUES ({', '.join('?' for _ in DEBATE_COLUMNS)})", heads)
+    out.executemany(f"INSERT INTO debate_members VALUES ({', '.join('?' for _ in MEMBER_COLUMNS)})",
+                    members)
+    return {"debate_groups": len(heads), "debate_members": len(members)}
+
+
 # The commands that bring content in: the corpus was "last refreshed" when one of them last
 # finished, not when `crux process` or `crux topics` last ran over the same posts.
 CONTENT_COMMANDS = ("ingest", "crawl", "refresh", "demo")
@@ -307,6 +326,8 @@ def publish(con: duckdb.DuckDBPyConnection, db_path: str | os.PathLike[str],
         for spec in PUBLIC_TABLES:
             if spec.name in existing:
                 result.counts[spec.name] = _copy_table(con, sq, spec)
+        if "responses" in existing or "claim_links" in existing:
+            result.counts.update(_write_debates(con, sq))
         for table, cols in INDEXES.items():
             if table in result.counts:
                 for c in cols:

@@ -15,8 +15,6 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from ..graph import connected_components
-
 STATIC = Path(__file__).parent / "static"
 MAX_DEBATE_DOCS = 150
 
@@ -135,6 +133,13 @@ async def document_page(datasette: Any, request: Any) -> Any:
                    d.author as other_author, d.published_at as other_published_at
             from responses r join documents d on d.id = r.source_id
             where r.target_id = ? order by d.published_at""", [doc_id])
+    from ..analysis.debates import evidence_named, outside_title, response_method
+    for r in responds_to + responded_by:
+        r["method"] = response_method(r.get("evidence"))
+    for r in responds_to:
+        if not r.get("target_id"):
+            r["other_title"] = outside_title(r["target_key"], r.get("target_url"),
+                                             evidence_named(r.get("evidence")))
     replies = await _rows(db, """select id, author, published_at, substr(text, 1, 240) as excerpt
                                  from documents where parent_id = ? order by published_at limit 200""",
                           [doc_id])
@@ -173,6 +178,7 @@ def _segment_blocks(blocks: list[dict[str, Any]], sentences: list[dict[str, Any]
                             for bid in dict.fromkeys(s["block_id"] for s in sentences)
                             if bid not in known]
     result = []
+    marked = 0  # numbered markers run 1, 2, 3... over the document: one per linked sentence
     for b in order:
         text = b.get("text")
         pieces: list[dict[str, Any]] = []
@@ -200,7 +206,8 @@ def _segment_blocks(blocks: list[dict[str, Any]], sentences: list[dict[str, Any]
                      "quote": bool(s.get("in_quote")), "n": None}
             links = out.get(s["id"], []) + inc.get(s["id"], [])
             if links:
-                piece["n"] = len(notes) + 1
+                marked += 1
+                piece["n"] = marked
                 for link in out.get(s["id"], []):
                     notes.append({"n": piece["n"], "direction": "out", "link": link, "sentence": body})
                 for link in inc.get(s["id"], []):
@@ -216,90 +223,136 @@ def _segment_blocks(blocks: list[dict[str, Any]], sentences: list[dict[str, Any]
 
 
 # ---- debates ---------------------------------------------------------------------------
+# The debates themselves are computed once by crux.analysis.debates when the snapshot is
+# written (tables debate_groups and debate_members); these pages only read them.
 
-async def _edges(db: Any, have: set[str]) -> list[tuple[str, str, str, str]]:
-    """(source document, target document, relation, level) for every in-corpus link.
-
-    A citation alone does not make two documents part of one debate: ``cites`` is left out.
-    """
-    edges: list[tuple[str, str, str, str]] = []
-    if "responses" in have:
-        edges += [(r["source_id"], r["target_id"], r["relation"], "document") for r in await _rows(
-            db, """select source_id, target_id, relation from responses
-                   where target_id is not null and relation != 'cites'""")]
-    if "claim_links" in have:
-        edges += [(r["s"], r["t"], r["relation"], "claim") for r in await _rows(db, """
-            select distinct source_document_id as s, target_document_id as t, relation
-            from claim_links where target_document_id is not null""")]
-    return edges
+MAX_DEBATES_LISTED = 300
+CLAIM_RELATIONS = ("attacks", "supports")
 
 
 async def debates_page(datasette: Any, request: Any) -> Any:
     db = _db(datasette)
     have = await _tables(db)
-    edges = await _edges(db, have)
-    groups = connected_components((s, t) for s, t, _, _ in edges if s != t)
-    debates = []
-    for members in groups[:100]:
-        ids = sorted(members)[:500]
-        marks = ",".join("?" for _ in ids)
-        docs = await _rows(db, f"""select id, coalesce(title, 'comment by ' || author) as title,
-                author, kind, published_at from documents where id in ({marks})
-                order by kind = 'comment', published_at""", ids)
-        if not docs:
-            continue
-        n_rebut = sum(1 for s, t, rel, _ in edges if s in members and rel in ("rebuts", "attacks"))
-        debates.append({"root": docs[0], "docs": docs, "size": len(members), "rebuttals": n_rebut,
-                        "authors": sorted({d["author"] for d in docs if d["author"]}),
-                        "start": docs[0]["published_at"],
-                        "end": max((d["published_at"] or "") for d in docs)})
-    return await _render(datasette, request, "crux_debates.html", {"debates": debates})
+    debates: list[dict[str, Any]] = []
+    total = 0
+    if {"debate_groups", "debate_members"} <= have:
+        total = (await _rows(db, "select count(*) as n from debate_groups"))[0]["n"]
+        debates = await _rows(db, "select * from debate_groups order by rank limit ?",
+                              [MAX_DEBATES_LISTED])
+        members: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for m in await _rows(db, """select * from debate_members where debate_id in
+                (select id from debate_groups order by rank limit ?)
+                order by kind = 'outside', published_at""", [MAX_DEBATES_LISTED]):
+            members[m["debate_id"]].append(m)
+        for d in debates:
+            d["members"] = members[d["id"]]
+            d["authors"] = sorted({m["author"] for m in d["members"] if m["author"]})
+            d["outside_works"] = [m for m in d["members"] if m["kind"] == "outside"]
+    return await _render(datasette, request, "crux_debates.html", {
+        "debates": debates, "total": total, "snapshot_has_debates": "debate_groups" in have})
+
+
+def _debate_args(request: Any) -> dict[str, Any]:
+    from ..analysis.debates import MIN_CLAIM_LINK_SCORE
+    relation = request.args.get("relation") or ""
+    show_all = request.args.get("all") in ("1", "on", "true")
+    return {"relation": relation if relation in CLAIM_RELATIONS else "", "show_all": show_all,
+            "min_score": 0.0 if show_all else MIN_CLAIM_LINK_SCORE}
+
+
+async def _debate(db: Any, have: set[str], doc_id: str) -> tuple[Any, list[Any], list[Any]]:
+    """(the Debate holding ``doc_id`` or None, its response rows, its claim-link rows)."""
+    from ..analysis.debates import CLAIM_LINK_SQL, RESPONSE_SQL, Debate, Node
+    if not {"debate_groups", "debate_members"} <= have:
+        return None, [], []
+    found = await _rows(db, "select debate_id from debate_members where node_id = ?", [doc_id])
+    if not found:
+        return None, [], []
+    head = (await _rows(db, "select * from debate_groups where id = ?", [found[0]["debate_id"]]))[0]
+    members = await _rows(db, "select * from debate_members where debate_id = ? order by node_id",
+                          [head["id"]])
+    d = Debate(id=head["id"], title=head["title"], responses=head["responses"],
+               claim_links=head["claim_links"], rebuttals=head["rebuttals"],
+               nodes=[Node(m["node_id"], m["kind"], m["title"], m["author"], m["published_at"], m["url"])
+                      for m in members])
+    docs = [n.id for n in d.nodes if n.kind != "outside"]
+    marks = ",".join("?" for _ in docs)
+    resp = [tuple(r.values()) for r in await _rows(db, RESPONSE_SQL.format(ids=marks), docs)] \
+        if "responses" in have else []
+    links = [tuple(r.values()) for r in await _rows(db, CLAIM_LINK_SQL.format(ids=marks), docs)] \
+        if {"claim_links", "sentences"} <= have else []
+    return d, resp, links
 
 
 async def debate_page(datasette: Any, request: Any) -> Any:
+    from ..analysis.debates import (
+        MIN_CLAIM_LINK_SCORE,
+        MIN_RESPONSE_SCORE,
+        group_claim_links,
+        response_method,
+    )
     db = _db(datasette)
     have = await _tables(db)
     start = _var(request, "id")
     if not await _rows(db, "select id from documents where id = ?", [start]):
         raise _not_found(f"No document with id {start!r}")
-    edges = await _edges(db, have)
-    adj: dict[str, set[str]] = defaultdict(set)
-    for s, t, _, _ in edges:
-        adj[s].add(t)
-        adj[t].add(s)
-    seen = {start}
-    frontier = [start]
-    while frontier and len(seen) < MAX_DEBATE_DOCS:
-        nxt = []
-        for x in frontier:
-            for y in sorted(adj[x]):
-                if y not in seen and len(seen) < MAX_DEBATE_DOCS:
-                    seen.add(y)
-                    nxt.append(y)
-        frontier = nxt
-    ids = sorted(seen)
+    d, resp, links = await _debate(db, have, start)
+    nodes = d.nodes if d else []
+    docs = [n for n in nodes if n.kind != "outside"][:MAX_DEBATE_DOCS]
+    outside = [n for n in nodes if n.kind == "outside"]
+    ids = [n.id for n in docs]
     marks = ",".join("?" for _ in ids)
-    docs = await _rows(db, f"""select d.id, d.title, d.author, d.kind, d.published_at, d.url,
-            s.name as source_name from documents d left join sources s on s.id = d.source_id
-            where d.id in ({marks}) order by d.published_at""", ids)
-    titles = {d["id"]: d["title"] or f"comment by {d['author']}" for d in docs}
-    doc_edges = [{"source": s, "target": t, "relation": rel, "level": lvl,
-                  "source_title": titles.get(s), "target_title": titles.get(t)}
-                 for s, t, rel, lvl in edges if s in seen and t in seen]
-    claim_links = []
-    if "claim_link_details" in have:
-        claim_links = await _rows(db, f"""select * from claim_link_details
-            where source_document_id in ({marks}) and (target_document_id in ({marks})
-                  or target_document_id is null)
-            order by target_document_id, relation, score desc""", ids + ids)
-    chart = {"nodes": [{"id": d["id"], "title": titles[d["id"]], "author": d["author"],
-                        "date": d["published_at"], "kind": d["kind"], "root": d["id"] == start}
-                       for d in docs],
-             "edges": [e for e in doc_edges if e["level"] == "document"] or doc_edges}
+    source = {r["id"]: r["source_name"] for r in await _rows(db, f"""select d.id, s.name as source_name
+        from documents d left join sources s on s.id = d.source_id where d.id in ({marks})""", ids)} \
+        if ids else {}
+    titles = {n.id: n.title for n in nodes}
+    responses = [{"source": s, "target": tid or key, "relation": rel, "score": score,
+                  "method": response_method(ev), "outside": tid is None,
+                  "source_title": titles.get(s, s), "target_title": titles.get(tid or key, tid or key)}
+                 for s, tid, key, rel, score, ev in resp if score >= MIN_RESPONSE_SCORE]
+    args = _debate_args(request)
+    work: dict[str, str] = {}  # the outside work each document answers: where its quotes come from
+    for s, tid, key, _rel, _score, _ev in resp:
+        if tid is None:
+            work.setdefault(s, titles.get(key, key))
+    rows = [{"id": lid, "source_sentence_id": ssid, "source_document_id": sdoc, "source_text": stext,
+             "target_sentence_id": tsid, "target_document_id": tdoc, "target_text": ttext,
+             "relation": rel, "score": score, "method": method,
+             "source_title": titles.get(sdoc, sdoc), "target_title": titles.get(tdoc) if tdoc else work.get(sdoc)}
+            for lid, ssid, sdoc, stext, tsid, tdoc, ttext, rel, score, method in links]
+    grouped = group_claim_links(rows, min_score=args["min_score"], relation=args["relation"] or None)
+    chart = {"nodes": [{"id": n.id, "title": n.title, "author": n.author, "date": n.published_at,
+                        "kind": n.kind, "root": n.id == start} for n in docs + outside],
+             "edges": [{"source": r["source"], "target": r["target"], "relation": r["relation"],
+                        "source_title": r["source_title"], "target_title": r["target_title"]}
+                       for r in responses]}
+    root_title = titles.get(start) or (await _rows(
+        db, "select coalesce(title, 'comment by ' || author) as t from documents where id = ?", [start]))[0]["t"]
     return await _render(datasette, request, "crux_debate.html", {
-        "start": start, "start_title": titles.get(start), "docs": docs,
-        "edges": [e for e in doc_edges if e["level"] == "document"], "claim_links": claim_links,
-        "chart_json": chart, "truncated": len(seen) >= MAX_DEBATE_DOCS})
+        "start": start, "debate": d, "summary": d.summary() if d else None, "start_title": d.title if d else root_title, "docs": docs,
+        "sources": source, "outside": outside, "responses": responses, "links": grouped,
+        "n_links": len(rows), "args": args, "cutoff": MIN_CLAIM_LINK_SCORE,
+        "relations": CLAIM_RELATIONS, "chart_json": chart, "truncated": len(nodes) - len(outside) > len(docs)})
+
+
+async def debate_export(datasette: Any, request: Any) -> Any:
+    """``/debate/{id}.json`` and ``/debate/{id}.graphml``: the debate as an argument graph."""
+    from datasette.utils.asgi import Response
+
+    from ..analysis.debates import graph_from_rows, to_graphml
+    db = _db(datasette)
+    have = await _tables(db)
+    start, fmt = _var(request, "id"), request.url_vars["fmt"]
+    d, resp, links = await _debate(db, have, start)
+    if d is None:
+        raise _not_found(f"No debate holds document {start!r}")
+    graph = graph_from_rows(d, resp, links)
+    name = "debate-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in d.id)[:80]
+    if fmt == "graphml":
+        return Response(to_graphml(graph), content_type="application/graphml+xml; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.graphml"'})
+    return Response(json.dumps(graph, indent=2), content_type="application/json; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.json"'})
 
 
 # ---- forecasts -------------------------------------------------------------------------
@@ -441,6 +494,7 @@ async def static_file(datasette: Any, request: Any) -> Any:
 ROUTES = [
     (r"^/doc/(?P<id>[^/]+)$", document_page),
     (r"^/debates$", debates_page),
+    (r"^/debate/(?P<id>[^/]+)\.(?P<fmt>json|graphml)$", debate_export),
     (r"^/debate/(?P<id>[^/]+)$", debate_page),
     (r"^/forecasts$", forecasts_page),
     (r"^/topics$", topics_page),

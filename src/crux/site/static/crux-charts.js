@@ -153,13 +153,19 @@
     });
     sorted.forEach(function (n) {
       var p = pos[n.id];
-      var a = el("a", {href: docUrl(n.id)}, s);
-      var circ = el("circle", {cx: p[0], cy: p[1], r: n.kind === "comment" ? 6 : 9,
-                               fill: n.root ? "#ffd23f" : (n.kind === "comment" ? "#bbb" : BLUE),
-                               stroke: "#333", "stroke-width": 1, "class": "node"}, a);
+      var outside = n.kind === "outside";
+      var a = outside ? el("g", {}, s) : el("a", {href: docUrl(n.id)}, s);
+      var circ = outside
+        ? el("rect", {x: p[0] - 8, y: p[1] - 8, width: 16, height: 16, fill: "#fff", stroke: "#333",
+                      "stroke-width": 1.5, "class": "node outside"}, a)
+        : el("circle", {cx: p[0], cy: p[1], r: n.kind === "comment" ? 6 : 9,
+                        fill: n.root ? "#ffd23f" : (n.kind === "comment" ? "#bbb" : BLUE),
+                        stroke: "#333", "stroke-width": 1, "class": "node"}, a);
       tip(circ, (n.title || "") + (n.author ? " — " + n.author : "") + (n.date ? " (" + String(n.date).slice(0, 10) + ")" : ""));
-      var label = (n.author || "").split(" ").slice(-1)[0];
-      text(a, p[0], p[1] + 22, label, {"text-anchor": "middle", fill: "#333"});
+      var label = outside ? String(n.title || "").slice(0, 40) : (n.author || "").split(" ").slice(-1)[0];
+      var anchor = !outside ? "middle" : (p[0] < W / 2 ? "start" : "end");
+      text(a, outside ? p[0] + (anchor === "start" ? -8 : 8) : p[0], p[1] + 22, label,
+           {"text-anchor": anchor, fill: "#333"});
     });
     var ds = sorted.map(function (n) { return n.date; }).filter(Boolean);
     if (ds.length) {
