@@ -237,6 +237,22 @@ def import_csv(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     return _write(con, items)
 
 
+def apply_by_text(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    """Resolve the forecasts whose sentence contains each row's ``sentence_contains`` (the demo's
+    resolutions, written before its forecast keys are known); rows that match nothing are skipped."""
+    n = 0
+    with Path(path).open(encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            keys = [r[0] for r in con.execute(
+                f"SELECT forecast_key FROM ({KEYED}) WHERE contains(sentence, ?)",
+                [row["sentence_contains"]]).fetchall()]
+            for key in keys:
+                resolve(con, key, row["outcome"], source=row.get("source"), note=row.get("note"),
+                        resolved_at=row.get("resolved_at"))
+                n += 1
+    return n
+
+
 # ---- due forecasts --------------------------------------------------------------------------------
 
 def due(con: duckdb.DuckDBPyConnection, today: date | None = None) -> Table:
