@@ -425,6 +425,8 @@ def _runners() -> list[tuple[str, object]]:
         runners.append(("Debate links", eval_links))
     except ImportError:
         pass
+    from .groups_eval import eval_groups
+    runners.append(("Same-event forecast groups", eval_groups))
     runners.append(("Topics", eval_topics))
     return runners
 

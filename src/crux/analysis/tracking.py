@@ -253,6 +253,27 @@ def apply_by_text(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     return n
 
 
+# ---- same-event groups ---------------------------------------------------------------------------
+
+# Chosen by 5-fold cross-validation on eval/forecast_pairs.jsonl's train split (EVALUATION.md,
+# "Same-event forecast groups"; eval/groups_eval.py). Grouping itself is not built yet.
+GROUP_THRESHOLD = 0.82
+HORIZON_SLACK_DAYS = 365
+
+
+def event_and_horizon(text: str, published: date | None) -> tuple[str, date | None]:
+    """The event text (the sentence when the parser finds none) and the resolved horizon."""
+    from ..pipeline.forecasts import forecast_fields
+
+    f = forecast_fields(text, published)
+    return (f.event or text), f.horizon
+
+
+def horizons_compatible(a: date | None, b: date | None) -> bool:
+    """Unknown horizons are compatible with any; known ones within HORIZON_SLACK_DAYS."""
+    return a is None or b is None or abs((a - b).days) <= HORIZON_SLACK_DAYS
+
+
 # ---- due forecasts --------------------------------------------------------------------------------
 
 def due(con: duckdb.DuckDBPyConnection, today: date | None = None) -> Table:
