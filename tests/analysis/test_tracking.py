@@ -214,3 +214,16 @@ def test_calibration_plot_html_and_png(store, runner, tmp_path):
     write(fig, tmp_path / "c.png")
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
     assert "perfect calibration" in (tmp_path / "c.html").read_text()
+
+
+def test_demo_resolutions_apply_by_sentence_text(store, tmp_path):
+    from crux.demo import DEMO_RESOLUTIONS
+
+    spec = tmp_path / "r.csv"
+    spec.write_text("sentence_contains,outcome,resolved_at,source,note\n"
+                    "chance the treaty is signed,no,2026-11-30,manual,demo\nno such sentence,yes,,,\n")
+    assert tracking.apply_by_text(store, spec) == 1
+    assert [(r[1], r[4]) for r in tracking.resolutions(store)[1]] == [("no", "demo")]
+    with DEMO_RESOLUTIONS.open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) >= 5 and all(tracking.parse_outcome(r["outcome"]) for r in rows)
