@@ -370,6 +370,8 @@ def _runners() -> list[tuple[str, object]]:
                                          ("Link resolution", eval_resolution)]
     from .links_eval import eval_links
     runners.append(("Debate links", eval_links))
+    from .groups_eval import eval_groups
+    runners.append(("Same-event forecast groups", eval_groups))
     runners.append(("Topics", eval_topics))
     return runners
 

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 DEMO_DIR = Path(__file__).parent / "data" / "demo"
+# A few fictional resolutions, by sentence text (the forecast keys exist once the stages ran).
+DEMO_RESOLUTIONS = Path(__file__).parent / "data" / "demo_resolutions.csv"
 # Source names for the demo's files (feeds would otherwise be named by their titles, the
 # forum export by its host).
 DEMO_SOURCES = {
@@ -38,6 +40,8 @@ def build_demo(db_path: str | os.PathLike[str], *, echo: Callable[[str], Any] = 
         echo(f"demo corpus: {report.summary()}")
         from .pipeline import run as run_pipeline
         run_pipeline(con, echo=echo)
+        from .analysis.tracking import apply_by_text
+        echo(f"resolutions: {apply_by_text(con, DEMO_RESOLUTIONS)} demo forecasts resolved")
         _demo_topics(con, echo)
         result = publish(con, db_path)
         echo(f"published {result.path} ({result.summary()})")

@@ -127,9 +127,9 @@ def corpus(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
 def build_seed(folder: Path, cache: Path | None = None) -> tuple[Path, Path]:
     """The shared seed feeds (CRUX_SHARED, corpora/seed-feeds) ingested, processed with the real
     stages and published: (db, snapshot). Cached like :func:`build_corpus`."""
-    from crux.pipeline import run as run_stages
     from crux.crawler.ingest import ingest_paths, iter_files
     from crux.db import connect
+    from crux.pipeline import run as run_stages
     from crux.site.export import publish
 
     from ..conftest import shared_path

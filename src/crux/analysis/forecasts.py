@@ -6,6 +6,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from .claims_search import topic_join
+from .tracking import key_sql
 
 if TYPE_CHECKING:
     import duckdb
@@ -34,16 +35,19 @@ def forecasts(con: duckdb.DuckDBPyConnection, *, topic: int | None = None,
         args.append(end)
     sql = ("SELECT f.form, f.probability, f.low, f.high, f.verbal, f.implied_probability, "
            "f.horizon, f.horizon_text, f.event, "
-           "f.holder, f.condition, d.author, d.published_at, tt.topic_id, s.text, f.sentence_id "
+           "f.holder, f.condition, d.author, d.published_at, tt.topic_id, s.text, f.sentence_id, "
+           f"{key_sql('f.document_id', 's.text')} AS forecast_key, r.outcome "
            "FROM forecasts f JOIN documents d ON d.id = f.document_id "
            f"LEFT JOIN sentences s ON s.id = f.sentence_id {join} "
+           f"LEFT JOIN resolutions r ON r.forecast_key = {key_sql('f.document_id', 's.text')} "
            + ("WHERE " + " AND ".join(where) if where else "")
            + " ORDER BY d.published_at DESC NULLS LAST, f.sentence_id")
     if limit:
         sql += f" LIMIT {int(limit)}"
     rows = con.execute(sql, [*params, *args]).fetchall()
     return ["form", "probability", "low", "high", "verbal", "implied_probability", "horizon",
-            "horizon_text", "event", "holder", "condition", "author", "published_at", "topic", "sentence", "sentence_id"], rows
+            "horizon_text", "event", "holder", "condition", "author", "published_at", "topic", "sentence", "sentence_id",
+            "forecast_key", "outcome"], rows
 
 
 __all__ = ["forecasts"]

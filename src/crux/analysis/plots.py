@@ -86,6 +86,31 @@ def break_gaps(fig: Any, covered: list[Any], freq: str) -> Any:
     return fig
 
 
+def calibration_figure(con: duckdb.DuckDBPyConnection, author: str | None = None,
+                       bins: int = 10) -> Any:
+    """Calibration of the resolved forecasts: observed frequency against mean predicted
+    probability per bin (marker size: count), with the diagonal of perfect calibration."""
+    import plotly.graph_objects as go
+
+    from .tracking import calibration
+
+    _, rows = calibration(con, bins, by="author" if author else None, group=author)
+    if not rows:
+        who = f" by {author}" if author else ""
+        raise StageError(f"no forecasts{who} are resolved yes or no yet: resolve some with "
+                        "crux forecasts resolve (see crux forecasts due)")
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect calibration",
+                             line={"dash": "dash", "color": "#999"}))
+    fig.add_trace(go.Scatter(x=[r[3] for r in rows], y=[r[4] for r in rows], mode="markers",
+                             name="forecasts", text=[f"n={r[2]}" for r in rows],
+                             marker={"size": [8 + 4 * r[2] ** 0.5 for r in rows]}))
+    title = "Calibration" + (f": {author}" if author else "")
+    fig.update_layout(title=title, xaxis_title="predicted probability", yaxis_title="observed frequency",
+                      xaxis_range=[0, 1], yaxis_range=[0, 1])
+    return fig
+
+
 def write(fig: Any, out: Path) -> Path:
     """Write ``fig`` to ``out``: .html (plotly.js inline) or .png (matplotlib)."""
     suffix = out.suffix.lower()
@@ -158,4 +183,4 @@ def _png(fig: Any, out: Path) -> None:
     plt.close(mfig)
 
 
-__all__ = ["KINDS", "figure", "write"]
+__all__ = ["KINDS", "calibration_figure", "figure", "write"]

@@ -351,7 +351,7 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
         raise click.BadParameter(f"{value!r} is not a date like 2026-01-31") from None
 
 
-@cli.command("forecasts")
+@cli.group("forecasts", invoke_without_command=True)
 @db_option
 @click.option("--topic", type=int, help="Only forecasts in this topic.")
 @click.option("--from", "start", callback=_date, help="Published on or after this date (YYYY-MM-DD).")
@@ -360,12 +360,17 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
 @click.option("--form", type=click.Choice(["numeric", "hedged", "unhedged"]),
               help="Only forecasts of this form.")
 @output_options
-def forecasts_cmd(db_path: Path, topic: int | None, start: Any, end: Any, limit: int | None,
-                  form: str | None, as_json: bool, as_csv: bool) -> None:
-    """Forecasts with probability, horizon, event, holder, author and date.
+@click.pass_context
+def forecasts_cmd(ctx: click.Context, db_path: Path, topic: int | None, start: Any, end: Any,
+                  limit: int | None, form: str | None, as_json: bool, as_csv: bool) -> None:
+    """Forecasts with probability, horizon, event, holder, author, date, key and outcome.
 
     Example: crux forecasts --from 2020-01-01 --to 2020-12-31 --form numeric --csv
+
+    The forecast_key column is what `crux forecasts resolve KEY` takes.
     """
+    if ctx.invoked_subcommand is not None:
+        return
     from ..analysis.forecasts import forecasts
 
     if start and end and start > end:
@@ -377,3 +382,139 @@ def forecasts_cmd(db_path: Path, topic: int | None, start: Any, end: Any, limit:
               "no forecasts found")
     finally:
         con.close()
+
+
+@forecasts_cmd.command("due")
+@db_option
+@output_options
+def forecasts_due(db_path: Path, as_json: bool, as_csv: bool) -> None:
+    """Forecasts whose horizon has passed and that are not resolved yet, oldest first.
+
+    Example: crux forecasts due --csv > due.csv
+    """
+    from ..analysis.tracking import due
+
+    con = _open(db_path, read_only=True)
+    try:
+        _emit(due(con), as_json, as_csv, "no forecasts are due")
+    finally:
+        con.close()
+
+
+@forecasts_cmd.command("resolve")
+@db_option
+@click.argument("key")
+@click.option("--outcome", required=True, help="yes, no, ambiguous, or a number.")
+@click.option("--source", help="A URL that shows the outcome (default: manual).")
+@click.option("--note", help="A free-text note.")
+@click.option("--who", help="Who resolved it.")
+@click.option("--at", "resolved_at", help="When it resolved (YYYY-MM-DD; default: now).")
+def forecasts_resolve(db_path: Path, key: str, outcome: str, source: str | None, note: str | None,
+                      who: str | None, resolved_at: str | None) -> None:
+    """Record what happened to the forecast KEY (its forecast_key in `crux forecasts --json`).
+
+    Example: crux forecasts resolve d1:0a1b2c3d4e5f --outcome yes --source https://example.org/news
+    """
+    from ..analysis.tracking import resolve
+    from ..errors import InputError
+
+    con = _open(db_path)
+    try:
+        try:
+            r = resolve(con, key, outcome, source=source, note=note, who=who, resolved_at=resolved_at)
+        except InputError as e:
+            raise click.BadParameter(str(e)) from None
+    finally:
+        con.close()
+    click.echo(f"resolved {r.key}: {r.outcome} ({r.source})")
+
+
+@forecasts_cmd.command("import")
+@db_option
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def forecasts_import(db_path: Path, file: Path) -> None:
+    """Store the resolutions of a CSV file (the format `crux forecasts export` writes).
+
+    Example: crux forecasts import resolutions.csv
+
+    Columns: forecast_key, outcome (yes|no|ambiguous|number), resolved_at (YYYY-MM-DD, default
+    now), source (URL or manual), note, who; others are ignored. One bad row: nothing is stored.
+    """
+    from ..analysis.tracking import import_csv
+
+    con = _open(db_path)
+    try:
+        n = import_csv(con, file)
+    finally:
+        con.close()
+    click.echo(f"imported {n} resolution{'' if n == 1 else 's'} from {file}")
+
+
+@forecasts_cmd.command("export")
+@db_option
+@output_options
+def forecasts_export(db_path: Path, as_json: bool, as_csv: bool) -> None:
+    """Print every resolution (CSV by default, the format `crux forecasts import` reads).
+
+    Example: crux forecasts export > resolutions.csv
+
+    orphaned is true when the forecast's sentence is gone from its document (edited upstream).
+    """
+    from ..analysis.tracking import export_csv, resolutions
+
+    con = _open(db_path, read_only=True)
+    try:
+        if as_json and as_csv:
+            raise click.UsageError("Use only one of --json and --csv")
+        if as_json:
+            _emit(resolutions(con), True, False)
+        else:  # CSV is the default: it is what import reads
+            click.echo(export_csv(con), nl=False)
+    finally:
+        con.close()
+
+
+@forecasts_cmd.command("score")
+@db_option
+@click.option("--by", type=click.Choice(["author", "source", "form", "holder"]), default="author",
+              show_default=True, help="Group the scores by this.")
+@output_options
+def forecasts_score(db_path: Path, by: str, as_json: bool, as_csv: bool) -> None:
+    """Brier and log scores of the resolved forecasts, per group, with 95% bootstrap intervals.
+
+    Example: crux forecasts score --by form
+
+    Uses forecasts resolved yes or no that have an implied probability (hedged ones through
+    their verbal phrase's value). Brier: lower is better; log score: higher is better.
+    """
+    from ..analysis.tracking import scores
+
+    con = _open(db_path, read_only=True)
+    try:
+        _emit(scores(con, by), as_json, as_csv, "no resolved forecasts yet (see crux forecasts due)")
+    finally:
+        con.close()
+
+
+@forecasts_cmd.command("plot")
+@db_option
+@click.option("--kind", type=click.Choice(["calibration"]), default="calibration", show_default=True)
+@click.option("--author", help="Only this author's forecasts.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Output file: .html (interactive) or .png.")
+def forecasts_plot(db_path: Path, kind: str, author: str | None, out: Path) -> None:
+    """Plot the calibration of the resolved forecasts (predicted vs observed frequency).
+
+    Example: crux forecasts plot --kind calibration --out calibration.html
+    """
+    from ..analysis.plots import calibration_figure, write
+
+    if out.suffix.lower() not in (".html", ".png"):
+        raise click.BadParameter(f"{out.name}: use a .html or .png file name", param_hint="--out")
+    con = _open(db_path, read_only=True)
+    try:
+        fig = calibration_figure(con, author=author)
+    finally:
+        con.close()
+    write(fig, out)
+    click.echo(f"wrote {out} ({kind})")

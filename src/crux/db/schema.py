@@ -239,6 +239,26 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE links ADD COLUMN alt_key VARCHAR;  -- a weaker key (a legacy URL's slug)
         """,
     ),
+    (
+        "0007_resolutions",
+        """
+        -- User data: what happened to a forecast. Keyed by the forecast key (analysis.tracking:
+        -- document id + hash of the normalised sentence text), never by a row a stage rewrites,
+        -- so re-processing, model changes and refreshes keep every row. A row whose key no
+        -- longer matches a forecast is kept and reported as orphaned.
+        CREATE TABLE resolutions (
+            forecast_key  VARCHAR PRIMARY KEY,   -- <document_id>:<12 hex>
+            document_id   VARCHAR NOT NULL,
+            sentence      VARCHAR,               -- the forecast's sentence when it was resolved
+            outcome       VARCHAR NOT NULL,      -- yes | no | ambiguous | a number
+            value         DOUBLE,                -- 1 (yes), 0 (no), the number; null when ambiguous
+            resolved_at   TIMESTAMP NOT NULL,
+            source        VARCHAR NOT NULL DEFAULT 'manual',  -- a URL or "manual"
+            note          VARCHAR,
+            who           VARCHAR
+        );
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..analysis.tracking import key_sql
 from ..errors import StageError, StorageError, UsageError
 from .sanitize import clean_html
 
@@ -57,7 +58,10 @@ PUBLIC_TABLES: list[_Table] = [
     _Table("claims", ("sentence_id",),
            extra=(("text", "(SELECT s.text FROM sentences s WHERE s.id = t.sentence_id)"),)),
     _Table("forecasts", ("sentence_id",),
-           extra=(("text", "(SELECT s.text FROM sentences s WHERE s.id = t.sentence_id)"),)),
+           extra=(("text", "(SELECT s.text FROM sentences s WHERE s.id = t.sentence_id)"),
+                  ("forecast_key", key_sql("t.document_id",
+                                           "(SELECT s.text FROM sentences s WHERE s.id = t.sentence_id)")))),
+    _Table("resolutions", ("forecast_key",)),
     _Table("responses", ("source_id", "target_key")),
     _Table("claim_links", ("id",)),
     _Table("topic_runs", ("run_id",)),
@@ -76,7 +80,7 @@ INDEXES: dict[str, tuple[str, ...]] = {
     "blocks": ("document_id",),
     "sentences": ("document_id", "block_id"),
     "claims": ("document_id", "score", "kind"),
-    "forecasts": ("document_id", "horizon", "probability"),
+    "forecasts": ("document_id", "horizon", "probability", "forecast_key"),
     "responses": ("target_id", "relation"),
     "claim_links": ("source_sentence_id", "target_sentence_id", "source_document_id",
                     "target_document_id", "relation"),
@@ -141,14 +145,16 @@ VIEWS: dict[str, tuple[tuple[str, ...], str]] = {
         LEFT JOIN sentences ts ON ts.id = l.target_sentence_id
         LEFT JOIN documents sd ON sd.id = l.source_document_id
         LEFT JOIN documents td ON td.id = l.target_document_id"""),
-    "forecast_details": (("forecasts", "documents", "sources"), """
+    "forecast_details": (("forecasts", "documents", "sources", "resolutions"), """
         SELECT f.sentence_id, f.text, f.form, f.probability, f.low, f.high, f.verbal,
                f.implied_probability, f.condition, f.score, f.horizon,
                substr(f.horizon, 1, 4) AS horizon_year, f.horizon_text, f.event, f.holder,
                f.document_id, d.title, d.author, s.name AS source, d.published_at,
-               substr(d.published_at, 1, 4) AS year, d.url
+               substr(d.published_at, 1, 4) AS year, d.url, f.forecast_key,
+               r.outcome, r.resolved_at, r.source AS resolution_source
         FROM forecasts f JOIN documents d ON d.id = f.document_id
-        LEFT JOIN sources s ON s.id = d.source_id"""),
+        LEFT JOIN sources s ON s.id = d.source_id
+        LEFT JOIN resolutions r ON r.forecast_key = f.forecast_key"""),
 }
 
 

@@ -360,32 +360,105 @@ async def debate_export(datasette: Any, request: Any) -> Any:
 FORECAST_FORMS = ("numeric", "hedged", "unhedged")
 
 
+FORECAST_PAGE = 100
+# query argument -> (SQL condition over forecast_details, how the value is read)
+FORECAST_FILTERS = {
+    "author": "author = :author", "holder": "coalesce(holder, author) = :holder",
+    "source": "source = :source", "from": "substr(published_at, 1, 10) >= :from",
+    "to": "substr(published_at, 1, 10) <= :to", "horizon_from": "horizon >= :horizon_from",
+    "horizon_to": "horizon <= :horizon_to",
+}
+
+
+def _forecast_where(request: Any, cols: set[str], today: str) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause and parameters of the forecasts page's filters (unknown ones ignored)."""
+    conds, params = [], {}
+    form = request.args.get("form") or ""
+    if form in FORECAST_FORMS and "form" in cols:
+        conds.append("form = :form")
+        params["form"] = form
+    for arg, cond in FORECAST_FILTERS.items():
+        v = (request.args.get(arg) or "").strip()
+        if v:
+            conds.append(cond)
+            params[arg] = v
+    status = request.args.get("status") or ""
+    if "outcome" in cols and status == "resolved":
+        conds.append("outcome is not null")
+    elif "outcome" in cols and status == "due":
+        conds.append("outcome is null and horizon < :today")
+        params["today"] = today
+    return ("where " + " and ".join(conds)) if conds else "", params
+
+
 async def forecasts_page(datasette: Any, request: Any) -> Any:
+    from datetime import UTC, datetime
+
     db = _db(datasette)
     have = await _tables(db)
-    rows = []
+    rows: list[dict[str, Any]] = []
     form = request.args.get("form") or ""
     if form not in FORECAST_FORMS:
         form = ""
+    try:
+        page = max(1, int(request.args.get("page") or 1))
+    except ValueError:
+        page = 1
     counts: dict[str, int] = {}
+    total = 0
+    today = datetime.now(UTC).date().isoformat()
     if "forecast_details" in have:
         cols = {r["name"] for r in await _rows(db, "pragma table_info(forecast_details)")}
-        has_form = "form" in cols
-        if has_form:
+        if "form" in cols:
             counts = {r["form"]: r["n"] for r in await _rows(
                 db, "select form, count(*) as n from forecast_details group by form")}
-        where = "where form = :form" if form and has_form else ""
+        where, params = _forecast_where(request, cols, today)
+        total = (await _rows(db, f"select count(*) as n from forecast_details {where}", params))[0]["n"]
         rows = await _rows(db, f"""select * from forecast_details {where}
-            order by horizon is null, horizon, probability desc limit 2000""", {"form": form})
+            order by horizon is null, horizon, probability desc
+            limit {FORECAST_PAGE} offset {(page - 1) * FORECAST_PAGE}""", params)
     points = [{"id": r["sentence_id"], "doc": r["document_id"], "horizon": r["horizon"],
                "p": r["probability"], "low": r["low"], "high": r["high"],
                "label": (r["author"] or "") + ": " + (r["text"] or "")[:160]}
               for r in rows]
+    args = {k: request.args.get(k) for k in request.args.keys() if k != "page" and request.args.get(k)}
     return await _render(datasette, request, "crux_forecasts.html", {
         "forecasts": rows, "chart_json": points, "form": form, "forms": FORECAST_FORMS,
-        "form_counts": counts,
+        "form_counts": counts, "args": args, "page": page, "total": total,
+        "pages": max(1, -(-total // FORECAST_PAGE)), "today": today,
         "n_charted": sum(1 for p in points if p["horizon"] and (p["p"] is not None or p["low"] is not None)),
     })
+
+
+async def forecast_author_page(datasette: Any, request: Any) -> Any:
+    """One author's (or holder's) track record: score, calibration chart, resolved forecasts."""
+    db = _db(datasette)
+    name = _var(request, "name")
+    have = await _tables(db)
+    rows = []
+    if "forecast_details" in have:
+        rows = await _rows(db, """select * from forecast_details where author = :n
+            order by outcome is null, horizon is null, horizon""", {"n": name})
+    if not rows:
+        raise _not_found(f"No forecasts by {name}")
+    scored = [(r["implied_probability"], 1.0 if r["outcome"] == "yes" else 0.0) for r in rows
+              if r.get("outcome") in ("yes", "no") and r["implied_probability"] is not None]
+    from ..analysis.tracking import brier, log_score
+    score = None
+    bins = []
+    if scored:
+        ps, os_ = [p for p, _ in scored], [o for _, o in scored]
+        score = {"n": len(ps), "brier": brier(ps, os_), "log": log_score(ps, os_),
+                 "base_rate": sum(os_) / len(os_)}
+        agg: dict[int, list[float]] = {}
+        for p, o in scored:
+            b = agg.setdefault(min(int(p * 10), 9), [0, 0.0, 0.0])
+            b[0] += 1
+            b[1] += p
+            b[2] += o
+        bins = [{"n": n, "p": sp / n, "o": so / n} for _, (n, sp, so) in sorted(agg.items())]
+    return await _render(datasette, request, "crux_forecast_author.html", {
+        "name": name, "forecasts": rows, "score": score, "bins": bins})
 
 
 # ---- topics ----------------------------------------------------------------------------
@@ -497,6 +570,7 @@ ROUTES = [
     (r"^/debate/(?P<id>[^/]+)\.(?P<fmt>json|graphml)$", debate_export),
     (r"^/debate/(?P<id>[^/]+)$", debate_page),
     (r"^/forecasts$", forecasts_page),
+    (r"^/forecasts/author/(?P<name>[^/]+)$", forecast_author_page),
     (r"^/topics$", topics_page),
     (r"^/topic/(?P<run_id>[^/]+)/(?P<topic_id>-?\d+)$", topic_page),
     (r"^/-/crux/static/(?P<name>[A-Za-z0-9_.-]+)$", static_file),
