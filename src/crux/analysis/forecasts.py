@@ -20,7 +20,8 @@ def forecasts(con: duckdb.DuckDBPyConnection, *, topic: int | None = None,
     """Forecasts made (published) between ``start`` and ``end`` inclusive, newest first;
     ``form``: only ``numeric``, ``hedged`` or ``unhedged`` ones."""
     join, params = topic_join(con, claim_col="f.sentence_id", doc_col="f.document_id")
-    where, args = [], []
+    where: list[str] = []
+    args: list[Any] = []
     if topic is not None:
         where.append("tt.topic_id = ?")
         args.append(topic)

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..db.tx import scalar
 from ..errors import StageError, UsageError
 
 if TYPE_CHECKING:
@@ -29,8 +30,7 @@ def figure(con: duckdb.DuckDBPyConnection, run_id: str, kind: str, db_path: Any,
     if kind not in KINDS:
         raise UsageError(f"--kind {kind!r} is not one of: {', '.join(KINDS)}")
     _, _, item_kind = resolve_run(con, run_id)
-    n_topics = con.execute("SELECT count(*) FROM topics WHERE run_id = ? AND topic_id >= 0",
-                           [run_id]).fetchone()[0]
+    n_topics = scalar(con, "SELECT count(*) FROM topics WHERE run_id = ? AND topic_id >= 0", [run_id])
     model = load_model(con, run_id, db_path)
     if kind == "barchart":
         return model.visualize_barchart(top_n_topics=top, n_words=8)

@@ -55,7 +55,8 @@ def check_topic(con: duckdb.DuckDBPyConnection, run_id: str, topic: int) -> tupl
     row = con.execute("SELECT label, words FROM topics WHERE run_id = ? AND topic_id = ?",
                       [run_id, topic]).fetchone()
     if not row:
-        lo, hi = con.execute("SELECT min(topic_id), max(topic_id) FROM topics WHERE run_id = ?", [run_id]).fetchone()
+        lo, hi = con.execute("SELECT min(topic_id), max(topic_id) FROM topics WHERE run_id = ?",
+                             [run_id]).fetchone() or (None, None)
         raise UsageError(f"no topic {topic} in run {run_id}; topics run from {lo} to {hi} "
                         "(see crux topics list)")
     return row[0], json.loads(row[1] or "[]")
@@ -88,7 +89,7 @@ def show(con: duckdb.DuckDBPyConnection, run_id: str, kind: str, topic: int,
         "LEFT JOIN sources src ON src.id = d.source_id WHERE a.run_id = ? AND a.topic_id = ? "
         "GROUP BY 1 ORDER BY 2 DESC, 1", [run_id, topic]).fetchall()
     span = con.execute(f"SELECT min(d.published_at), max(d.published_at) FROM {fr} "
-                       "WHERE a.run_id = ? AND a.topic_id = ?", [run_id, topic]).fetchone()
+                       "WHERE a.run_id = ? AND a.topic_id = ?", [run_id, topic]).fetchone() or (None, None)
     return {
         "run_id": run_id, "topic": topic, "label": label, "size": len(members),
         "first": span[0], "last": span[1],

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..db.store import bulk_insert
+from ..db.tx import scalar
 from ..db.tx import utcnow as _now
 from ..errors import StageError, UsageError
 from . import jit_cache
@@ -349,6 +350,7 @@ def resolve_run(con: duckdb.DuckDBPyConnection, run_id: str | None = None,
         if rid is None:
             raise StageError("no topics yet: run crux topics fit first")
         row = con.execute("SELECT run_id, unit FROM topic_runs WHERE run_id = ?", [rid]).fetchone()
+    assert row is not None  # latest_run named it
     return row[0], row[1], KINDS[row[1]]
 
 
@@ -446,7 +448,7 @@ def refresh_topics(con: duckdb.DuckDBPyConnection, *, refit: bool = False, progr
         if rid is None:
             continue
         n_fit, params = con.execute("SELECT n_items, params FROM topic_runs WHERE run_id = ?",
-                                    [rid]).fetchone()
+                                    [rid]).fetchone() or (0, None)
         p = json.loads(params or "{}")
         now = len(item_rows(con, unit))
         if refit or (n_fit and now >= n_fit * (1 + growth)):
@@ -455,7 +457,7 @@ def refresh_topics(con: duckdb.DuckDBPyConnection, *, refit: bool = False, progr
                       model=p.get("embedding_model"))
             notes.append(f"refit {unit}: {res.n_topics} topics" + (f" ({res.warning})" if res.warning else ""))
     if latest_run(con) is None:  # the first fit: documents, default parameters
-        n_docs = con.execute("SELECT count(*) FROM embeddings WHERE item_kind = 'document'").fetchone()[0]
+        n_docs = scalar(con, "SELECT count(*) FROM embeddings WHERE item_kind = 'document'")
         if n_docs < min_items(10):
             return f"skipped: too few document embeddings for topics ({n_docs})"
         # small corpora need small topics: 176 demo documents give 2 topics at size 10

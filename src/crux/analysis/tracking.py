@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..db.tx import scalar
 from ..errors import InputError, UsageError
 
 if TYPE_CHECKING:
@@ -67,8 +68,8 @@ KEYED = f"""
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
-                            "AND table_schema = 'main'", [name]).fetchone()[0])
+    return bool(scalar(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
+                        "AND table_schema = 'main'", [name]))
 
 
 # ---- outcomes -------------------------------------------------------------------------------------
@@ -171,7 +172,7 @@ def resolve(con: duckdb.DuckDBPyConnection, key: str, outcome: str, *, source: s
 
 def unresolve(con: duckdb.DuckDBPyConnection, key: str) -> bool:
     """Delete the resolution of ``key``; False when there was none."""
-    n = con.execute("SELECT count(*) FROM resolutions WHERE forecast_key = ?", [key]).fetchone()[0]
+    n = scalar(con, "SELECT count(*) FROM resolutions WHERE forecast_key = ?", [key])
     con.execute("DELETE FROM resolutions WHERE forecast_key = ?", [key])
     return bool(n)
 

@@ -213,6 +213,7 @@ def _quote_answers(answer: list[Sent], ttext: str, prior: str, embeddings: bool)
         for i, a, (rel, strength, _) in strong:
             if a.id in taken:
                 continue
+            assert rel is not None  # strong answers have a stance
             out.append((a, rel, 0.6 + 0.4 * strength))
             taken.add(a.id)
             if _bare(a.text, cued[i][1]):
@@ -383,8 +384,8 @@ def match_pair(src: DocView, tgt: DocView | None, *, prior: str = "attacks",
         t = tc[j]
         if normalise(s.text) == normalise(t.text):
             continue  # the same words in both: shared text (a title, a quotation), not an answer
-        rel, strength, cues = sentence_stance(s.text, t.text)
-        cued = rel is not None and strength >= 0.55
+        cue_rel, strength, cues = sentence_stance(s.text, t.text)
+        cued = cue_rel is not None and strength >= 0.55
         rank_s = int(np.where(order[:, j] == i)[0][0])
         mutual = rank_s == 0
         near = loose and rank_s <= NEAR_RANK
@@ -403,8 +404,7 @@ def match_pair(src: DocView, tgt: DocView | None, *, prior: str = "attacks",
                 or (near and ((cued and x >= CUED_MIN) or x >= PARAPHRASE_MIN))
         if not ok:
             continue
-        if rel is None:
-            rel = prior
+        rel = cue_rel if cue_rel is not None else prior
         method = "concession" if conc else ("reply" if reply else "paraphrase")
         score = round(min(1.0, 0.5 * x + 0.5 * max(strength, 0.3)), 3)
         picked.append((score, Match(s, t.id, t.text, rel, score, method)))

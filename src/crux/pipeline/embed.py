@@ -202,7 +202,7 @@ def vectors(con: duckdb.DuckDBPyConnection, item_kind: str, ids: Sequence[str] |
     got = con.execute(sql + " ORDER BY item_id", params).fetchnumpy()
     if not len(got["item_id"]):
         return [], np.zeros((0, 0), dtype=np.float32)
-    return list(got["item_id"]), np.stack(got["vector"]).astype(np.float32, copy=False)
+    return list(got["item_id"]), np.stack(list(got["vector"])).astype(np.float32, copy=False)
 
 
 def delete_vectors(con: duckdb.DuckDBPyConnection, model: str, kinds: Sequence[str],

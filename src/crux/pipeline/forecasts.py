@@ -178,12 +178,12 @@ def _add(base: date, n: float, unit: str) -> date:
 def resolve_horizon(text: str, published: date | datetime | None) -> tuple[date | None, str | None]:
     """(horizon date, horizon as written) of the first future time expression in ``text``."""
     pub = published.date() if isinstance(published, datetime) else published
-    for m in _YEAR.finditer(text):
-        year = int(m.group(2))
+    for ym in _YEAR.finditer(text):
+        year = int(ym.group(2))
         if pub and year < pub.year:
             continue
-        prep = m.group(1).lower()
-        written = m.group(0)
+        prep = ym.group(1).lower()
+        written = ym.group(0)
         if "mid" in written.lower():
             return date(year, 6, 30), written
         if prep == "before":

@@ -173,7 +173,7 @@ def analyse(con: duckdb.DuckDBPyConnection, doc_id: str, views: dict[str, DocVie
             # an outside work the title names: its link's URL, anchor or sentence names it
             # ("A long reply to Ben Garfinkel on ..." -> .../ben-garfinkel-classic-ai-risk-arguments)
             named = [(_names_link(tr[1], c), k) for k, c in cands.items() if c["target_id"] is None]
-            strength, key = max(named, key=lambda x: x[0], default=(0, None))  # first link wins a tie
+            strength, key = max(named, key=lambda x: x[0], default=(0.0, None))  # first link wins a tie
             if strength > 0:
                 title_target = key
     groups = quote_blocks(src)
@@ -266,8 +266,8 @@ def analyse(con: duckdb.DuckDBPyConnection, doc_id: str, views: dict[str, DocVie
         if tgt is not None:
             sur = _surname(tgt.author)
             if sur and len(sur) > 2:
-                own_text = " ".join(s.text for s in src.sents if not s.in_quote).lower()
-                n = len(re.findall(rf"\b{re.escape(sur)}\b", own_text))
+                own_words = " ".join(s.text for s in src.sents if not s.in_quote).lower()
+                n = len(re.findall(rf"\b{re.escape(sur)}\b", own_words))
                 if n:
                     sig["mentions"] = n
         quoted: list[str] = []
@@ -509,18 +509,18 @@ class ResponsesStage(Stage):
             words = [w for w in normalise(tr[1]).split() if len(w) > 2][:4]
             if not words:
                 continue
-            pattern = "|".join(re.escape(w) for w in words)
+            alternatives = "|".join(re.escape(w) for w in words)
             hits = con.execute(
                 "SELECT id FROM documents WHERE kind = 'post' AND id <> ? AND author IS NOT NULL "
                 "AND regexp_matches(lower(author), ?) AND (? IS NULL OR published_at <= ?) "
                 "ORDER BY published_at DESC LIMIT 20",
-                [did, rf"\b({pattern})\b", published, published]).fetchall()
+                [did, rf"\b({alternatives})\b", published, published]).fetchall()
             by_author[did] = [h[0] for h in hits]
         need = set(ids)
-        for lst in links.values():
-            need.update(r[3] for r in lst if r[3])
-        for lst in by_author.values():
-            need.update(lst)
+        for link_rows in links.values():
+            need.update(r[3] for r in link_rows if r[3])
+        for named_ids in by_author.values():
+            need.update(named_ids)
         parents = con.execute("SELECT parent_id FROM documents WHERE id IN (SELECT unnest(?)) "
                               "AND parent_id IS NOT NULL", [ids]).fetchall()
         need.update(p[0] for p in parents)

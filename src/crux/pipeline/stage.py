@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..db import record_run
-from ..db.tx import transaction
+from ..db.tx import scalar, transaction
 from ..db.tx import utcnow as _now
 
 if TYPE_CHECKING:
@@ -132,7 +132,7 @@ class Stage:
             progress: Callable[[str, int], Progress] | None = None) -> StageResult:
         t0 = time.perf_counter()
         result = StageResult(self.name)
-        total = con.execute("SELECT count(*) FROM documents").fetchone()[0]
+        total = scalar(con, "SELECT count(*) FROM documents")
         todo = self.pending(con, force=force, limit=limit)
         result.up_to_date = total - len(todo) if not force else 0
         with record_run(con, "process", self.name, {"version": self.version, "force": force,

@@ -344,8 +344,8 @@ def publish(con: duckdb.DuckDBPyConnection, db_path: str | os.PathLike[str],
         db = sqlite_utils.Database(sq)
         for table, cols in FTS.items():
             if table in result.counts:
-                db[table].enable_fts(list(cols), tokenize="porter", create_triggers=False,
-                                     replace=True)
+                db.table(table).enable_fts(list(cols), tokenize="porter", create_triggers=False,
+                                           replace=True)
         for name, (needs, sql) in VIEWS.items():
             if all(t in result.counts for t in needs):
                 db.create_view(name, sql, replace=True)

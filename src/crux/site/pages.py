@@ -544,7 +544,7 @@ def _months(counts: dict[str, int]) -> list[str]:
     if not keys:
         return []
     y, m = int(keys[0][:4]), int(keys[0][5:])
-    out = []
+    out: list[str] = []
     while f"{y:04d}-{m:02d}" <= keys[-1] and len(out) < 600:
         out.append(f"{y:04d}-{m:02d}")
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
