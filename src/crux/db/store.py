@@ -227,6 +227,9 @@ def save_documents(con: duckdb.DuckDBPyConnection, source_id: str, docs: Iterabl
     return result
 
 
+_HASHED_ID = re.compile(r"[fm][0-9a-f]{16}")  # crux's own hash ids (feeds, id-less posts)
+
+
 def source_claims(con: duckdb.DuckDBPyConnection, source_ids: Iterable[str]) -> dict[str, tuple[int, str | None]]:
     """``{source id: (rank, forum site)}``: how strongly each source may claim a forum post's id.
 
@@ -267,7 +270,7 @@ def _claim(con: duckdb.DuckDBPyConnection, source_id: str, batch: dict[str, Doc]
             out[doc_id] = d
             continue
         theirs = claims.get(owner, (0, None))
-        if FM_ID.fullmatch(doc_id):
+        if FM_ID.fullmatch(doc_id) and not _HASHED_ID.fullmatch(doc_id):
             if mine[0] > theirs[0] or (mine[0] >= 2 and mine == theirs):
                 out[doc_id] = d
             else:
