@@ -137,42 +137,43 @@ def ingest(db_path: Path, paths: tuple[Path, ...], source: str | None) -> None:
     Folders are read recursively. Each file is one transaction; a file that can't be read or
     parsed is reported on one line, the others are still ingested, and the exit code is 1.
     """
-    from .crawler.ingest import FileOutcome, ingest_file, iter_files
+    from tqdm import tqdm
+
+    from .crawler.ingest import FileOutcome, ingest_paths, iter_files, shown
     from .db import record_run
 
-    missing = [p for p in paths if not p.exists()]
-    for p in missing:
-        click.echo(f"Error: {p}: no such file or folder", err=True)
-    files = list(iter_files(p for p in paths if p.exists()))
+    bar = tqdm(desc="ingest", unit="file", disable=None if is_terminal() else True, leave=False,
+               file=sys.stderr)
+
+    def progress(out: FileOutcome) -> None:
+        bar.update(1)
+        if out.error:
+            bar.write(f"Error: {out.error}", file=sys.stderr)
+        elif out.warning:
+            bar.write(f"Warning: {out.path}: ill-formed feed, ingested anyway ({out.warning})",
+                      file=sys.stderr)
+        for where, reason in out.rejected[:5]:
+            bar.write(f"Warning: {where}: skipped ({reason})", file=sys.stderr)
+        if len(out.rejected) > 5:
+            bar.write(f"Warning: {out.path}: {len(out.rejected) - 5} more items skipped "
+                      "(see the _rejects table)", file=sys.stderr)
+
     con = _open(db_path)
-    outcomes: list[FileOutcome] = []
-    with record_run(con, "ingest", "ingest", {"paths": [str(p) for p in paths]}) as run:
-        from tqdm import tqdm
-        for path in tqdm(files, desc="ingest", unit="file", disable=None if is_terminal() else True,
-                         leave=False, file=sys.stderr):
-            out = ingest_file(con, path, source=source, run_id=run.id)
-            outcomes.append(out)
-            if out.error:
-                tqdm.write(f"Error: {out.error}", file=sys.stderr)
-            elif out.warning:
-                tqdm.write(f"Warning: {path}: ill-formed feed, ingested anyway ({out.warning})", file=sys.stderr)
-            for where, reason in out.rejected[:5]:
-                tqdm.write(f"Warning: {where}: skipped ({reason})", file=sys.stderr)
-            if len(out.rejected) > 5:
-                tqdm.write(f"Warning: {path}: {len(out.rejected) - 5} more items skipped "
-                           "(see the _rejects table)", file=sys.stderr)
-        new = sum(o.saved.new for o in outcomes)
-        changed = sum(o.saved.changed for o in outcomes)
-        unchanged = sum(o.saved.unchanged for o in outcomes)
-        rejected = sum(len(o.rejected) for o in outcomes)
-        failed = sum(1 for o in outcomes if o.error) + len(missing)
-        run.rows_in = new + changed + unchanged + rejected
-        run.rows_out = new + changed
+    with record_run(con, "ingest", "ingest", {"paths": [shown(p) for p in paths]}) as run:
+        bar.total = sum(1 for _ in iter_files(paths))
+        report = ingest_paths(con, paths, source=source, run_id=run.id, progress=progress)
+        t = report.totals
+        rejected = sum(len(o.rejected) for o in report.files)
+        failed = len(report.failed)
+        run.rows_in = t.new + t.changed + t.unchanged + rejected
+        run.rows_out = t.new + t.changed
         if failed:
             run.status = "partial"
             run.error = f"{failed} files failed"
+    bar.close()
     con.close()
-    click.echo(f"{len(files)} files: {new} new, {changed} changed, {unchanged} unchanged documents"
+    click.echo(f"{len(report.files)} files: {t.new} new, {t.changed} changed, {t.unchanged} unchanged "
+               "documents" + (f", {t.held} held by other sources" if t.held else "")
                + (f", {rejected} items skipped" if rejected else "")
                + (f", {failed} files failed" if failed else ""))
     if failed:

@@ -26,6 +26,7 @@ _EDGE_WS = re.compile(r" ?\n ?")
 # ForumMagnum post and comment ids: 17 characters of [A-Za-z0-9].
 # ForumMagnum ids: 17 characters, or a legacy 24-hex Mongo id (posts imported from older sites)
 _FM_ID = r"(?:[0-9a-f]{24}|[A-Za-z0-9]{17})"
+FM_ID = re.compile(_FM_ID)  # fullmatch: whether a document id is shaped like a forum id
 _FM_POST = re.compile(rf"/(?:posts|p|events)/({_FM_ID})(?:/|$)")
 _FM_COMMENT = re.compile(rf"[?&]commentId=({_FM_ID})(?:&|$|#)")
 _FM_LEGACY = re.compile(r"^/(lw|ea)/([0-9a-z]{1,8})(?:/([^/?#]+))?")
@@ -192,8 +193,28 @@ def element_links(root: etree._Element | None, base_url: str | None = None) -> l
 
 
 def is_forum_host(host: str) -> bool:
-    """Whether ``host`` (lowercase, without ``www.``) serves ForumMagnum URLs."""
+    """Whether ``host`` (lowercase, without ``www.``) serves ForumMagnum URLs.
+
+    Exact names or their subdomains only: ``lesswrong.com.evil.example``,
+    ``evil-lesswrong.com`` and punycode look-alikes (``xn--...``) are other hosts."""
     return any(host == h or host.endswith("." + h) for h in FORUM_HOSTS)
+
+
+# Which forum's posts a forum host serves: mirrors and old names share their site's ids.
+_FORUM_SITES = (("ea", ("forum.effectivealtruism.org", "effective-altruism.com", "ea.greaterwrong.com")),
+                ("lw", ("lesswrong.com", "lesserwrong.com", "greaterwrong.com", "alignmentforum.org",
+                        "alignment-forum.com")))
+
+
+def forum_site(host: str) -> str | None:
+    """The forum whose ids ``host`` (bare, as :func:`url_host` gives it) may carry: ``lw``, ``ea``,
+    the host itself for the other forum hosts, or None for a host that is no forum's."""
+    if not is_forum_host(host):
+        return None
+    for site, hosts in _FORUM_SITES:
+        if any(host == h or host.endswith("." + h) for h in hosts):
+            return site
+    return host
 
 
 def forum_id(url: str | None) -> str | None:
@@ -311,7 +332,7 @@ def url_key(url: str | None) -> str | None:
 
 
 def _bare_host(hostname: str | None) -> str:
-    host = (hostname or "").lower()
+    host = (hostname or "").lower().removesuffix(".")
     return host[4:] if host.startswith("www.") else host
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..db import Doc
 from ..errors import InputError
-from ..htmltext import canonical_url, forum_id
+from ..htmltext import canonical_url, forum_id, forum_site, url_host
 
 # LessWrong's feed wraps each body: "Published on <date><br/><br/>" ... "<br/><br/><a>Discuss</a>".
 _LW_HEAD = re.compile(r"^\s*Published on [^<]{5,80}?<br\s*/?>\s*<br\s*/?>", re.I)
@@ -42,13 +42,17 @@ def _dt(struct: Any) -> datetime | None:
 
 
 def feed_doc_id(guid: str | None, link: str | None, title: str | None, published: Any,
-                feed: str | None = None, content: str | None = None) -> str:
-    """A stable id: the ForumMagnum post id when the link has one, else a hash of the guid
-    (or link). An entry with neither is identified by its feed, title and date, and by its
-    content when it has no title and no date either."""
-    fid = forum_id(link) or forum_id(guid)
-    if fid:
-        return fid
+                feed: str | None = None, content: str | None = None, site: str | None = None) -> str:
+    """A stable id: the ForumMagnum post id when the link has one on the forum ``site`` the
+    feed comes from (:func:`~crux.htmltext.forum_site`), else a hash of the guid (or link).
+    An entry with neither is identified by its feed, title and date, and by its content when
+    it has no title and no date either. A feed elsewhere that links a forum post links it: it
+    never gets the post's id."""
+    if site:
+        for url in (link, guid):
+            fid = forum_id(url)
+            if fid and forum_site(url_host(url)) == site:
+                return fid
     ident = guid or canonical_url(link)
     if not ident:
         ident = f"{feed or ''}|{title or ''}|{published or ''}"
@@ -71,8 +75,12 @@ def _content(entry: Any) -> str | None:
     return best
 
 
-def parse_feed(data: bytes, *, location: str, headers: dict[str, str] | None = None) -> FeedResult:
-    """Parse feed bytes. Raises :class:`InputError` when nothing usable is in them."""
+def parse_feed(data: bytes, *, location: str, headers: dict[str, str] | None = None,
+               served_from: str | None = None) -> FeedResult:
+    """Parse feed bytes. Raises :class:`InputError` when nothing usable is in them.
+
+    ``served_from`` is the URL the bytes came from (a crawl); a file has none, and its own
+    ``<link>`` stands in. Entries get forum post ids only when that URL is on the forum's host."""
     import feedparser
 
     try:
@@ -96,16 +104,18 @@ def parse_feed(data: bytes, *, location: str, headers: dict[str, str] | None = N
     feed_link = feed.get("link")
     docs, rejected = [], []
     summary_only: set[str] = set()
+    site = forum_site(url_host(served_from if served_from is not None else feed_link))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        _entries(entries, feed, feed_link, location, docs, rejected, summary_only)
+        _entries(entries, feed, feed_link, location, docs, rejected, summary_only, site)
     return FeedResult(title=feed.get("title") or None, link=feed_link, docs=docs,
                       warning=warning, etag=parsed.get("etag"), modified=parsed.get("modified"),
                       rejected=rejected, summary_only=summary_only)
 
 
 def _entries(entries: list[Any], feed: Any, feed_link: str | None, location: str,
-             docs: list[Doc], rejected: list[tuple[str, str]], summary_only: set[str]) -> None:
+             docs: list[Doc], rejected: list[tuple[str, str]], summary_only: set[str],
+             site: str | None) -> None:
     for i, e in enumerate(entries):
         try:
             link = e.get("link") or None
@@ -121,7 +131,8 @@ def _entries(entries: list[Any], feed: Any, feed_link: str | None, location: str
                 or feed.get("author") or None
             tags = [t.get("term") for t in e.get("tags") or [] if t.get("term")]
             doc_id = feed_doc_id(guid, link, title, published,
-                                 feed=feed_link or feed.get("title") or location, content=html)
+                                 feed=feed_link or feed.get("title") or location, content=html,
+                                 site=site)
             if not any(c.get("value") for c in e.get("content") or []):
                 summary_only.add(doc_id)
             docs.append(Doc(

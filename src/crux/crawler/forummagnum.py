@@ -24,6 +24,9 @@ class ForumResult:
     host: str | None = None
 
 
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # the store's INTEGER columns
+
+
 def parse_time(value: Any) -> datetime | None:
     """ISO-8601 (``2020-03-31T23:31:23.249Z``) to a naive UTC datetime; None when absent."""
     if value in (None, ""):
@@ -32,7 +35,10 @@ def parse_time(value: Any) -> datetime | None:
         raise ValueError(f"date is a {type(value).__name__}, not a string")
     dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if dt.tzinfo is not None:
-        dt = dt.astimezone(UTC).replace(tzinfo=None)
+        try:
+            dt = dt.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:
+            raise ValueError(f"date {value[:40]!r} is out of range") from None
     return dt
 
 
@@ -57,11 +63,17 @@ def _int(obj: dict[str, Any], key: str) -> int | None:
     v = obj.get(key)
     if v is None or isinstance(v, bool):
         return None
+    if isinstance(v, float) and v != v or v in (float("inf"), float("-inf")):
+        raise ValueError(f"field {key!r} is not a finite number: {v!r}")
     if isinstance(v, int | float):
-        return int(v)
-    if isinstance(v, str) and v.strip().lstrip("-").isdigit():
-        return int(v)
-    raise ValueError(f"field {key!r} is not a number: {str(v)[:40]!r}")
+        n = int(v)
+    elif isinstance(v, str) and v.strip().lstrip("-").isdigit():
+        n = int(v)
+    else:
+        raise ValueError(f"field {key!r} is not a number: {str(v)[:40]!r}")
+    if not INT_MIN <= n <= INT_MAX:
+        raise ValueError(f"field {key!r} is out of range: {str(v)[:40]}")
+    return n
 
 
 def _author(obj: dict[str, Any]) -> str | None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..db import Doc, SaveResult, mark_deleted, reject, save_documents
+from ..db import Doc, SaveResult, doc_problem, mark_deleted, reject, save_documents
 from ..db.tx import _is_storage_failure
 from ..db.tx import utcnow as _now
 
@@ -78,6 +78,10 @@ class SourceState:
         return self.errors[0] + more
 
 
+def shown_id(doc_id: str) -> str:
+    return doc_id.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 class CrawlStore:
     """Buffers items and writes them in batches; owns the per-source states of one crawl."""
 
@@ -107,6 +111,10 @@ class CrawlStore:
             state.truncated = True
             return
         state.received += 1
+        problem = doc_problem(doc)
+        if problem:  # one bad value costs its item, never the batch it would have joined
+            self.add_reject(name, f"{doc.url or shown_id(doc.id)}", problem)
+            return
         self._buffer.append((name, doc))
         if len(self._buffer) >= self.batch_size:
             self.flush()

@@ -7,6 +7,7 @@ from .schema import MIGRATIONS, SCHEMA_VERSION, ensure_schema
 from .store import (
     Doc,
     SaveResult,
+    doc_problem,
     ensure_source,
     mark_deleted,
     reject,
@@ -16,7 +17,7 @@ from .store import (
 from .tx import transaction, utcnow
 
 __all__ = [
-    "MIGRATIONS", "SCHEMA_VERSION", "Doc", "Run", "SaveResult", "connect", "ensure_schema",
+    "MIGRATIONS", "SCHEMA_VERSION", "Doc", "Run", "SaveResult", "connect", "doc_problem", "ensure_schema",
     "ensure_source", "mark_deleted", "record_run", "reject", "resolve_links", "save_documents",
     "table_counts", "transaction", "utcnow",
 ]

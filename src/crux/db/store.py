@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..htmltext import content_hash, text_and_links, url_key, url_keys
+from ..htmltext import FM_ID, content_hash, forum_site, text_and_links, url_host, url_key, url_keys
 from .tx import utcnow as _now
 
 if TYPE_CHECKING:
@@ -55,12 +55,49 @@ class Doc:
         return content_hash(self.title, self.html if self.html is not None else self.text)
 
 
+_INT_FIELDS = ("score", "vote_count", "comment_count")
+_STR_FIELDS = ("id", "kind", "url", "title", "author", "html", "text", "parent_id", "post_id")
+
+
+def doc_problem(d: Doc) -> str | None:
+    """Why ``d`` cannot be stored as it is (a lone surrogate, a number past the INTEGER
+    columns, a kind other than post/comment), or None. Checked item by item, so one bad value
+    costs its item only."""
+    if d.kind not in ("post", "comment"):
+        return f"kind {str(d.kind)[:40]!r} is neither 'post' nor 'comment'"
+    for name in _STR_FIELDS:
+        v = getattr(d, name)
+        if v is not None and not isinstance(v, str):
+            return f"field {name!r} is a {type(v).__name__}, not a string"
+        try:
+            (v or "").encode("utf-8")
+        except UnicodeEncodeError as e:
+            return f"field {name!r} holds a lone surrogate ({v[e.start]!r} at {e.start}); it is not text"
+    for name in _INT_FIELDS:
+        v = getattr(d, name)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not -(2**31) <= v < 2**31):
+            return f"field {name!r} is out of range: {str(v)[:40]}"
+    for t in d.tags:
+        if not isinstance(t, str):
+            return f"a tag is a {type(t).__name__}, not a string"
+        try:
+            t.encode("utf-8")
+        except UnicodeEncodeError:
+            return "a tag holds a lone surrogate; it is not text"
+    try:
+        json.dumps(d.extra, default=str).encode("utf-8")
+    except (UnicodeEncodeError, ValueError, RecursionError) as e:
+        return f"extra fields cannot be stored ({type(e).__name__})"
+    return None
+
+
 @dataclass
 class SaveResult:
     new: int = 0
     changed: int = 0
     unchanged: int = 0
     links: int = 0
+    held: int = 0  # forum ids another source holds with a better claim: not written
     ids: list[str] = field(default_factory=list)  # new and changed
 
     def __iadd__(self, other: SaveResult) -> SaveResult:
@@ -68,11 +105,13 @@ class SaveResult:
         self.changed += other.changed
         self.unchanged += other.unchanged
         self.links += other.links
+        self.held += other.held
         self.ids.extend(other.ids)
         return self
 
     def summary(self) -> str:
-        return f"{self.new} new, {self.changed} changed, {self.unchanged} unchanged"
+        held = f", {self.held} held by other sources" if self.held else ""
+        return f"{self.new} new, {self.changed} changed, {self.unchanged} unchanged{held}"
 
 
 def slugify(text: str) -> str:
@@ -121,6 +160,9 @@ def save_documents(con: duckdb.DuckDBPyConnection, source_id: str, docs: Iterabl
     for d in docs:
         batch[d.id] = d  # the last one of an id wins
     result = SaveResult()
+    if not batch:
+        return result
+    batch = _claim(con, source_id, batch, result)
     if not batch:
         return result
     ids = list(batch)
@@ -188,6 +230,72 @@ def save_documents(con: duckdb.DuckDBPyConnection, source_id: str, docs: Iterabl
     return result
 
 
+_HASHED_ID = re.compile(r"[fm][0-9a-f]{16}")  # crux's own hash ids (feeds, id-less posts)
+
+
+def source_claims(con: duckdb.DuckDBPyConnection, source_ids: Iterable[str]) -> dict[str, tuple[int, str | None]]:
+    """``{source id: (rank, forum site)}``: how strongly each source may claim a forum post's id.
+
+    3: a ForumMagnum source on a known forum host (:func:`~crux.htmltext.forum_site` gives its
+    site); 2: a ForumMagnum source elsewhere (its site is its host); 1: a ForumMagnum JSON file;
+    0: feeds and JSON Lines."""
+    out: dict[str, tuple[int, str | None]] = {}
+    rows = con.execute("SELECT id, kind, url, coalesce(json_extract_string(config, '$.format'), '') "
+                       "FROM sources WHERE id IN (SELECT unnest(?))", [list(source_ids)]).fetchall()
+    for sid, kind, url, fmt in rows:
+        if kind == "forummagnum":
+            host = url_host(url)
+            site = forum_site(host)
+            out[sid] = (3, site) if site else (2, host or None)
+        else:
+            out[sid] = (1 if fmt == "forum" else 0, None)
+    return out
+
+
+def _claim(con: duckdb.DuckDBPyConnection, source_id: str, batch: dict[str, Doc],
+           result: SaveResult) -> dict[str, Doc]:
+    """No source overwrites another's document. An id another source holds is taken over only
+    when it is a forum id and this source's claim is stronger (:func:`source_claims`; two
+    ForumMagnum sources of one site share their posts); another forum id is left to its holder
+    (``held``); any other id (a feed's or a JSON Lines file's) is scoped to this source as
+    ``<id>@<source id>``, so two feeds carrying one link keep one document each."""
+    owners = dict(con.execute("SELECT id, source_id FROM documents WHERE id IN (SELECT unnest(?)) "
+                              "AND source_id IS DISTINCT FROM ?", [list(batch), source_id]).fetchall())
+    if not owners:
+        return batch
+    claims = source_claims(con, {source_id, *owners.values()})
+    mine = claims.get(source_id, (0, None))
+    renamed: dict[str, str] = {}
+    out: dict[str, Doc] = {}
+    for doc_id, d in batch.items():
+        owner = owners.get(doc_id)
+        if owner is None:
+            out[doc_id] = d
+            continue
+        theirs = claims.get(owner, (0, None))
+        if FM_ID.fullmatch(doc_id) and not _HASHED_ID.fullmatch(doc_id):
+            if mine[0] > theirs[0] or (mine[0] >= 2 and mine == theirs):
+                out[doc_id] = d
+            else:
+                result.held += 1
+            continue
+        renamed[doc_id] = f"{doc_id}@{source_id}"
+    if renamed:
+        taken = {r[0] for r in con.execute(
+            "SELECT id FROM documents WHERE id IN (SELECT unnest(?)) AND source_id IS DISTINCT FROM ?",
+            [list(renamed.values()), source_id]).fetchall()}
+        for old, new in renamed.items():
+            if new in taken:
+                result.held += 1
+                continue
+            batch[old].id = new
+            out[new] = batch[old]
+        for d in out.values():  # replies follow their renamed parents
+            d.parent_id = renamed.get(d.parent_id or "", d.parent_id)
+            d.post_id = renamed.get(d.post_id or "", d.post_id)
+    return out
+
+
 def resolve_links(con: duckdb.DuckDBPyConnection, *, ids: Sequence[str] | None = None,
                   keys: Sequence[str] | None = None) -> int:
     """Fill ``links.target_id`` for every link whose target is now in the corpus.
@@ -202,10 +310,12 @@ def resolve_links(con: duckdb.DuckDBPyConnection, *, ids: Sequence[str] | None =
         scope = ("AND (l.source_id IN (SELECT unnest($ids)) OR l.target_key IN (SELECT unnest($keys)) "
                  "OR l.alt_key IN (SELECT unnest($keys))) ")
         params = {"ids": list(ids or []), "keys": list(keys or [])}
-    # A link resolves through its key; failing that, through its weaker second key.
+    # A link resolves through its key (to the forum post itself before a copy carrying its
+    # URL); failing that, through its weaker second key.
     row = con.execute(
-        "WITH hits AS (SELECT l.source_id, l.position, coalesce(min(k.document_id), "
-        "min(a.document_id)) AS target FROM links l "
+        "WITH hits AS (SELECT l.source_id, l.position, coalesce("
+        "min(k.document_id) FILTER (WHERE l.target_key = 'fm:' || k.document_id), "
+        "min(k.document_id), min(a.document_id)) AS target FROM links l "
         "LEFT JOIN document_keys k ON k.key = l.target_key AND k.document_id <> l.source_id "
         "LEFT JOIN document_keys a ON a.key = l.alt_key AND a.document_id <> l.source_id "
         "WHERE l.target_id IS NULL AND (k.document_id IS NOT NULL OR a.document_id IS NOT NULL) "

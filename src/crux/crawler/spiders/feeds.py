@@ -67,7 +67,8 @@ class FeedsSpider(CruxSpider):
             return
         headers = _headers(response)
         try:
-            result = parse_feed(response.body, location=response.url, headers=headers)
+            result = parse_feed(response.body, location=response.url, headers=headers,
+                                served_from=response.url)
         except InputError as e:
             self.store.reject_response(name, response.url, str(e))
             return
