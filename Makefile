@@ -34,8 +34,10 @@ bench: $(STAMP)
 eval: $(STAMP)
 	$(BIN)/python -m eval
 
+# ruff's lint rules and mypy on src/ (pyproject.toml configures both); .ci/run runs it first.
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests eval benchmarks scripts
+	$(BIN)/mypy
 
 clean:
 	rm -rf demo.duckdb demo.duckdb.wal demo.duckdb.lock demo.readonly.duckdb demo.sqlite demo.metadata.yml \

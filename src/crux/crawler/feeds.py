@@ -102,7 +102,8 @@ def parse_feed(data: bytes, *, location: str, headers: dict[str, str] | None = N
         reason = warning or "no feed elements found"
         raise InputError(f"{location}: not an RSS/Atom feed ({reason}); check the file or URL")
     feed_link = feed.get("link")
-    docs, rejected = [], []
+    docs: list[Doc] = []
+    rejected: list[tuple[str, str]] = []
     summary_only: set[str] = set()
     site = forum_site(url_host(served_from if served_from is not None else feed_link))
     with warnings.catch_warnings():

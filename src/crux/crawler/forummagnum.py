@@ -145,7 +145,7 @@ def comment_doc(obj: dict[str, Any]) -> Doc:
     if not cid or not post_id:
         raise ValueError("comment needs _id and postId")
     parent = _str(obj, "parentCommentId") or post_id
-    post = obj.get("post") if isinstance(obj.get("post"), dict) else {}
+    post: dict[str, Any] = obj["post"] if isinstance(obj.get("post"), dict) else {}
     title = f"Re: {post['title']}" if post.get("title") else None
     return Doc(
         id=cid, kind="comment", parent_id=parent, post_id=post_id, url=_str(obj, "pageUrl"),

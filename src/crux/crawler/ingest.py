@@ -82,7 +82,10 @@ def iter_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
             yield path
             continue
         found: list[Path] = []
-        for folder, dirs, names in os.walk(path, onerror=lambda e, found=found: found.append(Path(e.filename))):
+        def unreadable(e: OSError, found: list[Path] = found) -> None:
+            found.append(Path(str(e.filename)))
+
+        for folder, dirs, names in os.walk(path, onerror=unreadable):
             dirs[:] = [d for d in dirs if not d.startswith(".")]
             found += [Path(folder) / n for n in names]
         for child in sorted(found):

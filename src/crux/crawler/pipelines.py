@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..db import Doc, SaveResult, doc_problem, mark_deleted, reject, save_documents
-from ..db.tx import _is_storage_failure
+from ..db.tx import _is_storage_failure, scalar
 from ..db.tx import utcnow as _now
 
 if TYPE_CHECKING:
@@ -319,8 +319,7 @@ class CrawlStore:
                 cfg.update(state.config_updates)
                 sets["config"] = json.dumps(cfg)
         if items is None:
-            items = self.con.execute("SELECT count(*) FROM documents WHERE source_id = ?",
-                                     [state.id]).fetchone()[0]
+            items = scalar(self.con, "SELECT count(*) FROM documents WHERE source_id = ?", [state.id])
         sets["items"] = items
         assign = ", ".join(f"{k} = ?" for k in sets)
         self.con.execute(f"UPDATE sources SET {assign} WHERE id = ?", [*sets.values(), state.id])

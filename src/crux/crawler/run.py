@@ -135,7 +135,7 @@ def crawl(db: str | os.PathLike[str] | duckdb.DuckDBPyConnection, sources: Seque
     from ..db import connect, record_run
 
     own = isinstance(db, str | os.PathLike)
-    con = connect(db) if own else db  # type: ignore[arg-type]
+    con: duckdb.DuckDBPyConnection = connect(db) if isinstance(db, str | os.PathLike) else db
     try:
         states = select_sources(con, sources)
         if not states:

@@ -69,10 +69,11 @@ def doc_problem(d: Doc) -> str | None:
         v = getattr(d, name)
         if v is not None and not isinstance(v, str):
             return f"field {name!r} is a {type(v).__name__}, not a string"
+        text = v or ""
         try:
-            (v or "").encode("utf-8")
+            text.encode("utf-8")
         except UnicodeEncodeError as e:
-            return f"field {name!r} holds a lone surrogate ({v[e.start]!r} at {e.start}); it is not text"
+            return f"field {name!r} holds a lone surrogate ({text[e.start]!r} at {e.start}); it is not text"
     for name in _INT_FIELDS:
         v = getattr(d, name)
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not -(2**31) <= v < 2**31):

@@ -101,7 +101,7 @@ class FeedsSpider(CruxSpider):
             if old is not None and json.loads(old[1]).get("summary_hash") == digest:
                 state.saved.unchanged += 1  # the article was fetched for this very summary
                 continue
-            yield scrapy.Request(doc.url, callback=self.parse_article, errback=self.article_failed,
+            yield scrapy.Request(str(doc.url), callback=self.parse_article, errback=self.article_failed,
                                  meta={"source": name, "doc": doc, "summary_hash": digest})
 
     def parse_article(self, response: Any) -> Iterator[Any]:

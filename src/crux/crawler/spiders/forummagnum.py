@@ -130,7 +130,8 @@ class ForumMagnumSpider(CruxSpider):
             return self.since
         if state.watermark:
             days = float(self._cfg(name, "lookback_days", 7))
-            return parse_time(state.watermark) - timedelta(days=days)  # type: ignore[operator]
+            start = parse_time(state.watermark)
+            return start - timedelta(days=days) if start is not None else None
         since = state.config.get("since")
         return parse_time(since) if since else None
 
@@ -142,8 +143,9 @@ class ForumMagnumSpider(CruxSpider):
     def _request(self, name: str, payload: dict[str, Any], callback: Any, remake: tuple[Any, ...],
                  **meta: Any) -> JsonRequest:
         """A POST to the source's endpoint; ``remake`` (method name, args) builds it again."""
-        if meta.get("sweep") and self.state(name).sweep is not None:
-            self.state(name).sweep["requests"] += 1
+        sweep = self.state(name).sweep
+        if meta.get("sweep") and sweep is not None:
+            sweep["requests"] += 1
         return JsonRequest(self._endpoint(name), data=payload, callback=callback,
                            errback=self.errback, dont_filter=True,
                            meta={"source": name, "handle_httpstatus_list": [400], "remake": remake,
@@ -313,8 +315,9 @@ class ForumMagnumSpider(CruxSpider):
             if doc.deleted or (old is not None and not always and old[0] == doc.comment_count):
                 yield {"source": name, "doc": doc}
             else:
-                if sweep and self.state(name).sweep is not None:
-                    self.state(name).sweep["threads"] += 1
+                record = self.state(name).sweep
+                if sweep and record is not None:
+                    record["threads"] += 1
                 yield self._comments_request(name, doc, 0, [], sweep)
 
     @guarded
@@ -462,9 +465,10 @@ class ForumMagnumSpider(CruxSpider):
         post = meta.get("post")
         name = meta.get("source")
         if meta.get("sweep"):  # a post before the window: the watermark does not move for it
-            if name and self.state(name).sweep is not None:
+            record = self.state(name).sweep if name else None
+            if name and record is not None:
                 self.state(name).sweep_complete = False
-                self.state(name).sweep["complete"] = False
+                record["complete"] = False
             return
         if post is not None and post.published_at is not None and name:
             old = self._failed_before.get(name)
