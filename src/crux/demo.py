@@ -52,10 +52,11 @@ def build_demo(db_path: str | os.PathLike[str], *, echo: Callable[[str], Any] = 
 
 def _demo_topics(con: Any, echo: Callable[[str], Any]) -> None:
     """Fit topics once (the demo's first build); later builds assign new items only."""
-    try:
-        from .analysis import topics
-    except ImportError:
+    import importlib.util
+
+    if importlib.util.find_spec("bertopic") is None:
+        echo("topics: skipped (topic modelling is not installed: pip install 'crux[topics]')")
         return
-    refresh = getattr(topics, "refresh_topics", None)
-    if refresh is not None:
-        echo("topics: " + str(refresh(con, refit=False, progress=False)))
+    from .analysis import topics
+
+    echo("topics: " + str(topics.refresh_topics(con, refit=False, progress=False)))

@@ -130,13 +130,10 @@ class _Vectors:
                 if (s.in_quote or (s.kind != "heading" and len(s.text) >= 12)) and s.text not in self.cache}
         if not want:
             return
-        try:
-            from .embed import model_name
-            rows = con.execute(
-                "SELECT item_id, vector FROM embeddings WHERE item_kind IN ('claim', 'quote', 'sentence') "
-                "AND model = ? AND item_id IN (SELECT unnest(?))", [model_name(), list(want)]).fetchall()
-        except ImportError:
-            rows = []
+        from .embed import model_name
+        rows = con.execute(
+            "SELECT item_id, vector FROM embeddings WHERE item_kind IN ('claim', 'quote', 'sentence') "
+            "AND model = ? AND item_id IN (SELECT unnest(?))", [model_name(), list(want)]).fetchall()
         import numpy as np
         for sid, vec in rows:
             v = np.asarray(vec, dtype="float32")
