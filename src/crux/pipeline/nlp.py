@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import config
-from ..errors import MissingExtra
+from ..errors import MissingExtra, StageError
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -102,7 +102,9 @@ def analysis_pipeline(name: str | None = None, disable: tuple[str, ...] = ("ner"
     try:
         nlp = spacy.load(name, disable=list(disable))
     except OSError:
-        raise MissingExtra(f"The spaCy model {name!r}", "nlp", name.replace("_", "-")) from None
+        raise StageError(f"the spaCy model {name!r} (setting spacy_model) is not installed, and the "
+                         f"claim features need its tagger and parser: pip install {name.replace('_', '-')}, "
+                         "or set spacy_model to an installed model") from None
     _cache[key] = nlp
     return nlp
 
