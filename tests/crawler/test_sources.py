@@ -37,17 +37,23 @@ def test_add_forum_known_names_and_urls(runner, db_path, site, url, style):
 
 @pytest.mark.parametrize("args, message", [
     (["add-forum", "reddit"], "Error: unknown forum 'reddit'; use one of lesswrong, eaforum, alignmentforum"),
-    (["add-forum", "lesswrong", "--since", "last week"], "Error: --since 'last week' is not a date"),
+    (["add-forum", "lesswrong", "--since", "last week"],
+     "Error: Invalid value for '--since': 'last week' is not a date"),
     (["add-feed", "example.org/feed"], "Error: 'example.org/feed' is not an http(s) feed URL"),
     (["remove-source", "nope"], "Error: no source named 'nope'"),
     (["crawl", "--source", "nope"], "Error: --source 'nope': no such source"),
-    (["crawl", "--since", "yesterday"], "Error: --since 'yesterday' is not a date"),
+    (["crawl", "--since", "yesterday"], "Error: Invalid value for '--since': 'yesterday' is not a date"),
     (["import-opml", "missing.opml"], "Error: missing.opml: cannot read"),
 ])
 def test_bad_input_is_one_line(runner, db_path, args, message):
+    """One error line; a wrong option value is a usage error (exit 2, after click's usage lines)."""
     r = runner.invoke(cli, [*args, "--db", str(db_path)])
-    assert r.exit_code == 1
-    assert r.output.startswith(message) and r.output.count("\n") == 1, r.output
+    usage = "--since" in args
+    assert r.exit_code == (2 if usage else 1), r.output
+    errors = [line for line in r.output.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1 and errors[0].startswith(message), r.output
+    if not usage:
+        assert r.output.count("\n") == 1, r.output
 
 
 def test_add_feed_twice_updates_and_same_url_other_name_is_refused(runner, db_path):
