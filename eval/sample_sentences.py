@@ -16,6 +16,12 @@ The rule never looks at crux's claims or forecasts. ``--enriched`` draws the sec
 with at least ``MIN_SENTENCES`` sentences, taken in the order of sha1(seed + id), plus the seven
 seed-feed posts; the split (train / dev / test, 60 / 20 / 20) is by sha1 of the document id, so
 every sentence of a document lands in one split.
+
+``--third`` draws the third sample, labelled for forecasts only (forecasts were 6% of the first
+two draws, too few to learn the forecast detector from): every post of LessWrong 2020 and the
+seed feeds, short ones included, per post up to ``THIRD_PER_DOC`` at random among the sentences
+with a word of :data:`FUTURE` that no earlier draw took (``eval/sentences.jsonl``'s ids). A
+post keeps its split, as the split is by document id.
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ MIN_SENTENCES = 12
 N_LW_DOCS_2 = 420
 ENRICHED_PER_DOC = 6
 RANDOM_PER_DOC_2 = 2
+THIRD_PER_DOC = 4
 FUTURE = re.compile(
     r"\b(will|won'?t|going to|gonna|likely|unlikely|probabl[ey]|probabilit(?:y|ies)|chances?|"
     r"odds|expect\w*|predict\w*|forecast\w*|bet|bets|soon|eventually|next (?:year|decade|month|"
@@ -77,7 +84,7 @@ def posts(shared: Path) -> Iterator[dict]:
                    "html": d.html or "", "corpus": "seed-feeds"}
 
 
-def main(out: str, enriched: bool = False) -> None:
+def main(out: str, enriched: bool = False, third: bool = False) -> None:
     from crux.pipeline import nlp as _nlp
     from crux.pipeline.segment import html_blocks, split_sentences
 
@@ -93,12 +100,18 @@ def main(out: str, enriched: bool = False) -> None:
     first, limit = (N_LW_DOCS, N_LW_DOCS + N_LW_DOCS_2) if enriched else (0, N_LW_DOCS)
     per_random, per_wide, wide_rule = ((RANDOM_PER_DOC_2, ENRICHED_PER_DOC, FUTURE) if enriched
                                        else (RANDOM_PER_DOC, WIDE_PER_DOC, WIDE))
+    taken: set[str] = set()
+    if third:
+        first, limit = 0, len(lw)
+        per_random, per_wide, wide_rule = 0, THIRD_PER_DOC, FUTURE
+        labelled = Path(__file__).resolve().parent / "sentences.jsonl"
+        taken = {json.loads(x)["id"] for x in labelled.read_text().splitlines() if x.strip()}
     for post in ([] if enriched else seeds) + lw:
         if post["corpus"] == "lesswrong-2020" and n_lw >= limit:
             break
         blocks = html_blocks(post["html"])
         sents = split_sentences(nlp, [blocks])[0]
-        if post["corpus"] == "lesswrong-2020":
+        if post["corpus"] == "lesswrong-2020" and not third:
             if len(sents) < MIN_SENTENCES:
                 continue
             n_lw += 1
@@ -107,7 +120,8 @@ def main(out: str, enriched: bool = False) -> None:
         rng = random.Random(SEED + post["doc"])
         order = list(range(len(sents)))
         picked = set(rng.sample(order, min(per_random, len(order))))
-        wide = [i for i in order if i not in picked and wide_rule.search(sents[i].text)]
+        wide = [i for i in order if i not in picked and wide_rule.search(sents[i].text)
+                and f"{post['doc']}:s{i}" not in taken]
         picked |= set(rng.sample(wide, min(per_wide, len(wide))))
         for i in sorted(picked):
             s = sents[i]
@@ -116,7 +130,7 @@ def main(out: str, enriched: bool = False) -> None:
                 "title": post["title"], "published_at": post["published_at"],
                 "block": blocks[s.block].kind, "in_quote": s.in_quote, "position": i,
                 "draw": ("random" if i in picked - set(wide) else
-                         "enriched" if enriched else "wide"),
+                         "third" if third else "enriched" if enriched else "wide"),
                 "prev": sents[i - 1].text if i > 0 else "",
                 "text": s.text,
                 "next": sents[i + 1].text if i + 1 < len(sents) else "",
@@ -129,5 +143,6 @@ def main(out: str, enriched: bool = False) -> None:
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if a != "--enriched"]
-    main(args[0] if args else "sentences_pool.jsonl", enriched="--enriched" in sys.argv)
+    args = [a for a in sys.argv[1:] if a not in ("--enriched", "--third")]
+    main(args[0] if args else "sentences_pool.jsonl", enriched="--enriched" in sys.argv,
+         third="--third" in sys.argv)
