@@ -3,7 +3,8 @@
     python scripts/merge_labels.py LABEL_DIR
 
 ``LABEL_DIR`` holds the pools (``sentences_pool.jsonl`` and ``sentences_pool2.jsonl`` (the
-``--enriched`` draw), ``pairs_docs.jsonl``,
+``--enriched`` draw), ``sentences_pool3.jsonl`` (the ``--third`` draw, forecast labels only:
+``sent3_*.jsonl``, written to ``eval/forecast_sentences.jsonl``), ``pairs_docs.jsonl``,
 ``pairs_sents.jsonl``, drawn by ``eval/sample_sentences.py`` and ``eval/sample_pairs.py``) and
 ``out/`` with the labellers' files (``sent_*.jsonl``, ``sent2_*.jsonl``, ``docpairs_*.jsonl``,
 ``sentpairs_*.jsonl``, one JSON line per labelled id). Writes ``eval/sentences.jsonl``,
@@ -40,20 +41,23 @@ def main(label_dir: str) -> int:
     jobs = [(("sentences_pool.jsonl", "sentences_pool2.jsonl"), ("sent_", "sent2_"),
              "sentences.jsonl"),
             (("pairs_docs.jsonl",), ("docpairs_",), "pairs_documents.jsonl"),
-            (("pairs_sents.jsonl",), ("sentpairs_",), "pairs_sentences.jsonl")]
+            (("pairs_sents.jsonl",), ("sentpairs_",), "pairs_sentences.jsonl"),
+            (("sentences_pool3.jsonl",), ("sent3_",), "forecast_sentences.jsonl")]
     for pool_names, prefixes, out_name in jobs:
         firsts = sorted(p for prefix in prefixes for p in (d / "out").glob(prefix + "*.jsonl")
                         if "agree" not in p.name)
         labels = _labels(firsts)
         prefix = prefixes[0]
         rows = []
+        if not any((d / name).exists() for name in pool_names):
+            continue  # that pool is not in this folder: leave its file alone
         pool = [r for name in pool_names if (d / name).exists() for r in _read(d / name)]
         for r in pool:
             lab = labels.get(r["id"])
             if lab is None:
                 continue
             r = dict(r)
-            if prefix == "sent_":
+            if prefix in ("sent_", "sent3_"):
                 # the context the labellers saw (prev, next) is left out to keep the file small;
                 # ``python -m eval.sample_sentences`` draws it again from ../shared
                 r.pop("prev", None)
@@ -61,7 +65,8 @@ def main(label_dir: str) -> int:
                 for k in SENT_LABELS:
                     r[k] = lab.get(k)
                 r["forecast"] = int(bool(lab.get("forecast")))
-                r["claim"] = int(bool(lab.get("claim")))
+                # the third draw is labelled for forecasts only
+                r["claim"] = None if prefix == "sent3_" else int(bool(lab.get("claim")))
             else:
                 r["relation"] = lab.get("relation")
                 if lab.get("note"):

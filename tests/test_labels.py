@@ -16,6 +16,7 @@ def _rows(name: str) -> list[dict]:
 
 
 @pytest.mark.parametrize(("name", "doc"), [("sentences.jsonl", "doc"),
+                                           ("forecast_sentences.jsonl", "doc"),
                                            ("pairs_sentences.jsonl", "doc"),
                                            ("pairs_documents.jsonl", "source")])
 def test_every_document_is_in_one_split(name, doc):
@@ -41,8 +42,28 @@ def test_sentence_labels_are_complete():
     assert sum(forms.values()) >= 300 and forms["numeric"] >= 10
 
 
+def test_third_draw_is_forecast_labels_on_new_sentences_of_the_same_splits():
+    """``forecast_sentences.jsonl`` (the ``--third`` draw): forecast labels only, no sentence
+    an earlier draw took, and every document in the split ``sentences.jsonl`` gives it."""
+    first = _rows("sentences.jsonl")
+    third = _rows("forecast_sentences.jsonl")
+    assert len(third) >= 1500 and not {r["id"] for r in third} & {r["id"] for r in first}
+    assert len({r["id"] for r in third}) == len(third)
+    split = {r["doc"]: r["split"] for r in first}
+    for r in third:
+        assert r["draw"] == "third" and r["claim"] is None and r["forecast"] in (0, 1), r["id"]
+        assert split.get(r["doc"], r["split"]) == r["split"], r["id"]
+        if r["forecast"]:
+            assert r["form"] in ("numeric", "hedged", "unhedged"), r["id"]
+            assert r["probability"] is None or 0 <= r["probability"] <= 1, r["id"]
+        else:
+            assert r["form"] is None and r["event"] is None, r["id"]
+    assert sum(r["forecast"] for r in first + third) >= 500
+
+
 def test_second_passes_cover_labelled_ids():
     for first, second in (("sentences.jsonl", "sentences_agreement.jsonl"),
+                          ("forecast_sentences.jsonl", "forecast_sentences_agreement.jsonl"),
                           ("pairs_sentences.jsonl", "pairs_sentences_agreement.jsonl"),
                           ("pairs_documents.jsonl", "pairs_documents_agreement.jsonl")):
         ids = {r["id"] for r in _rows(first)}

@@ -5,8 +5,8 @@ broad candidate list (:data:`CANDIDATE`: modals, future markers, likelihood and 
 words, numbers with ``%``, years; the list the labelled sample was drawn with) and that is not a
 question is scored by a logistic regression over the rule signals below
 (:data:`FORECAST_FEATURES`) and the sentence's all-MiniLM-L6-v2 vector; the weights ship in
-``models/forecasts-lr-1.json`` (``scripts/train_forecasts.py``, trained on the train split of
-``eval/sentences.jsonl``). A sentence is stored when its probability reaches the threshold
+``models/forecasts-lr-2.json`` (``scripts/train_forecasts.py``, trained on the train and dev splits of
+``eval/sentences.jsonl`` and ``eval/forecast_sentences.jsonl``). A sentence is stored when its probability reaches the threshold
 chosen there by cross-validation. Then :func:`forecast_fields` extracts ``form`` (numeric,
 hedged, unhedged), the probability (numbers; ``implied_probability`` from
 :data:`VERBAL_SCALE` for words), the horizon, the event, the holder and the condition.
@@ -353,7 +353,7 @@ def _rules(t: str, pub: date | None, doc: Doc | None,
 
 # ---- the learned detector ------------------------------------------------------------------
 
-MODEL_PATH = Path(__file__).parent / "models" / "forecasts-lr-1.json"
+MODEL_PATH = Path(__file__).parent / "models" / "forecasts-lr-2.json"
 # A sentence without any of these words is never scored (the list the labelled sample of
 # ``eval/sentences.jsonl`` was drawn with: modals, future and likelihood words, %, years).
 CANDIDATE = re.compile(
@@ -493,7 +493,7 @@ class ForecastsStage(Stage):
     """sentences → forecasts: a learned detector decides, rules extract the fields."""
 
     name: ClassVar[str] = "forecasts"
-    version: ClassVar[str] = "2:forecasts-lr-1"  # a retrained model gets a new name
+    version: ClassVar[str] = "2:forecasts-lr-2"  # a retrained model gets a new name
     reads: ClassVar[tuple[str, ...]] = ("sentences", "documents", "embeddings")
     writes: ClassVar[tuple[str, ...]] = ("forecasts",)
     after: ClassVar[tuple[str, ...]] = ("segment",)
