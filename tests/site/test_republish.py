@@ -1,6 +1,6 @@
 """Zero-downtime republish: 20 clients query ``crux serve`` while ``crux publish`` replaces the
-snapshot three times (with new data each time). No request fails, and each new document is
-served within 2 s of its publish finishing."""
+snapshot three times (with new data each time). No request fails, each new document is
+served within 2 s of its publish finishing, and semantic search reads each new file's vectors."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+import duckdb
 
 from .conftest import Server
 
@@ -32,7 +34,9 @@ def test_republish_under_load_fails_no_request(corpus, tmp_path):
     _crux(db, "publish")
     srv = Server(db)
     doc = json.loads(srv.get("/demo/posts.json?_shape=array&_size=1"))[0]["id"]
-    paths = ["/", f"/doc/{doc}", "/demo/documents.json?_search=forecasting&_size=5",
+    semantic = "/semantic.json?q=prediction+markets"
+    vectors = json.loads(srv.get(semantic, timeout=240))["vectors"]  # loads the model first
+    paths = [semantic, "/", f"/doc/{doc}", "/demo/documents.json?_search=forecasting&_size=5",
              "/forecasts", "/demo/posts.json?_size=10", "/debates", "/demo/claim_details.json?_size=5",
              "/demo.json"]
     stop = threading.Event()
@@ -69,6 +73,10 @@ def test_republish_under_load_fails_no_request(corpus, tmp_path):
                 "id": f"new-{round_}", "title": f"Round {round_} {marker}", "author": "Load Tester",
                 "published_at": "2026-01-01T00:00:00Z", "html": f"<p>Fresh post {marker}.</p>"}) + "\n")
             _crux(db, "ingest", str(feed), "--source", "load test")
+            con = duckdb.connect(str(db))  # one claim vector fewer in each new snapshot
+            con.execute("DELETE FROM embeddings WHERE item_kind = 'claim' AND item_id = "
+                        "(SELECT min(item_id) FROM embeddings WHERE item_kind = 'claim')")
+            con.close()
             _crux(db, "publish")
             published = time.monotonic()
             while True:
@@ -78,6 +86,7 @@ def test_republish_under_load_fails_no_request(corpus, tmp_path):
                     break
                 assert time.monotonic() - published < 2.0, f"round {round_}: old data after 2 s"
                 time.sleep(0.05)
+        assert json.loads(srv.get(semantic))["vectors"] == vectors - 3
         # the counts follow the new file too (from its inspect JSON)
         tables = json.loads(srv.get("/demo.json"))["tables"]
         documents = next(t for t in tables if t["name"] == "documents")

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from urllib.parse import quote
 
+import numpy as np
 import pytest
 
 from .conftest import Server, screenshot
@@ -96,6 +97,12 @@ def hostile(tmp_path_factory):
                 [f"javascript:{CALL}", json.dumps({"signals": {"named": TITLES[1]}})])
     con.execute("INSERT INTO claim_links VALUES ('l2', 'x1:s0', 'x2', NULL, NULL, ?, 'supports', 0.8, ?)",
                 [PAYLOADS[0], TITLES[3]])
+    # vectors, so semantic search shows the hostile claim and titles (any unit vector will do)
+    rng = np.random.default_rng(0)
+    for kind, item in [("claim", "x1:s0")] + [("document", f"x{i}") for i in range(len(PAYLOADS))]:
+        v = rng.normal(size=384).astype(np.float32)
+        con.execute("INSERT INTO embeddings VALUES (?, ?, 'all-MiniLM-L6-v2', 'h', ?)",
+                    [kind, item, (v / np.linalg.norm(v)).tolist()])
     con.execute("INSERT INTO topic_runs VALUES ('r<script>', now(), 'documents', '{}', 2, NULL)")
     con.execute("INSERT INTO topics VALUES ('r<script>', 0, ?, ?, 2)",
                 [TITLES[0], json.dumps([[PAYLOADS[0], 0.5], [TITLES[2], 0.3]])])
@@ -129,7 +136,10 @@ def test_no_payload_runs_in_the_browser(hostile, page):
                  f"/{db}/documents", f"/{db}/documents?_search=xsstest", f"/{db}/posts",
                  f"/{db}/claim_details", f"/{db}/forecast_details", f"/{db}/search_everywhere?q=xsstest",
                  "/-/search?q=xsstest", "/search", "/search?q=xsstest", "/search?q=payload&in=claims",
-                 "/search?q=" + quote('"><script>__xss(1)</script>'), "/doc/x-reply"]
+                 "/search?q=" + quote('"><script>__xss(1)</script>'), "/doc/x-reply",
+                 "/semantic", "/semantic?q=xsstest+payload",
+                 "/semantic?q=" + quote('"><script>__xss(1)</script>'),
+                 "/semantic?q=" + quote(f"<img src=x onerror=\"{CALL}\">")]
         paths += [f"/doc/x{i}" for i in range(len(PAYLOADS))]
         for path in paths:
             wait = "networkidle" if path.startswith("/-/search") else "load"
@@ -145,6 +155,11 @@ def test_no_payload_runs_in_the_browser(hostile, page):
             assert page.evaluate("typeof window.__xss_hit") == "undefined"
             assert page.locator("script:not([src]):not([type='application/json'])").evaluate_all(
                 "els => els.filter(e => e.textContent.includes('__xss')).length") == 0, path
+            if path.startswith("/semantic?q=%22"):
+                # the query stays text in the box, and the hostile claim is among the hits
+                assert page.locator("input[name=q]").input_value() == '"><script>__xss(1)</script>'
+                assert PAYLOADS[1] in page.locator("#claims").inner_text()
+                screenshot(page, "xss-semantic")
             if path == "/doc/x1":
                 screenshot(page, "xss-document")
                 # the title and author are shown as text, not markup

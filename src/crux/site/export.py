@@ -9,7 +9,10 @@ notices the new file and switches to it (see :mod:`crux.site.swap`). Beside the 
 What goes in: every public table (documents with their text and their HTML *sanitized* by
 nh3 as ``html_safe`` -- the raw HTML stays out), the NLP and debate tables, topics and the
 ``_runs`` log; ``debate_groups`` and ``debate_members``, the debates of :mod:`crux.analysis.debates`
-computed once here (the site's pages read them, ``crux debates`` computes the same); not the embedding vectors, revisions or bookkeeping. ``claims`` and
+computed once here (the site's pages read them, ``crux debates`` computes the same); the
+claim and document vectors of the ``embed_model`` setting's model as float32 blobs in
+``vectors`` (for the site's semantic search, :mod:`crux.site.semantic`; the model and size in
+``_meta``); not the other vectors (quotes, sentences, other models), revisions or bookkeeping. ``claims`` and
 ``forecasts`` get their sentence's text as a ``text`` column so they can be searched.
 Full-text search is FTS5 with the porter stemmer. Times become ISO-8601 text, booleans 0/1.
 ``_meta`` holds one row per fact (``last_refreshed_at``, ``published_at``...).
@@ -69,8 +72,8 @@ PUBLIC_TABLES: list[_Table] = [
     _Table("topic_assignments", ("run_id", "item_kind", "item_id")),
     _Table("_runs", ("id",)),
 ]
-# Never published: vectors (big, useless in a browser), raw revisions (unsanitized HTML),
-# bookkeeping.
+# Never published as such: the embeddings table (its claim and document vectors of one model go
+# into ``vectors``, see _write_vectors), raw revisions (unsanitized HTML), bookkeeping.
 PRIVATE_TABLES = ("embeddings", "document_revisions", "_stage_state", "_rejects", "_migrations")
 
 # table: columns indexed for facets, sorting and joins
@@ -262,6 +265,44 @@ def _write_debates(con: duckdb.DuckDBPyConnection, out: sqlite3.Connection) -> d
     return {"debate_groups": len(heads), "debate_members": len(members)}
 
 
+VECTOR_KINDS = ("claim", "document")  # the embeddings.item_kind values the site searches
+
+
+def _write_vectors(con: duckdb.DuckDBPyConnection, out: sqlite3.Connection,
+                   existing: set[str]) -> tuple[int, list[tuple[str, str | None]]]:
+    """The claims' and documents' vectors of the ``embed_model`` setting's model as
+    ``vectors(item_kind, item_id, vector)``, one little-endian float32 blob per row, in rowid
+    order (the site reads the table once into one matrix); and the ``_meta`` rows naming the
+    model and the size. Only vectors of claims and documents that are published go in."""
+    import numpy as np
+
+    from .. import config
+
+    out.execute("CREATE TABLE vectors (item_kind TEXT NOT NULL, item_id TEXT NOT NULL, "
+                "vector BLOB NOT NULL)")
+    if not {"embeddings", "claims", "documents"} <= existing:
+        return 0, []
+    model = str(config.get("embed_model"))
+    cur = con.execute(
+        "SELECT e.item_kind, e.item_id, e.vector FROM embeddings e WHERE e.model = ? AND ("
+        "(e.item_kind = 'claim' AND e.item_id IN (SELECT sentence_id FROM claims)) OR "
+        "(e.item_kind = 'document' AND e.item_id IN (SELECT id FROM documents WHERE NOT deleted))) "
+        "ORDER BY e.item_kind, e.item_id", [model])
+    dim, n = 0, 0
+    while rows := cur.fetchmany(2000):
+        mat = np.asarray([r[2] for r in rows], dtype="<f4")
+        if mat.ndim != 2 or (dim and mat.shape[1] != dim):  # mixed sizes under one model name
+            raise StageError(f"the stored {model} vectors have different sizes; "
+                             "run crux process --stage embed --force")
+        dim = dim or mat.shape[1]
+        out.executemany("INSERT INTO vectors VALUES (?, ?, ?)",
+                        [(r[0], r[1], v.tobytes()) for r, v in zip(rows, mat, strict=True)])
+        n += len(rows)
+    if not n:
+        return 0, []
+    return n, [("vectors_model", model), ("vectors_dim", str(dim)), ("vectors_dtype", "float32")]
+
+
 # The commands that bring content in: the corpus was "last refreshed" when one of them last
 # finished, not when `crux process` or `crux topics` last ran over the same posts.
 CONTENT_COMMANDS = ("ingest", "crawl", "refresh", "demo")
@@ -334,12 +375,13 @@ def publish(con: duckdb.DuckDBPyConnection, db_path: str | os.PathLike[str],
                 result.counts[spec.name] = _copy_table(con, sq, spec)
         if "responses" in existing or "claim_links" in existing:
             result.counts.update(_write_debates(con, sq))
+        result.counts["vectors"], vector_meta = _write_vectors(con, sq, existing)
         for table, cols in INDEXES.items():
             if table in result.counts:
                 for c in cols:
                     sq.execute(f'CREATE INDEX "idx_{table}_{c}" ON "{table}" ("{c}")')
         sq.execute("CREATE TABLE _meta (key TEXT PRIMARY KEY, value TEXT)")
-        sq.executemany("INSERT INTO _meta VALUES (?, ?)", _meta_rows(con, existing))
+        sq.executemany("INSERT INTO _meta VALUES (?, ?)", _meta_rows(con, existing) + vector_meta)
         sq.commit()
         db = sqlite_utils.Database(sq)
         for table, cols in FTS.items():

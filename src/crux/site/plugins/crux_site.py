@@ -10,14 +10,16 @@ from typing import Any
 
 from datasette import hookimpl
 
-from crux.site import pages, search
+from crux.site import pages, search, semantic
 from crux.site.swap import SnapshotWatcher
 
 
 @hookimpl
 def register_routes() -> list[Any]:
-    # the search page lives in its own module (it uses pages' helpers; pages does not import it)
-    return [*pages.ROUTES, (r"^/search$", search.search_page)]
+    # the search pages live in their own modules (they use pages' helpers; pages does not
+    # import them)
+    return [*pages.ROUTES, (r"^/search$", search.search_page),
+            (r"^/semantic(?P<format>\.json)?$", semantic.semantic_page)]
 
 
 @hookimpl

@@ -1,0 +1,190 @@
+"""Semantic search on the site: ``/semantic.json`` under 10 keep-alive clients, LessWrong 2020 1×.
+
+The store is the one the ``process`` benchmark leaves (``out/db/processed-x1.duckdb``; quick
+mode: the sample's): ``crux publish`` writes its claim and document vectors into the snapshot,
+``crux serve`` answers. Every request asks a different sentence (claim sentences of the corpus,
+a seeded sample), so each one encodes its query: the plugin's cache of query vectors never
+answers. The reference is ``/-/versions.json`` under the same load in the same run; a third
+row is that cheap page asked by 2 clients *while* 10 clients run semantic queries, against
+the same 2 clients alone: what a query encoding costs the other pages.
+
+The snapshot size the vectors add is the size of the snapshot, vacuumed, with and without the
+``vectors`` table.
+"""
+
+from __future__ import annotations
+
+import http.client
+import random
+import shutil
+import sqlite3
+import subprocess
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable
+from typing import Any
+
+from . import register
+from .harness import BenchError, Context, median, percentile, ratio
+from .site_queries import CLIENTS, _children, _hwm_mb, _stop, _wait_ready, free_port
+
+REF = "/-/versions.json"
+
+
+def load_paths(port: int, path_of: Callable[[int, int], str], *, clients: int = CLIENTS,
+               per_client: int = 20) -> dict[str, Any]:
+    """``clients`` threads on one keep-alive connection each; request ``n`` of client ``i``
+    asks ``path_of(i, n)``."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def client(i: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        mine, bad = [], []
+        for n in range(per_client):
+            t0 = time.perf_counter()
+            try:
+                conn.request("GET", path_of(i, n))
+                resp = conn.getresponse()
+                resp.read()
+                if resp.status != 200:
+                    bad.append(f"HTTP {resp.status}")
+            except (OSError, http.client.HTTPException) as e:
+                bad.append(type(e).__name__)
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            mine.append(time.perf_counter() - t0)
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            errors.extend(bad)
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"latencies": latencies, "errors": errors, "elapsed": time.perf_counter() - t0}
+
+
+def _row(name: str, got: dict[str, Any], ref_name: str, ref: dict[str, Any], clients: int) -> dict[str, Any]:
+    lat = [x * 1000 for x in got["latencies"]]
+    rlat = [x * 1000 for x in ref["latencies"]]
+    p50, p95, r50, r95 = median(lat), percentile(lat, 95), median(rlat), percentile(rlat, 95)
+    return {"query": name, "reference": ref_name, "requests": len(lat), "clients": clients,
+            "p50 ms": p50, "p95 ms": p95, "ref p50 ms": r50, "ref p95 ms": r95,
+            "× p50": ratio(p50, r50), "× p95": ratio(p95, r95),
+            "req/s": ratio(len(lat), got["elapsed"]), "errors": len(got["errors"])}
+
+
+def _vacuumed_size(src: Any, dst: Any, drop: bool) -> int:
+    shutil.copyfile(src, dst)
+    with sqlite3.connect(dst) as sq:
+        if drop:
+            sq.execute("DROP TABLE vectors")
+        sq.commit()
+    sq = sqlite3.connect(dst)
+    sq.execute("VACUUM")
+    sq.close()
+    size = dst.stat().st_size
+    dst.unlink()
+    return size
+
+
+@register("semantic", "Semantic search: `/semantic.json` (query encoded by the site) under 10 clients",
+          order=42)
+def bench_semantic(ctx: Context) -> dict[str, Any]:
+    from .process import processed
+
+    src = processed(ctx)
+    if not src.exists():
+        return {"skipped": "needs the `process` benchmark's store: run it first "
+                           "(--only process --only semantic)"}
+    work = ctx.scratch("semantic")
+    snap = work / "lesswrong.sqlite"
+    pub = ctx.run([*ctx.crux, "--db", str(src), "publish", "--out", str(snap)], what="crux publish")
+    with sqlite3.connect(snap) as sq:
+        kinds = dict(sq.execute("SELECT item_kind, count(*) FROM vectors GROUP BY 1").fetchall())
+        meta = dict(sq.execute("SELECT key, value FROM _meta").fetchall())
+        texts = [r[0] for r in sq.execute("SELECT text FROM claims WHERE length(text) BETWEEN 40 AND 200 "
+                                          "ORDER BY sentence_id").fetchall()]
+    if not kinds.get("claim"):
+        raise BenchError(f"{snap}: no claim vectors were published")
+    with_vec = _vacuumed_size(snap, work / "with.sqlite", drop=False)
+    without = _vacuumed_size(snap, work / "without.sqlite", drop=True)
+    per_client = ctx.repeats(30, 10)
+    queries = random.Random(20261202).sample(texts, min(len(texts), CLIENTS * per_client + 50))
+
+    def sem(i: int, n: int) -> str:
+        return "/semantic.json?" + urllib.parse.urlencode({"q": queries[50 + i * per_client + n]})
+
+    port = free_port()
+    log = (work / "serve.log").open("wb")
+    proc = subprocess.Popen([*ctx.crux, "--db", str(src), "serve", "--snapshot", str(snap),
+                             "--port", str(port)], cwd=ctx.work, env=ctx.env(), stdout=log,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        ready = _wait_ready(port, proc)
+        t0 = time.perf_counter()
+        first = load_paths(port, lambda i, n: "/semantic.json?" + urllib.parse.urlencode({"q": queries[0]}),
+                           clients=1, per_client=1)
+        cold = time.perf_counter() - t0
+        if first["errors"]:
+            raise BenchError(f"the first semantic query failed: {first['errors'][0]}")
+        warm = load_paths(port, lambda i, n: "/semantic.json?" + urllib.parse.urlencode(
+            {"q": queries[1 + i * 3 + n]}), clients=2, per_client=3)
+        if warm["errors"]:
+            raise BenchError(f"semantic queries failed: {warm['errors'][0]}")
+        load_paths(port, lambda i, n: REF, clients=2, per_client=3)
+        ctx.log(f"  semantic: server up in {ready:.1f}s, first query {cold:.1f}s; "
+                f"{CLIENTS}×{per_client} requests")
+        ref_a = load_paths(port, lambda i, n: REF, per_client=per_client * 2)
+        got = load_paths(port, sem, per_client=per_client)
+        ref_b = load_paths(port, lambda i, n: REF, per_client=per_client * 2)
+        alone = load_paths(port, lambda i, n: REF, clients=2, per_client=per_client * 2)
+        # the cheap page from 2 clients while 10 clients run semantic queries
+        beside: dict[str, Any] = {}
+        sem2 = list(reversed(queries[50:]))
+
+        def background() -> None:
+            beside.update(load_paths(port, lambda i, n: REF, clients=2, per_client=per_client * 2))
+
+        bg = threading.Thread(target=background)
+        bg.start()
+        during = load_paths(port, lambda i, n: "/semantic.json?" + urllib.parse.urlencode(
+            {"q": sem2[i * per_client + n] + " (again)"}), per_client=per_client)
+        bg.join()
+        servers = [proc.pid, *_children(proc.pid)]
+        rss = max(_hwm_mb(pid) for pid in servers)
+    finally:
+        _stop(proc)
+        log.close()
+    ref = {k: ref_a[k] + ref_b[k] for k in ("latencies", "errors", "elapsed")}
+    rows = [_row("semantic search (`/semantic.json`, a new sentence each request)", got, REF, ref, CLIENTS),
+            _row(f"`{REF}` while 10 clients search (2 clients)", beside, f"`{REF}` alone (2 clients)",
+                 alone, 2)]
+    rows[0]["errors"] += len(during["errors"])
+    n_vec = sum(kinds.values())
+    dim = int(meta.get("vectors_dim") or 0)
+    return {
+        "rows": rows,
+        "vectors": f"{kinds.get('claim', 0):,} claims + {kinds.get('document', 0):,} documents, "
+                   f"{meta.get('vectors_model')} ({dim} float32)",
+        "snapshot MB (as published)": snap.stat().st_size / 1e6,
+        "snapshot MB the vectors add (vacuumed, with − without)": (with_vec - without) / 1e6,
+        "vectors' raw size MB (n × dim × 4)": n_vec * dim * 4 / 1e6,
+        "snapshot growth from the vectors (vacuumed)": ratio(with_vec - without, without),
+        "crux publish wall s (with the vectors)": pub.wall_s,
+        "first query s (loads the model and reads the vectors)": cold,
+        "server start s (to first answer)": ready,
+        "server peak RSS MB (Datasette process)": rss,
+        "notes": [
+            "Clients are threads in the harness's process (http.client, one keep-alive connection "
+            "each) on the same 2 cores as the server. Each semantic request encodes a different "
+            "claim sentence of the corpus (one worker thread, a lock around the model) and ranks "
+            "every vector by a numpy dot product; the other pages run on Datasette's own threads.",
+        ],
+    }

@@ -1,0 +1,104 @@
+"""Semantic search (/semantic): the snapshot's vectors, the query encoded by the site's plugin
+with the real model, in a real Datasette (``crux serve``) and a real browser."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from urllib.parse import quote, urlencode
+
+import numpy as np
+
+from .conftest import screenshot
+
+# A demo claim (src/crux/data/demo) and a rewording of it that shares few of its words
+EXPECTED = ("For a typical classroom, filtration delivers clean air at less than half the cost of "
+            "far-UVC over five years.")
+PARAPHRASE = ("In a school room, air purifiers clean the air for under half the price of ultraviolet "
+              "lamps, over a five-year span")
+
+
+def _search(server, q: str) -> dict:
+    # the first query loads the model in the server: slow on a loaded machine
+    return json.loads(server.get("/semantic.json?" + urlencode({"q": q}), timeout=240))
+
+
+def test_snapshot_carries_the_claim_and_document_vectors(corpus):
+    import duckdb
+
+    db, snap = corpus
+    sq = sqlite3.connect(snap)
+    meta = dict(sq.execute("SELECT key, value FROM _meta").fetchall())
+    assert meta["vectors_model"] == "all-MiniLM-L6-v2" and meta["vectors_dim"] == "384"
+    kinds = dict(sq.execute("SELECT item_kind, count(*) FROM vectors GROUP BY 1").fetchall())
+    claims = sq.execute("SELECT count(*) FROM claims").fetchone()[0]
+    assert set(kinds) == {"claim", "document"} and 0 < kinds["claim"] <= claims
+    kind, item, blob = sq.execute("SELECT * FROM vectors WHERE item_kind = 'claim' LIMIT 1").fetchone()
+    sq.close()
+    con = duckdb.connect(str(db), read_only=True)
+    stored = con.execute("SELECT vector FROM embeddings WHERE item_kind = ? AND item_id = ? "
+                         "AND model = 'all-MiniLM-L6-v2'", [kind, item]).fetchone()[0]
+    con.close()
+    assert np.array_equal(np.frombuffer(blob, dtype="<f4"), np.asarray(stored, dtype=np.float32))
+
+
+def test_a_paraphrase_finds_its_claim(server, corpus):
+    sq = sqlite3.connect(corpus[1])
+    sid, doc, text, position = sq.execute(
+        "SELECT c.sentence_id, c.document_id, c.text, s.position FROM claims c "
+        "JOIN sentences s ON s.id = c.sentence_id JOIN vectors v ON v.item_id = c.sentence_id "
+        "WHERE length(c.text) > 60 ORDER BY c.sentence_id LIMIT 1").fetchone()
+    sq.close()
+    got = _search(server, text)
+    top = got["claims"][0]
+    assert top["sentence_id"] == sid and top["score"] > 0.99, (text, top)
+    assert top["url"] == f"/doc/{quote(doc, safe='')}#s-{position}"
+    assert got["model"] == "all-MiniLM-L6-v2" and got["documents"]
+    # by meaning, not words: a paraphrase with few shared words
+    got = _search(server, PARAPHRASE)
+    assert got["claims"][0]["text"] == EXPECTED, [h["text"] for h in got["claims"][:3]]
+
+
+def test_empty_query_shows_the_form_and_a_query_links_to_the_sentence(server, page):
+    resp = page.goto(server.url + "/semantic", wait_until="networkidle")
+    assert resp.status == 200
+    assert page.locator("form.crux-semantic input[name=q]").count() == 1
+    assert page.locator(".crux-hit").count() == 0
+    assert "semantic" in page.locator(".crux-nav").inner_text()
+    assert json.loads(server.get("/semantic.json"))["claims"] == []
+    page.fill("form.crux-semantic input[name=q]", PARAPHRASE)
+    page.click("form.crux-semantic input[type=submit]")
+    page.wait_for_load_state("networkidle")
+    assert "/semantic?q=" in page.url
+    assert page.locator("#claims .crux-hit").count() == 20
+    assert page.locator("#documents .crux-hit").count() >= 1
+    scores = [float(s) for s in page.locator("#claims .crux-score").all_inner_texts()]
+    assert scores == sorted(scores, reverse=True) and 0 < scores[0] <= 1
+    screenshot(page, "semantic-results")
+    hit = page.locator("#claims .crux-hit-title").first
+    href = hit.get_attribute("href")
+    assert href.startswith("/doc/") and "#s-" in href, href
+    hit.click()
+    page.wait_for_load_state("networkidle")
+    assert page.locator(f"[id='{href.split('#', 1)[1]}']").count() == 1
+    assert page.errors == []
+
+
+def test_index_reads_the_vectors_and_ranks_by_dot_product(corpus, tmp_path):
+    from crux.site.semantic import _read_index
+
+    idx = _read_index(sqlite3.connect(corpus[1]))
+    assert idx is not None and idx.matrix.shape[1] == 384 and idx.matrix.dtype == np.float32
+    assert np.allclose(np.linalg.norm(idx.matrix, axis=1), 1, atol=1e-4)
+    row = int(np.flatnonzero(idx.kinds == "claim")[3])
+    hits = idx.nearest(idx.matrix[row], "claim", 5)
+    assert hits[0][0] == idx.ids[row] and len(hits) == 5
+    assert [s for _, s in hits] == sorted((s for _, s in hits), reverse=True)
+    assert all(kind == "document" for kind in idx.kinds[[idx.ids.index(i) for i, _ in
+                                                         idx.nearest(idx.matrix[row], "document", 3)]])
+    # a snapshot from before the vectors (or without any) has no index: the page says what to run
+    bare = sqlite3.connect(tmp_path / "bare.sqlite")
+    bare.execute("CREATE TABLE _meta (key TEXT PRIMARY KEY, value TEXT)")
+    assert _read_index(bare) is None
+    bare.execute("CREATE TABLE vectors (item_kind TEXT, item_id TEXT, vector BLOB)")
+    assert _read_index(bare) is None
