@@ -17,7 +17,9 @@ same / different event by hand. The draw never looks at crux's output (no crux m
 
 ``--enriched`` draws from the corpora instead (sentences with a future word and an event
 keyword, paired within a keyword group: :func:`draw_enriched`), and ``--keyword-forecasts``
-pairs the sentences labelled forecasts that share a keyword (:func:`draw_keyword_forecasts`).
+pairs the sentences labelled forecasts that share a keyword (:func:`draw_keyword_forecasts`);
+``--third-draw`` pairs the forecasts of the third sentence draw with all labelled forecasts
+(:func:`draw_fourth`).
 """
 
 from __future__ import annotations
@@ -294,9 +296,31 @@ def pool_rows(rows: list[dict], pairs, prefix: str = "fp", first: int = 1) -> li
     return out
 
 
-def main(out: str, enriched: bool = False, keyword: bool = False) -> None:
+# The fourth draw (``--third-draw``): the labelled forecasts of both sentence files; pairs
+# with at least one forecast of the third draw (``eval/forecast_sentences.jsonl``), so none was
+# drawn before; ``TOP_4`` of highest TF-IDF cosine and ``RANDOM_4`` at random, as :func:`draw`.
+THIRD = Path(__file__).with_name("forecast_sentences.jsonl")
+TOP_4 = 200
+RANDOM_4 = 60
+
+
+def draw_fourth(rows: list[dict]) -> tuple[list[tuple[int, int, str, str]], int]:
+    cands, mixed = candidates(rows)
+    cands = [c for c in cands if "third" in (rows[c[0]].get("draw"), rows[c[1]].get("draw"))]
+    sim = cosines(rows)
+    taken: set = set()
+    pairs = [(*c, "top") for c in _top(cands, sim, TOP_4, taken, Counter())]
+    pairs += [(*c, "random") for c in _random(cands, RANDOM_4, taken, random.Random(SEED + 4))]
+    return pairs, mixed
+
+
+def main(out: str, enriched: bool = False, keyword: bool = False, fourth: bool = False) -> None:
     mixed = 0
-    if keyword:
+    if fourth:
+        rows = forecasts() + forecasts(THIRD)
+        pairs, mixed = draw_fourth(rows)
+        pool = pool_rows(rows, pairs, prefix="f4")
+    elif keyword:
         rows = labelled_keyword_forecasts()
         pool = pool_rows(rows, draw_keyword_forecasts(rows), prefix="fk")
     elif enriched:
@@ -317,8 +341,10 @@ def main(out: str, enriched: bool = False, keyword: bool = False) -> None:
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if a not in ("--enriched", "--keyword-forecasts")]
+    args = [a for a in sys.argv[1:] if a not in ("--enriched", "--keyword-forecasts",
+                                                 "--third-draw")]
     if len(args) != 1:
         sys.exit("usage: python -m eval.sample_forecast_pairs [--enriched | --keyword-forecasts] "
                  "OUT.jsonl")
-    main(args[0], enriched="--enriched" in sys.argv, keyword="--keyword-forecasts" in sys.argv)
+    main(args[0], enriched="--enriched" in sys.argv, keyword="--keyword-forecasts" in sys.argv,
+         fourth="--third-draw" in sys.argv)

@@ -89,12 +89,12 @@ def test_forecast_pairs_are_split_by_both_documents_and_complete():
         return "test" if h >= 8 else "train"
 
     rows = _rows("forecast_pairs.jsonl")
-    assert len({r["pair_id"] for r in rows}) == len(rows) == 700
+    assert len({r["pair_id"] for r in rows}) == len(rows) == 960
     for r in rows:
         assert r["a_doc"] != r["b_doc"], r["pair_id"]
         assert split_of(r["a_doc"]) == split_of(r["b_doc"]) == r["split"], r["pair_id"]
         both = r["a_forecast"] == r["b_forecast"] == 1
         assert (r["same_event"] in (0, 1)) if both else r["same_event"] is None, r["pair_id"]
     same = Counter(r["split"] for r in rows if r["same_event"] == 1)
-    assert same == {"train": 10, "test": 5}
-    assert sum(r["a_forecast"] == r["b_forecast"] == 1 for r in rows) == 465
+    assert same == {"train": 12, "test": 5}
+    assert sum(r["a_forecast"] == r["b_forecast"] == 1 for r in rows) == 725
