@@ -64,6 +64,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("autothrottle_target", 0.5, "AutoThrottle target concurrency (lower is more polite)", float, 0),
     Setting("crawl_allow_private", False, "let the crawler fetch loopback, private and link-local "
             "addresses (off: only public http(s) hosts; on for a crawl of your own network)", bool),
+    Setting("crawl_allow_hosts", "", "hosts (host or host:port, comma-separated) the crawler may "
+            "fetch even when private, with crawl_allow_private off"),
     # the served site (crux serve): what one query may return
     Setting("site_max_bytes", 50_000_000, "largest value, and most bytes of rows, one site query returns",
             int, 1000),
