@@ -147,6 +147,17 @@ def test_the_server_still_answers_afterwards(site):
     assert status == 200
 
 
+def test_dot_dot_paths_are_404_not_500(site):
+    import http.client
+    for path in ("/../x", "/demo/../../etc/passwd"):  # as curl --path-as-is sends them
+        conn = http.client.HTTPConnection("127.0.0.1", site.port, timeout=10)
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        resp.read()
+        conn.close()
+        assert resp.status == 404, path
+
+
 def test_printf_padding_counts_widths_and_precisions():
     assert printf_padding("%.*c", (500000000, "x")) == 500000000
     assert printf_padding("%5.2f|%-4d|%s|%%", (1.0, 2, "a")) == 11
