@@ -142,5 +142,5 @@ def bench_site_hostile(ctx: Context) -> dict[str, Any]:
                       f"search for `{SEARCH}`, crux's document page); hostile clients: "
                       f"{HOSTILE_CLIENTS} threads looping over the queries below (new connection "
                       "each). 429 = the site already runs 2 visitors' queries; 400 = refused (value "
-                      "too big, or the 3 s time limit); a stream ends at the deadline (4 s) "
-                      "with a last line saying why. All on the same 2 cores."]}
+                      "too big, or the 3 s time limit); 503 = past the 4 s response deadline; "
+                      "CSV streaming is off (400). All on the same 2 cores."]}

@@ -14,7 +14,9 @@ page after page. The plugin (``plugins/crux_site.py``) applies these bounds:
   returns NULL): :func:`bound_connection` replaces both with a wrapper that refuses widths and
   precisions above ``site_max_bytes`` ("string or blob too big", as for any value) and hands the rest to SQLite's own printf.
 - :func:`quiet_errors`: no rich tracebacks on the event loop for each failed query.
-- :class:`Guard` (``asgi_wrapper``): the whole response, CSV streams included, must finish within
+- ``crux serve`` turns Datasette's CSV streaming off (``allow_csv_stream``): a stream of a whole
+  table is written on the event loop and stalled every other request.
+- :class:`Guard` (``asgi_wrapper``): the whole response (a stream included) must finish within
   the SQL time limit plus :data:`GRACE_S` (503 before it starts, a last line in a stream), and
   at most :data:`ARBITRARY_SQL_AT_ONCE` requests with visitor SQL run at once (429 for the
   next), so a few expensive queries cannot take every SQL thread from the pages.
