@@ -62,6 +62,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("retry_backoff", 2.0, "first back-off in seconds; doubles on each retry of one request", float, 0),
     Setting("max_retry_after", 600.0, "longest Retry-After crux waits; longer asks fail the request", float, 0),
     Setting("autothrottle_target", 0.5, "AutoThrottle target concurrency (lower is more polite)", float, 0),
+    Setting("crawl_allow_private", False, "let the crawler fetch loopback, private and link-local "
+            "addresses (off: only public http(s) hosts; on for a crawl of your own network)", bool),
+    Setting("crawl_allow_hosts", "", "hosts (host or host:port, comma-separated) the crawler may "
+            "fetch even when private, with crawl_allow_private off"),
+    # the served site (crux serve): what one query may return
+    Setting("site_max_bytes", 50_000_000, "largest value, and most bytes of rows, one site query returns",
+            int, 1000),
     # topic fits compile numba code once per database; this folder shares it between databases
     Setting("numba_user_cache", "", "folder that seeds each database's numba cache "
             "('' = ~/.cache/crux/numba, '0' = off)"),

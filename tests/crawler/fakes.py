@@ -263,6 +263,7 @@ CRAWL_ENV = {
     "CRUX_RETRY_TIMES": "2",
     "CRUX_DOWNLOAD_TIMEOUT": "10",
     "CRUX_USER_AGENT": "crux-test/0.1 (+http://127.0.0.1/contact)",
+    "CRUX_CRAWL_ALLOW_PRIVATE": "1",  # the stand-ins listen on 127.0.0.1
     "NO_PROXY": "*",
 }
 

@@ -76,6 +76,32 @@ def test_document_page_highlights_claims_and_shows_rebuttal_pairs(server, page, 
     assert page.errors == []
 
 
+def test_document_page_applies_the_link_cut_off_and_quotes_a_passage_once(server, page, ids,
+                                                                           corpus):
+    """Claim links scored below the debate cut-off are hidden by default (and counted, with a
+    "show all" link); a passage that several sentences answer is quoted in full only once."""
+    from crux.analysis.debates import MIN_CLAIM_LINK_SCORE
+
+    con = sqlite3.connect(corpus[1])
+    scores = [r[0] or 0 for r in con.execute(
+        "SELECT score FROM claim_links WHERE source_document_id = ?", [ids["doc"]])]
+    incoming = [r[0] or 0 for r in con.execute(
+        "SELECT score FROM claim_links WHERE target_document_id = ?", [ids["doc"]])]
+    con.close()
+    low = sum(s < MIN_CLAIM_LINK_SCORE for s in scores + incoming)  # both directions
+    _open(page, server, f"/doc/{ids['doc']}")
+    shown = page.locator(".crux-notes .note-out").count()
+    assert shown == sum(s >= MIN_CLAIM_LINK_SCORE for s in scores)
+    if low:
+        assert f"{low} claim link" in page.locator(".crux-link-count").inner_text()
+    quoted = page.locator(".crux-notes .note-out blockquote.target").all_inner_texts()
+    assert len(quoted) == len({" ".join(q.split()) for q in quoted})  # each passage once
+    assert page.locator(".note-out .same-passage").count() == shown - len(quoted)
+    _open(page, server, f"/doc/{ids['doc']}?all=1")
+    assert page.locator(".crux-notes .note-out").count() == len(scores)
+    assert page.errors == []
+
+
 def test_document_page_of_the_attacked_post_shows_incoming_rebuttals(server, page, corpus):
     con = sqlite3.connect(corpus[1])
     target = con.execute("SELECT target_document_id FROM claim_links WHERE relation = 'attacks' "

@@ -170,6 +170,8 @@ def describe_failure(failure: Any, url: str, timeout: float | None = None) -> st
     if isinstance(exc, IgnoreRequest):
         if "robots" in str(exc).lower():
             return f"{url}: forbidden by the site's robots.txt; crux does not fetch it"
+        if "max redirections" in str(exc).lower():
+            return f"{url}: too many redirects (crux follows 5); check the URL"
         return f"{url}: request dropped ({exc})"
     if isinstance(exc, terr.DNSLookupError) or name == "CannotResolveHostError":
         return f"{url}: cannot resolve the host name (no network, or a typo in the URL?)"

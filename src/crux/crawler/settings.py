@@ -11,6 +11,8 @@ Every knob is an ordinary :mod:`crux.config` setting (env ``CRUX_DOWNLOAD_DELAY`
 | ``retry_backoff`` | 2.0 | first back-off in seconds; doubles on each retry of one request |
 | ``max_retry_after`` | 600 | longest ``Retry-After`` crux waits; longer asks fail the request |
 | ``autothrottle_target`` | 0.5 | AutoThrottle target concurrency (lower is more polite) |
+| ``crawl_allow_private`` | off | fetch loopback, private and link-local hosts too (tests, your own network) |
+| ``crawl_allow_hosts`` | "" | hosts (``host`` or ``host:port``, comma-separated) fetched even when private |
 """
 
 from __future__ import annotations
@@ -61,7 +63,13 @@ def scrapy_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "RETRY_HTTP_CODES": [429, 500, 502, 503, 504, 522, 524, 408],
         "CRUX_RETRY_BACKOFF": setting("retry_backoff"),
         "CRUX_MAX_RETRY_AFTER": setting("max_retry_after"),
+        # outbound URLs: http(s) on public hosts only, every redirect hop checked (outbound.py)
+        "CRUX_CRAWL_ALLOW_PRIVATE": bool(config.get("crawl_allow_private")),
+        "CRUX_CRAWL_ALLOW_HOSTS": str(config.get("crawl_allow_hosts")),
+        "REDIRECT_MAX_TIMES": 5,
+        "DOWNLOAD_HANDLERS": {"file": None, "s3": None, "ftp": None, "data": None},
         "DOWNLOADER_MIDDLEWARES": {
+            "crux.crawler.outbound.OutboundGuardMiddleware": 50,
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
             "crux.crawler.middlewares.SafeRobotsTxtMiddleware": 100,

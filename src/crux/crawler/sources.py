@@ -33,11 +33,19 @@ FORUMS = {
 
 
 def check_url(url: str, what: str = "URL") -> str:
-    """An http(s) URL with a host, or :class:`InputError`."""
+    """An http(s) URL with a host and no credentials, or :class:`InputError`.
+
+    Addresses are checked when the crawl fetches (:mod:`crux.crawler.outbound`), not here.
+    """
+    from .outbound import refusal
+
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise InputError(f"{url!r} is not an http(s) {what}; give the full address, "
                          "e.g. https://example.org/feed.xml")
+    reason = refusal(url.strip(), allow_private=True)
+    if reason is not None:
+        raise InputError(f"{url.strip()}: {reason}")
     return url.strip()
 
 

@@ -97,10 +97,21 @@ class Run:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+_ACTIVE_RUNS: set[int] = set()  # ids of the _runs rows this process has open (nested runs)
+
+
 @contextmanager
 def record_run(con: duckdb.DuckDBPyConnection, command: str, stage: str | None = None,
                config: dict[str, Any] | None = None) -> Iterator[Run]:
-    """Write a ``_runs`` row at start (``running``) and finish it on exit (``ok``/``failed``)."""
+    """Write a ``_runs`` row at start (``running``) and finish it on exit (``ok``/``failed``).
+
+    DuckDB lets one process write a file, so a ``running`` row this process did not open was
+    left by a process that died (killed, power cut): it becomes ``abandoned`` here, at the
+    next run of any command, not only at the next ``crux refresh``.
+    """
+    mine = sorted(_ACTIVE_RUNS) or [-1]
+    con.execute("UPDATE _runs SET status = 'abandoned', finished_at = ? WHERE status = 'running' "
+                f"AND id NOT IN ({', '.join('?' * len(mine))})", [_now(), *mine])
     row = con.execute(
         "INSERT INTO _runs (command, stage, started_at, status, config) VALUES (?, ?, ?, 'running', ?) "
         "RETURNING id",
@@ -108,6 +119,7 @@ def record_run(con: duckdb.DuckDBPyConnection, command: str, stage: str | None =
     ).fetchone()
     assert row is not None
     run = Run(id=row[0])
+    _ACTIVE_RUNS.add(run.id)
     try:
         yield run
     except BaseException as e:
@@ -115,6 +127,8 @@ def record_run(con: duckdb.DuckDBPyConnection, command: str, stage: str | None =
         run.error = str(e)[:1000] or type(e).__name__
         _finish(con, run)
         raise
+    finally:
+        _ACTIVE_RUNS.discard(run.id)
     _finish(con, run)
 
 

@@ -380,6 +380,8 @@ def publish(con: duckdb.DuckDBPyConnection, db_path: str | os.PathLike[str],
             if table in result.counts:
                 for c in cols:
                     sq.execute(f'CREATE INDEX "idx_{table}_{c}" ON "{table}" ("{c}")')
+        if "_runs" in result.counts:
+            _scrub_run_paths(sq)
         sq.execute("CREATE TABLE _meta (key TEXT PRIMARY KEY, value TEXT)")
         sq.executemany("INSERT INTO _meta VALUES (?, ?)", _meta_rows(con, existing) + vector_meta)
         sq.commit()
@@ -403,13 +405,49 @@ def publish(con: duckdb.DuckDBPyConnection, db_path: str | os.PathLike[str],
         _write_inspect(sq, tmp, target, result.counts)
         sq.close()
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as e:
         sq.close()
         tmp.unlink(missing_ok=True)
+        if _disk_full(e):
+            raise StorageError(f"{target.parent}: no space left on the device while writing the "
+                               "snapshot; free some space and run crux publish again (the old "
+                               "snapshot is kept)") from None
         raise
     result.seconds = time.perf_counter() - t0
     result.bytes = target.stat().st_size
     return result
+
+
+def _disk_full(e: BaseException) -> bool:
+    import errno
+
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return isinstance(e, sqlite3.Error) and "disk is full" in str(e).lower()
+
+
+def _scrub_run_paths(sq: sqlite3.Connection) -> None:
+    """``_runs.config`` in the snapshot names files by their name, never their local path."""
+    def short(v: Any) -> Any:
+        if isinstance(v, str) and os.path.isabs(v):
+            return Path(v).name
+        if isinstance(v, list):
+            return [short(x) for x in v]
+        if isinstance(v, dict):
+            return {k: short(x) for k, x in v.items()}
+        return v
+
+    rows = sq.execute("SELECT id, config FROM _runs WHERE config IS NOT NULL").fetchall()
+    fixed = []
+    for run_id, config in rows:
+        try:
+            value = json.loads(config)
+        except (TypeError, ValueError):
+            continue
+        new = json.dumps(short(value))
+        if new != config:
+            fixed.append((new, run_id))
+    sq.executemany("UPDATE _runs SET config = ? WHERE id = ?", fixed)
 
 
 def write_metadata(snapshot: Path) -> Path:

@@ -102,6 +102,8 @@ async def document_page(datasette: Any, request: Any) -> Any:
         db, "select * from forecasts where document_id = ?", [doc_id])} if has("forecasts") else {}
     attacks_out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     attacks_in: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    args = _debate_args(request)  # the debate page's cut-off and "show all" control
+    hidden = 0
     if has("claim_links", "sentences", "documents"):
         for r in await _rows(db, """
                 select l.*, coalesce(ts.text, l.target_text) as other_text,
@@ -110,6 +112,9 @@ async def document_page(datasette: Any, request: Any) -> Any:
                 from claim_links l left join sentences ts on ts.id = l.target_sentence_id
                 left join documents td on td.id = l.target_document_id
                 where l.source_document_id = ? order by l.score desc""", [doc_id]):
+            if (r["score"] or 0) < args["min_score"]:
+                hidden += 1
+                continue
             attacks_out[r["source_sentence_id"]].append(r)
         for r in await _rows(db, """
                 select l.*, ss.text as other_text, coalesce(sd.title, 'comment by ' || sd.author) as other_title,
@@ -118,6 +123,9 @@ async def document_page(datasette: Any, request: Any) -> Any:
                 from claim_links l left join sentences ss on ss.id = l.source_sentence_id
                 left join documents sd on sd.id = l.source_document_id
                 where l.target_document_id = ? order by l.score desc""", [doc_id]):
+            if (r["score"] or 0) < args["min_score"]:
+                hidden += 1
+                continue
             attacks_in[r["target_sentence_id"] or ""].append(r)
     responds_to: list[dict[str, Any]] = []
     responded_by: list[dict[str, Any]] = []
@@ -133,7 +141,12 @@ async def document_page(datasette: Any, request: Any) -> Any:
                    d.author as other_author, d.published_at as other_published_at
             from responses r join documents d on d.id = r.source_id
             where r.target_id = ? order by d.published_at""", [doc_id])
-    from ..analysis.debates import evidence_named, outside_title, response_method
+    from ..analysis.debates import (
+        MIN_CLAIM_LINK_SCORE,
+        evidence_named,
+        outside_title,
+        response_method,
+    )
     for r in responds_to + responded_by:
         r["method"] = response_method(r.get("evidence"))
     for r in responds_to:
@@ -162,6 +175,7 @@ async def document_page(datasette: Any, request: Any) -> Any:
         "n_links": sum(map(len, attacks_out.values())) + sum(map(len, attacks_in.values())),
         "responds_to": responds_to, "responded_by": responded_by, "replies": replies,
         "parent": parent, "topic": topic, "unplaced_in": unplaced_in,
+        "hidden_links": hidden, "args": args, "cutoff": MIN_CLAIM_LINK_SCORE,
     })
 
 
@@ -179,6 +193,8 @@ def _segment_blocks(blocks: list[dict[str, Any]], sentences: list[dict[str, Any]
                             if bid not in known]
     result = []
     marked = 0  # numbered markers run 1, 2, 3... over the document: one per linked sentence
+    # a passage several sentences answer is quoted in full once; later notes point to that note
+    first_quoted: dict[str, int] = {}
     for b in order:
         text = b.get("text")
         pieces: list[dict[str, Any]] = []
@@ -209,7 +225,12 @@ def _segment_blocks(blocks: list[dict[str, Any]], sentences: list[dict[str, Any]
                 marked += 1
                 piece["n"] = marked
                 for link in out.get(s["id"], []):
-                    notes.append({"n": piece["n"], "direction": "out", "link": link, "sentence": body})
+                    key = " ".join((link.get("other_text") or "").split())
+                    same = first_quoted.get(key) if key else None
+                    if key and same is None:
+                        first_quoted[key] = piece["n"]
+                    notes.append({"n": piece["n"], "direction": "out", "link": link,
+                                  "sentence": body, "same_as": same})
                 for link in inc.get(s["id"], []):
                     notes.append({"n": piece["n"], "direction": "in", "link": link, "sentence": body})
             pieces.append(piece)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..errors import InputError, MissingExtra, StageError, UsageError
 from .export import inspect_path, metadata_path, write_metadata
+from .limits import SQL_THREADS
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -30,7 +31,11 @@ def datasette_command(snapshot: Path, *, host: str, port: int) -> list[str]:
            "--template-dir", str(TEMPLATES), "--plugins-dir", str(PLUGINS),
            "--host", host, "--port", str(port), "--setting", "sql_time_limit_ms", "3000",
            "--setting", "facet_time_limit_ms", "500",
-           "--setting", "truncate_cells_html", "300"]
+           "--setting", "truncate_cells_html", "300",
+           "--setting", "num_sql_threads", str(SQL_THREADS), "--setting", "max_csv_mb", "50",
+           # a CSV stream of a whole table is written on the event loop: it stalled every
+           # other request (make bench, site_hostile), so it is refused; page with _next instead
+           "--setting", "allow_csv_stream", "off"]
     counts = inspect_path(snapshot)
     if counts.exists():
         cmd += ["--inspect-file", str(counts)]

@@ -65,9 +65,10 @@ class CruxSpider(scrapy.Spider):
         request = failure.request
         name = request.meta.get("source")
         timeout = self.crawler.settings.getfloat("DOWNLOAD_TIMEOUT")
-        message = describe_failure(failure, request.url, timeout)
-        if too_large(failure):  # the answer came, but crux would not read it: a rejected input
-            self.store.reject_response(name, request.url, message)
+        origin = (request.meta.get("redirect_urls") or [request.url])[0]
+        message = describe_failure(failure, origin, timeout)
+        if too_large(failure) or request.meta.get("crux_refused"):  # the answer came, but crux would not read it: a rejected input
+            self.store.reject_response(name, origin, message)
         else:
             self.store.error(name, message)
         self.on_source_failure(request.meta)

@@ -125,6 +125,9 @@ class FeedsSpider(CruxSpider):
     def article_failed(self, failure: Any) -> Iterator[Any]:
         from ..middlewares import describe_failure
         meta = failure.request.meta
-        self.state(meta["source"]).warnings.append(
-            describe_failure(failure, failure.request.url) + "; kept the summary")
+        origin = (meta.get("redirect_urls") or [failure.request.url])[0]
+        message = describe_failure(failure, origin)
+        self.state(meta["source"]).warnings.append(message + "; kept the summary")
+        if meta.get("crux_refused"):
+            self.store.add_reject(meta["source"], origin, message)
         yield {"source": meta["source"], "doc": meta["doc"]}

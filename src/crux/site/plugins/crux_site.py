@@ -1,5 +1,8 @@
 """crux's Datasette plugin: the site's pages, the home page's refresh time, snapshot swaps.
 
+The limits on what one request may cost (value and result sizes, the response deadline, how
+many visitors' queries run at once) are :mod:`crux.site.limits`.
+
 ``crux serve`` passes this folder with ``--plugins-dir``. The work is done in
 :mod:`crux.site.pages` (routes) and :mod:`crux.site.swap` (picking up a republished file).
 """
@@ -10,8 +13,10 @@ from typing import Any
 
 from datasette import hookimpl
 
-from crux.site import pages, search, semantic
+from crux.site import limits, pages, search, semantic
 from crux.site.swap import SnapshotWatcher
+
+limits.quiet_errors()
 
 
 @hookimpl
@@ -31,6 +36,16 @@ def extra_template_vars(template: str, datasette: Any) -> Any:
         return await pages.home_vars(datasette)
 
     return inner
+
+
+@hookimpl
+def prepare_connection(conn: Any) -> None:
+    limits.bound_connection(conn)
+
+
+@hookimpl
+def handle_exception(datasette: Any, request: Any, exception: Exception) -> Any:
+    return limits.limit_response(datasette, request, exception)
 
 
 @hookimpl
@@ -82,5 +97,5 @@ def asgi_wrapper(datasette: Any) -> Any:
                     w.maybe_swap()
                 scope = hide_long_columns(scope)
             await app(scope, receive, send)
-        return checked
+        return limits.Guard(checked, datasette)
     return wrap
