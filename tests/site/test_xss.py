@@ -143,7 +143,9 @@ def test_no_payload_runs_in_the_browser(hostile, page):
         paths += [f"/doc/x{i}" for i in range(len(PAYLOADS))]
         for path in paths:
             wait = "networkidle" if path.startswith("/-/search") else "load"
-            resp = page.goto(srv.url + path, wait_until=wait)
+            # the first semantic query loads the encoder in the server: slow on a busy machine
+            resp = page.goto(srv.url + path, wait_until=wait,
+                             timeout=180_000 if path.startswith("/semantic?") else 30_000)
             assert resp is not None and resp.status == 200, path
             # give handlers a chance: hover, focus and click everything clickable but links out
             page.mouse.move(200, 200)
