@@ -48,6 +48,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("device", "cpu", "torch device for embeddings: cpu or cuda"),
     Setting("threads", 0, "torch threads for embeddings (0 = torch's default)", int, 0),
     Setting("batch_size", 64, "embedding batch size", int, 1),
+    Setting("encoder", "torch", "how the packaged all-MiniLM-L6-v2 encodes: torch (fp32), onnx-int8 "
+            "or model2vec (built locally at first use; see BENCHMARKS.md, \"Encoder paths\")"),
+    Setting("encoder_cache", "", "folder for the built onnx-int8 and model2vec encoders "
+            "('' = ~/.cache/crux/encoders)"),
     Setting("max_response_bytes", 20_000_000, "largest HTTP response or input file crux reads", int, 1),
     Setting("claim_pair_model", "",
             "claim_links' quote-reply decisions: '' (the cue rules) or 'pairs-lora-1' (the "

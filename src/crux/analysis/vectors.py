@@ -80,9 +80,10 @@ def ensure_embeddings(con: duckdb.DuckDBPyConnection, unit: str = "documents",
     how many documents it embedded. The vectors are production's: the embed stage's texts
     (title and the first characters of a document), its model, its encoding."""
     from ..db.tx import transaction
-    from ..pipeline.embed import EmbedStage
+    from ..pipeline.embed import EmbedStage, model_name
     from ..pipeline.stage import PendingDoc
 
+    model = model_name(model)  # with the encoder path, as the embed stage stores it
     kind = KINDS[unit]
     if unit == "documents":
         sql = ("SELECT d.id, d.content_hash FROM documents d WHERE NOT d.deleted AND NOT EXISTS "

