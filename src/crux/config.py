@@ -48,6 +48,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("device", "cpu", "torch device for embeddings: cpu or cuda"),
     Setting("threads", 0, "torch threads for embeddings (0 = torch's default)", int, 0),
     Setting("batch_size", 64, "embedding batch size", int, 1),
+    Setting("semantic_batch", 32, "most queries the site's semantic search encodes in one batch "
+            "(queries that wait while one encodes go together; 1 = one at a time)", int, 1),
     Setting("max_response_bytes", 20_000_000, "largest HTTP response or input file crux reads", int, 1),
     Setting("claim_pair_model", "",
             "claim_links' quote-reply decisions: '' (the cue rules) or 'pairs-lora-1' (the "
