@@ -65,7 +65,9 @@ def test_empty_query_shows_the_form_and_a_query_links_to_the_sentence(server, pa
     assert page.locator("form.crux-semantic input[name=q]").count() == 1
     assert page.locator(".crux-hit").count() == 0
     assert "semantic" in page.locator(".crux-nav").inner_text()
-    assert json.loads(server.get("/semantic.json"))["claims"] == []
+    empty = json.loads(server.get("/semantic.json"))  # nothing encoded: what a query would search
+    assert empty["claims"] == [] and empty["model"] == "all-MiniLM-L6-v2"
+    assert empty["vectors"] == _search(server, PARAPHRASE)["vectors"] > 0
     page.fill("form.crux-semantic input[name=q]", PARAPHRASE)
     page.click("form.crux-semantic input[type=submit]")
     page.wait_for_load_state("networkidle")

@@ -280,7 +280,10 @@ async def search(db: Any, have: set[str], q: str, *, k_claims: int = CLAIMS,
 
 
 async def semantic_page(datasette: Any, request: Any) -> Any:
-    """``/semantic`` (and ``/semantic.json``): the form, and the hits of ``q`` when given."""
+    """``/semantic`` (and ``/semantic.json``): the form, and the hits of ``q`` when given.
+
+    ``/semantic.json`` without ``q`` says which model and how many vectors a query would search,
+    without loading the model."""
     from datasette.utils.asgi import Response
 
     from . import pages
@@ -298,6 +301,9 @@ async def semantic_page(datasette: Any, request: Any) -> Any:
         except Unavailable as e:
             result["note"], status = str(e), 503
         result["ms"] = (time.perf_counter() - t0) * 1000
+    elif as_json:  # what a query would search (the model and how many vectors): nothing encoded
+        idx = await index(db)
+        result.update(model=idx.model if idx else None, vectors=len(idx.ids) if idx else 0)
     if as_json:
         return Response.json({"q": q, **result}, status=status)
     return await pages._render(datasette, request, "crux_semantic.html",
