@@ -130,10 +130,15 @@ def test_queries_waiting_together_are_encoded_in_one_batch_with_the_same_results
             assert [i for i, _ in hits] == [i for i, _ in one] and len(hits) == k
             assert np.allclose([s for _, s in hits], [s for _, s in one], atol=1e-5)
 
-    # the first query goes at once; the four that arrive while it encodes go together
+    # the first query goes at once; the four that arrive while it encodes go together, and
+    # their hits' details are read in one pair of queries (a real Datasette database, no server)
+    from datasette.app import Datasette
+
     async def asks(size):
-        b = _Batcher(idx, size)
-        return await asyncio.gather(*(b.rank(t, 20, 10) for t in texts))
+        db = Datasette([str(corpus[1])], immutables=[]).get_database()
+        have = set(await db.table_names())
+        b = _Batcher(db, idx, size)
+        return await asyncio.gather(*(b.search(have, t, 20, 10) for t in texts))
 
     def run(size):  # a loop of its own (the browser tests leave one running on this thread)
         with ThreadPoolExecutor(1) as pool:
@@ -143,9 +148,11 @@ def test_queries_waiting_together_are_encoded_in_one_batch_with_the_same_results
     assert [r["batch"] for r in together] == [1, 4, 4, 4, 4]
     assert [r["batch"] for r in one_by_one] == [1] * 5
     for a, b in zip(together, one_by_one, strict=True):
-        for kind in ("claim", "document"):
-            assert [i for i, _ in a[kind]] == [i for i, _ in b[kind]]
-            assert np.allclose([s for _, s in a[kind]], [s for _, s in b[kind]], atol=1e-5)
+        for kind, key in (("claims", "sentence_id"), ("documents", "document_id")):
+            assert [h[key] for h in a[kind]] == [h[key] for h in b[kind]] and a[kind]
+            assert np.allclose([h["score"] for h in a[kind]], [h["score"] for h in b[kind]], atol=1e-5)
+            assert all(h["url"].startswith("/doc/") for h in a[kind])
+    assert together[0]["claims"][0]["text"] != together[1]["claims"][0]["text"]
 
 
 def test_concurrent_requests_get_what_single_requests_get(server):

@@ -181,16 +181,21 @@ def _rank_batch(idx: Index, asks: list[tuple[str, int, int]]) -> list[dict[str, 
 
 class _Batcher:
     """The queries of one snapshot waiting for the worker: the first goes at once, the ones
-    that arrive while it encodes go together when it is done (all on the event loop)."""
+    that arrive while it encodes go together when it is done (all on the event loop). A ranked
+    batch reads its hits' details in two queries while the next batch encodes."""
 
-    def __init__(self, idx: Index, size: int) -> None:
-        self.idx, self.size = idx, max(1, size)
+    def __init__(self, db: Any, idx: Index, size: int) -> None:
+        self.db, self.idx, self.size = db, idx, max(1, size)
         self.waiting: list[tuple[str, int, int, asyncio.Future[dict[str, Any]], float]] = []
         self.busy = False
+        self.have: set[str] = set()
+        self.tasks: set[asyncio.Task[None]] = set()  # details being read (kept from the GC)
 
-    async def rank(self, text: str, k_claims: int, k_docs: int) -> dict[str, Any]:
+    async def search(self, have: set[str], text: str, k_claims: int, k_docs: int) -> dict[str, Any]:
+        """``text``'s ranked hits with their details, and the timings of its batch."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[dict[str, Any]] = loop.create_future()
+        self.have = have
         self.waiting.append((text, k_claims, k_docs, fut, time.perf_counter()))
         if not self.busy:
             self._next(loop)
@@ -214,12 +219,28 @@ class _Batcher:
                     if not fut.done():
                         fut.set_exception(e)
             else:
-                for (*_, fut, t0), r in zip(batch, results, strict=True):
-                    if not fut.done():
-                        fut.set_result({**r, "queue_ms": (started - t0) * 1000})
+                for (*_, t0), r in zip(batch, results, strict=True):
+                    r["queue_ms"] = (started - t0) * 1000
+                task = loop.create_task(self._finish([w[3] for w in batch], results))
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
             self._next(loop)
 
         job.add_done_callback(done)
+
+    async def _finish(self, futs: list[asyncio.Future[dict[str, Any]]], results: list[dict[str, Any]]) -> None:
+        t0 = time.perf_counter()
+        try:
+            details = await _details(self.db, self.have, results)
+        except BaseException as e:  # noqa: BLE001 - every waiter gets it
+            for fut in futs:
+                if not fut.done():
+                    fut.set_exception(e)
+            return
+        ms = (time.perf_counter() - t0) * 1000
+        for fut, r, (claims, docs) in zip(futs, results, details, strict=True):
+            if not fut.done():
+                fut.set_result({**r, "claims": claims, "documents": docs, "details_ms": ms})
 
 
 def _batcher(db: Any, idx: Index) -> _Batcher:
@@ -227,18 +248,21 @@ def _batcher(db: Any, idx: Index) -> _Batcher:
     if b is None or b.idx is not idx:
         from .. import config
 
-        b = db._crux_batcher = _Batcher(idx, int(config.get("semantic_batch")))
+        b = db._crux_batcher = _Batcher(db, idx, int(config.get("semantic_batch")))
     return b
 
 
-async def _details(db: Any, have: set[str], ranked: dict[str, Any]) -> tuple[list[Any], list[Any]]:
-    """The hits with their document titles, sentence positions and text, in rank order."""
+async def _details(db: Any, have: set[str], ranked: list[dict[str, Any]]
+                   ) -> list[tuple[list[Any], list[Any]]]:
+    """Each ranking's hits with their document titles, sentence positions and text, in rank
+    order: two queries for the whole batch (claims, documents), ``IN (...)`` on primary keys."""
     from . import pages
 
     title = "coalesce(d.title, 'comment by ' || coalesce(d.author, 'someone'))"
-    claims: list[dict[str, Any]] = []
-    if ranked["claim"]:
-        ids = [i for i, _ in ranked["claim"]]
+    claim_ids = list(dict.fromkeys(i for r in ranked for i, _ in r["claim"]))
+    doc_ids = list(dict.fromkeys(i for r in ranked for i, _ in r["document"]))
+    claim_rows: dict[str, Any] = {}
+    if claim_ids:
         pos = "s.position" if "sentences" in have else "null"
         join = " left join sentences s on s.id = c.sentence_id" if "sentences" in have else ""
         rows = await pages._rows(db, (
@@ -246,22 +270,24 @@ async def _details(db: Any, have: set[str], ranked: dict[str, Any]) -> tuple[lis
             f"d.kind as document_kind, {title} as title, d.author, "
             "substr(d.published_at, 1, 10) as published "
             f"from claims c join documents d on d.id = c.document_id{join} "
-            f"where c.sentence_id in ({', '.join('?' for _ in ids)})"), ids)
-        by_id = {r["sentence_id"]: r for r in rows}
-        claims = [{**by_id[i], "score": s} for i, s in ranked["claim"] if i in by_id]
-    docs: list[dict[str, Any]] = []
-    if ranked["document"]:
-        ids = [i for i, _ in ranked["document"]]
+            f"where c.sentence_id in ({', '.join('?' for _ in claim_ids)})"), claim_ids)
+        claim_rows = {r["sentence_id"]: r for r in rows}
+    doc_rows: dict[str, Any] = {}
+    if doc_ids:
         rows = await pages._rows(db, (
             f"select d.id as document_id, d.kind as document_kind, {title} as title, d.author, "
             "substr(d.published_at, 1, 10) as published, substr(d.text, 1, 280) as excerpt "
-            f"from documents d where d.id in ({', '.join('?' for _ in ids)})"), ids)
-        by_id = {r["document_id"]: r for r in rows}
-        docs = [{**by_id[i], "score": s} for i, s in ranked["document"] if i in by_id]
-    for h in claims + docs:
-        anchor = f"#s-{h['position']}" if h.get("position") is not None else ""
-        h["url"] = f"/doc/{quote(h['document_id'], safe='')}{anchor}"
-    return claims, docs
+            f"from documents d where d.id in ({', '.join('?' for _ in doc_ids)})"), doc_ids)
+        doc_rows = {r["document_id"]: r for r in rows}
+    out = []
+    for r in ranked:
+        claims = [{**claim_rows[i], "score": sc} for i, sc in r["claim"] if i in claim_rows]
+        docs = [{**doc_rows[i], "score": sc} for i, sc in r["document"] if i in doc_rows]
+        for h in claims + docs:
+            anchor = f"#s-{h['position']}" if h.get("position") is not None else ""
+            h["url"] = f"/doc/{quote(h['document_id'], safe='')}{anchor}"
+        out.append((claims, docs))
+    return out
 
 
 async def search(db: Any, have: set[str], q: str, *, k_claims: int = CLAIMS,
@@ -271,12 +297,10 @@ async def search(db: Any, have: set[str], q: str, *, k_claims: int = CLAIMS,
     if idx is None:
         raise Unavailable("This snapshot has no vectors: run crux process (the embed stage), "
                           "then crux publish.")
-    ranked = await _batcher(db, idx).rank(q, k_claims, k_docs)
-    t0 = time.perf_counter()
-    claims, docs = await _details(db, have, ranked)
-    return {"claims": claims, "documents": docs, "model": idx.model, "vectors": len(idx.ids),
-            **{k: ranked[k] for k in ("queue_ms", "encode_ms", "rank_ms", "batch")},
-            "details_ms": (time.perf_counter() - t0) * 1000}
+    got = await _batcher(db, idx).search(have, q, k_claims, k_docs)
+    return {"claims": got["claims"], "documents": got["documents"], "model": idx.model,
+            "vectors": len(idx.ids),
+            **{k: got[k] for k in ("queue_ms", "encode_ms", "rank_ms", "details_ms", "batch")}}
 
 
 async def semantic_page(datasette: Any, request: Any) -> Any:
