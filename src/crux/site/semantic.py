@@ -13,7 +13,8 @@ the model), so other pages keep serving while a query encodes. Queries that arri
 encode runs wait in a :class:`_Batcher` and go to the worker together, up to the
 ``semantic_batch`` setting (32; 1 = one at a time): one ``encode_with`` call for the batch (it
 gives a text the same vector whatever it is batched with) and one matrix product per kind for
-all of them, top-k by ``np.argpartition``. The matrix is read once per snapshot, its rows
+all of them, top-k by ``np.argpartition``; the batch's hits are read in two queries while
+the next batch encodes. The matrix is read once per snapshot, its rows
 grouped by kind so each kind is one contiguous block: it hangs on the Database object, and
 :mod:`crux.site.swap` makes a new one for each published file, so a republished snapshot
 brings its own vectors (and its own batcher).
