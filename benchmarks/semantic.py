@@ -6,7 +6,10 @@ mode: the sample's): ``crux publish`` writes its claim and document vectors into
 a seeded sample), so each one encodes its query: the plugin's cache of query vectors never
 answers. The reference is ``/-/versions.json`` under the same load in the same run; a third
 row is that cheap page asked by 2 clients *while* 10 clients run semantic queries, against
-the same 2 clients alone: what a query encoding costs the other pages.
+the same 2 clients alone: what a query encoding costs the other pages. The same semantic load
+also runs on a second server with ``CRUX_SEMANTIC_BATCH=1`` (one query encoded at a time, no
+micro-batching), and a table splits each request's time from the server's own figures in the
+JSON (queued, encode, rank, details SQL) and what is left outside the search.
 
 The snapshot size the vectors add is the size of the snapshot, vacuumed, with and without the
 ``vectors`` table.
@@ -15,6 +18,7 @@ The snapshot size the vectors add is the size of the snapshot, vacuumed, with an
 from __future__ import annotations
 
 import http.client
+import json
 import random
 import shutil
 import sqlite3
@@ -30,25 +34,28 @@ from .harness import BenchError, Context, median, percentile, ratio
 from .site_queries import CLIENTS, _children, _hwm_mb, _stop, _wait_ready, free_port
 
 REF = "/-/versions.json"
+BATCH = 32  # the semantic_batch setting's default
 
 
 def load_paths(port: int, path_of: Callable[[int, int], str], *, clients: int = CLIENTS,
-               per_client: int = 20) -> dict[str, Any]:
+               per_client: int = 20, bodies: list[bytes] | None = None) -> dict[str, Any]:
     """``clients`` threads on one keep-alive connection each; request ``n`` of client ``i``
-    asks ``path_of(i, n)``."""
+    asks ``path_of(i, n)``. The answers' bodies go in ``bodies`` if given, each with its
+    latency (``latencies`` and ``bodies`` are in the same order)."""
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
 
     def client(i: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        mine, bad = [], []
+        mine, bad, got = [], [], []
         for n in range(per_client):
             t0 = time.perf_counter()
+            body = b""
             try:
                 conn.request("GET", path_of(i, n))
                 resp = conn.getresponse()
-                resp.read()
+                body = resp.read()
                 if resp.status != 200:
                     bad.append(f"HTTP {resp.status}")
             except (OSError, http.client.HTTPException) as e:
@@ -56,10 +63,13 @@ def load_paths(port: int, path_of: Callable[[int, int], str], *, clients: int = 
                 conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             mine.append(time.perf_counter() - t0)
+            got.append(body)
         conn.close()
         with lock:
             latencies.extend(mine)
             errors.extend(bad)
+            if bodies is not None:
+                bodies.extend(got)
 
     t0 = time.perf_counter()
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
@@ -78,6 +88,23 @@ def _row(name: str, got: dict[str, Any], ref_name: str, ref: dict[str, Any], cli
             "p50 ms": p50, "p95 ms": p95, "ref p50 ms": r50, "ref p95 ms": r95,
             "× p50": ratio(p50, r50), "× p95": ratio(p95, r95),
             "req/s": ratio(len(lat), got["elapsed"]), "errors": len(got["errors"])}
+
+
+def _split(name: str, got: dict[str, Any], bodies: list[bytes]) -> dict[str, Any]:
+    """Medians of the server's own figures (``/semantic.json``'s ms fields) and of the rest."""
+    answers = [json.loads(b) for b in bodies if b.startswith(b"{")]
+    if not answers:
+        raise BenchError(f"{name}: no JSON answers to read the timings from")
+
+    def med(key: str) -> float:
+        return median([float(a.get(key) or 0) for a in answers])
+
+    outside = [lat * 1000 - float(a.get("ms") or 0) for lat, a in zip(got["latencies"], answers, strict=False)]
+    return {"setting": name, "requests": len(answers), "client ms": median([x * 1000 for x in got["latencies"]]),
+            "server ms (search)": med("ms"), "queued": med("queue_ms"), "encode (the batch)": med("encode_ms"),
+            "rank (the batch)": med("rank_ms"), "details SQL": med("details_ms"),
+            "outside search (HTTP, JSON, clients)": median(outside), "mean batch": ratio(
+                sum(float(a.get("batch") or 0) for a in answers), len(answers))}
 
 
 def _vacuumed_size(src: Any, dst: Any, drop: bool) -> int:
@@ -121,28 +148,47 @@ def bench_semantic(ctx: Context) -> dict[str, Any]:
     def sem(i: int, n: int) -> str:
         return "/semantic.json?" + urllib.parse.urlencode({"q": queries[50 + i * per_client + n]})
 
-    port = free_port()
-    log = (work / "serve.log").open("wb")
-    proc = subprocess.Popen([*ctx.crux, "--db", str(src), "serve", "--snapshot", str(snap),
-                             "--port", str(port)], cwd=ctx.work, env=ctx.env(), stdout=log,
-                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    def serve(batch: int) -> tuple[int, subprocess.Popen[bytes], Any, float, float]:
+        port = free_port()
+        env = {**ctx.env(), "CRUX_SEMANTIC_BATCH": str(batch)}
+        log = (work / f"serve-batch{batch}.log").open("wb")
+        proc = subprocess.Popen([*ctx.crux, "--db", str(src), "serve", "--snapshot", str(snap),
+                                 "--port", str(port)], cwd=ctx.work, env=env, stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            ready = _wait_ready(port, proc)
+            t0 = time.perf_counter()
+            first = load_paths(port, lambda i, n: "/semantic.json?" + urllib.parse.urlencode({"q": queries[0]}),
+                               clients=1, per_client=1)
+            cold = time.perf_counter() - t0
+            if first["errors"]:
+                raise BenchError(f"the first semantic query failed: {first['errors'][0]}")
+            warm = load_paths(port, lambda i, n: "/semantic.json?" + urllib.parse.urlencode(
+                {"q": queries[1 + i * 3 + n]}), clients=2, per_client=3)
+            if warm["errors"]:
+                raise BenchError(f"semantic queries failed: {warm['errors'][0]}")
+        except BaseException:
+            _stop(proc)
+            log.close()
+            raise
+        return port, proc, log, ready, cold
+
+    # before: one query encoded at a time (semantic_batch = 1), the same queries, its own server
+    port, proc, log, _, _ = serve(1)
+    single_bodies: list[bytes] = []
     try:
-        ready = _wait_ready(port, proc)
-        t0 = time.perf_counter()
-        first = load_paths(port, lambda i, n: "/semantic.json?" + urllib.parse.urlencode({"q": queries[0]}),
-                           clients=1, per_client=1)
-        cold = time.perf_counter() - t0
-        if first["errors"]:
-            raise BenchError(f"the first semantic query failed: {first['errors'][0]}")
-        warm = load_paths(port, lambda i, n: "/semantic.json?" + urllib.parse.urlencode(
-            {"q": queries[1 + i * 3 + n]}), clients=2, per_client=3)
-        if warm["errors"]:
-            raise BenchError(f"semantic queries failed: {warm['errors'][0]}")
+        single = load_paths(port, sem, per_client=per_client, bodies=single_bodies)
+    finally:
+        _stop(proc)
+        log.close()
+    port, proc, log, ready, cold = serve(BATCH)
+    got_bodies: list[bytes] = []
+    try:
         load_paths(port, lambda i, n: REF, clients=2, per_client=3)
         ctx.log(f"  semantic: server up in {ready:.1f}s, first query {cold:.1f}s; "
                 f"{CLIENTS}×{per_client} requests")
         ref_a = load_paths(port, lambda i, n: REF, per_client=per_client * 2)
-        got = load_paths(port, sem, per_client=per_client)
+        got = load_paths(port, sem, per_client=per_client, bodies=got_bodies)
         ref_b = load_paths(port, lambda i, n: REF, per_client=per_client * 2)
         alone = load_paths(port, lambda i, n: REF, clients=2, per_client=per_client * 2)
         # the cheap page from 2 clients while 10 clients run semantic queries
@@ -163,14 +209,19 @@ def bench_semantic(ctx: Context) -> dict[str, Any]:
         _stop(proc)
         log.close()
     ref = {k: ref_a[k] + ref_b[k] for k in ("latencies", "errors", "elapsed")}
-    rows = [_row("semantic search (`/semantic.json`, a new sentence each request)", got, REF, ref, CLIENTS),
+    rows = [_row(f"semantic search (`/semantic.json`, a new sentence each request; batches of up to {BATCH})",
+                 got, REF, ref, CLIENTS),
+            _row("the same, one query encoded at a time (`semantic_batch` = 1, its own server)",
+                 single, REF, ref, CLIENTS),
             _row(f"`{REF}` while 10 clients search (2 clients)", beside, f"`{REF}` alone (2 clients)",
                  alone, 2)]
     rows[0]["errors"] += len(during["errors"])
+    split = [_split(f"batches of up to {BATCH}", got, got_bodies), _split("one at a time", single, single_bodies)]
     n_vec = sum(kinds.values())
     dim = int(meta.get("vectors_dim") or 0)
     return {
         "rows": rows,
+        "tables": {"Where a semantic request's time goes (medians over the 10-client run; ms)": split},
         "vectors": f"{kinds.get('claim', 0):,} claims + {kinds.get('document', 0):,} documents, "
                    f"{meta.get('vectors_model')} ({dim} float32)",
         "snapshot MB (as published)": snap.stat().st_size / 1e6,
@@ -184,7 +235,9 @@ def bench_semantic(ctx: Context) -> dict[str, Any]:
         "notes": [
             "Clients are threads in the harness's process (http.client, one keep-alive connection "
             "each) on the same 2 cores as the server. Each semantic request encodes a different "
-            "claim sentence of the corpus (one worker thread, a lock around the model) and ranks "
-            "every vector by a numpy dot product; the other pages run on Datasette's own threads.",
+            "claim sentence of the corpus (one worker thread, a lock around the model; the queries "
+            "that wait while one encodes are encoded and ranked together, one matrix product per "
+            "kind) and ranks every vector by a numpy dot product; the other pages run on "
+            "Datasette's own threads. `encode` and `rank` are per batch, shared by its requests.",
         ],
     }

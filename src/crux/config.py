@@ -52,6 +52,8 @@ SETTINGS: tuple[Setting, ...] = (
             "or model2vec (built locally at first use; see BENCHMARKS.md, \"Encoder paths\")"),
     Setting("encoder_cache", "", "folder for the built onnx-int8 and model2vec encoders "
             "('' = ~/.cache/crux/encoders)"),
+    Setting("semantic_batch", 32, "most queries the site's semantic search encodes in one batch "
+            "(queries that wait while one encodes go together; 1 = one at a time)", int, 1),
     Setting("max_response_bytes", 20_000_000, "largest HTTP response or input file crux reads", int, 1),
     Setting("claim_pair_model", "",
             "claim_links' quote-reply decisions: '' (the cue rules) or 'pairs-lora-1' (the "

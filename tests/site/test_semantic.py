@@ -65,7 +65,9 @@ def test_empty_query_shows_the_form_and_a_query_links_to_the_sentence(server, pa
     assert page.locator("form.crux-semantic input[name=q]").count() == 1
     assert page.locator(".crux-hit").count() == 0
     assert "semantic" in page.locator(".crux-nav").inner_text()
-    assert json.loads(server.get("/semantic.json"))["claims"] == []
+    empty = json.loads(server.get("/semantic.json"))  # nothing encoded: what a query would search
+    assert empty["claims"] == [] and empty["model"] == "all-MiniLM-L6-v2"
+    assert empty["vectors"] == _search(server, PARAPHRASE)["vectors"] > 0
     page.fill("form.crux-semantic input[name=q]", PARAPHRASE)
     page.click("form.crux-semantic input[type=submit]")
     page.wait_for_load_state("networkidle")
@@ -102,3 +104,74 @@ def test_index_reads_the_vectors_and_ranks_by_dot_product(corpus, tmp_path):
     assert _read_index(bare) is None
     bare.execute("CREATE TABLE vectors (item_kind TEXT, item_id TEXT, vector BLOB)")
     assert _read_index(bare) is None
+
+
+def test_queries_waiting_together_are_encoded_in_one_batch_with_the_same_results(corpus):
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from crux.site.semantic import _Batcher, _encode, _encode_many, _read_index
+
+    idx = _read_index(sqlite3.connect(corpus[1]))
+    texts = [PARAPHRASE, "prediction markets", "far-UVC is too expensive", EXPECTED,
+             "A much longer question about whether forecasting tournaments improve the judgement "
+             "of the people who take part in them, compared with reading about them"]
+    # the encoder gives a text the same vector whatever it is batched with
+    batched = _encode_many(idx.model, [t + " ?" for t in texts])
+    single = np.stack([_encode(idx.model, t + " ?") for t in texts])  # cache hits: the same arrays
+    alone = np.stack([_encode_many(idx.model, [t + " !"])[0] for t in texts])
+    assert np.abs(batched - single).max() < 1e-5
+    assert np.abs(_encode_many(idx.model, [t + " !" for t in reversed(texts)])[::-1] - alone).max() < 1e-5
+    # one matrix product for the batch ranks as one per query
+    for kind, k in (("claim", 20), ("document", 10)):
+        many = idx.nearest_many(alone, kind, k)
+        for q, hits in zip(alone, many, strict=True):
+            one = idx.nearest(q, kind, k)
+            assert [i for i, _ in hits] == [i for i, _ in one] and len(hits) == k
+            assert np.allclose([s for _, s in hits], [s for _, s in one], atol=1e-5)
+
+    # the first query goes at once; the four that arrive while it encodes go together, and
+    # their hits' details are read in one pair of queries (a real Datasette database, no server)
+    from datasette.app import Datasette
+
+    async def asks(size):
+        db = Datasette([str(corpus[1])], immutables=[]).get_database()
+        have = set(await db.table_names())
+        b = _Batcher(db, idx, size)
+        return await asyncio.gather(*(b.search(have, t, 20, 10) for t in texts))
+
+    def run(size):  # a loop of its own (the browser tests leave one running on this thread)
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, asks(size)).result()
+
+    together, one_by_one = run(32), run(1)
+    assert [r["batch"] for r in together] == [1, 4, 4, 4, 4]
+    assert [r["batch"] for r in one_by_one] == [1] * 5
+    for a, b in zip(together, one_by_one, strict=True):
+        for kind, key in (("claims", "sentence_id"), ("documents", "document_id")):
+            assert [h[key] for h in a[kind]] == [h[key] for h in b[kind]] and a[kind]
+            assert np.allclose([h["score"] for h in a[kind]], [h["score"] for h in b[kind]], atol=1e-5)
+            assert all(h["url"].startswith("/doc/") for h in a[kind])
+    assert together[0]["claims"][0]["text"] != together[1]["claims"][0]["text"]
+
+
+def test_concurrent_requests_get_what_single_requests_get(server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    batches: list[int] = []
+    # requests that arrive while one encodes share a batch (up to 3 rounds: arrival is the OS's)
+    for round_ in range(3):
+        qs = [f"{w} forecasts are useful for {x} ({round_})"
+              for w in ("calibrated", "crowd", "expert") for x in ("policy", "air quality")]
+        with ThreadPoolExecutor(len(qs)) as pool:
+            together = list(pool.map(lambda q: _search(server, q), qs))
+        for q, got in zip(qs, together, strict=True):
+            alone = _search(server, q)  # cached vector, ranked alone
+            assert [h["sentence_id"] for h in got["claims"]] == [h["sentence_id"] for h in alone["claims"]]
+            assert [h["document_id"] for h in got["documents"]] == [h["document_id"] for h in alone["documents"]]
+            assert alone["batch"] == 1 and got["batch"] >= 1
+            assert all(got[k] >= 0 for k in ("queue_ms", "encode_ms", "rank_ms", "details_ms"))
+        batches += [r["batch"] for r in together]
+        if max(batches) > 1:
+            break
+    assert max(batches) > 1, batches

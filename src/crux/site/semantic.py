@@ -9,9 +9,15 @@ the claim's sentence (``/doc/<id>#s-<position>``). An empty query shows the form
 
 Nothing here runs on the event loop but the page: the model is loaded on the first query and
 kept, and encoding and ranking run on one worker thread (:data:`_POOL`, with a lock around
-the model), so other pages keep serving while a query encodes. The matrix is read once per
-snapshot: it hangs on the Database object, and :mod:`crux.site.swap` makes a new one for
-each published file, so a republished snapshot brings its own vectors.
+the model), so other pages keep serving while a query encodes. Queries that arrive while an
+encode runs wait in a :class:`_Batcher` and go to the worker together, up to the
+``semantic_batch`` setting (32; 1 = one at a time): one ``encode_with`` call for the batch (it
+gives a text the same vector whatever it is batched with) and one matrix product per kind for
+all of them, top-k by ``np.argpartition``; the batch's hits are read in two queries while
+the next batch encodes. The matrix is read once per snapshot, its rows
+grouped by kind so each kind is one contiguous block: it hangs on the Database object, and
+:mod:`crux.site.swap` makes a new one for each published file, so a republished snapshot
+brings its own vectors (and its own batcher).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import threading
 import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -47,25 +53,52 @@ class Unavailable(Exception):
 
 @dataclass
 class Index:
-    """One snapshot's vectors: a (n, dim) float32 matrix, the kind and id of each row."""
+    """One snapshot's vectors: a (n, dim) float32 matrix, the kind and id of each row.
+
+    Rows of one kind are contiguous (``spans``: kind -> (start, stop)), so a kind's block is a
+    view of the matrix, never a copy.
+    """
 
     model: str
     matrix: np.ndarray
     kinds: np.ndarray   # the item_kind of each row ("claim", "document")
     ids: list[str]
     seconds: float      # how long reading it took
+    spans: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.spans and len(self.kinds):
+            import numpy as np
+
+            order = np.argsort(self.kinds, kind="stable")
+            if (order != np.arange(len(order))).any():
+                self.matrix = np.ascontiguousarray(self.matrix[order])
+                self.kinds = self.kinds[order]
+                self.ids = [self.ids[i] for i in order]
+            names, starts = np.unique(self.kinds, return_index=True)
+            stops = [*starts[1:], len(self.kinds)]
+            self.spans = {str(n): (int(a), int(b)) for n, a, b in zip(names, starts, stops, strict=True)}
+
+    def nearest_many(self, qs: np.ndarray, kind: str, k: int) -> list[list[tuple[str, float]]]:
+        """For each row of ``qs`` (b, dim), the ``k`` rows of ``kind`` with the highest dot
+        product, best first: one matrix product for the batch, top-k by ``np.argpartition``."""
+        import numpy as np
+
+        lo, hi = self.spans.get(kind, (0, 0))
+        if hi <= lo or k <= 0:
+            return [[] for _ in range(len(qs))]
+        k = min(k, hi - lo)
+        scores = qs @ self.matrix[lo:hi].T            # (b, rows of kind)
+        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        best = np.take_along_axis(scores, top, axis=1)
+        order = np.argsort(-best, axis=1, kind="stable")
+        top, best = np.take_along_axis(top, order, axis=1), np.take_along_axis(best, order, axis=1)
+        return [[(self.ids[lo + int(i)], float(v)) for i, v in zip(row, vals, strict=True)]
+                for row, vals in zip(top, best, strict=True)]
 
     def nearest(self, q: np.ndarray, kind: str, k: int) -> list[tuple[str, float]]:
         """The ``k`` rows of ``kind`` with the highest dot product with ``q``, best first."""
-        import numpy as np
-
-        rows = np.flatnonzero(self.kinds == kind)
-        if not len(rows) or k <= 0:
-            return []
-        scores = self.matrix[rows] @ q
-        top = np.argpartition(-scores, min(k, len(rows)) - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(self.ids[rows[i]], float(scores[i])) for i in top]
+        return self.nearest_many(q.reshape(1, -1), kind, k)[0]
 
 
 def _read_index(conn: Any) -> Index | None:
@@ -102,44 +135,135 @@ async def index(db: Any) -> Index | None:
         raise
 
 
-def _encode(model: str, text: str) -> np.ndarray:
-    """The query's unit vector, as the embed stage encodes (on the worker thread)."""
+def _encode_many(model: str, texts: list[str]) -> np.ndarray:
+    """The queries' unit vectors (b, dim), as the embed stage encodes: the cached ones from the
+    cache, the others in one ``encode_with`` call (on the worker thread)."""
+    import numpy as np
+
     from ..errors import CruxError
     from ..pipeline import embed
 
-    key = (model, text)
     with _MODEL_LOCK:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
-        try:
-            m = embed.load_model(model)
-        except CruxError as e:
-            raise Unavailable(str(e)) from None
-        vec = embed.encode_with(m, [text], batch_size=1)[0]
-        _cache[key] = vec
-        while len(_cache) > CACHE:
-            _cache.popitem(last=False)
-    return vec
+        vecs: dict[str, Any] = {}
+        for t in texts:
+            if (model, t) in _cache:
+                _cache.move_to_end((model, t))
+                vecs[t] = _cache[(model, t)]
+        todo = list(dict.fromkeys(t for t in texts if t not in vecs))
+        if todo:
+            try:
+                m = embed.load_model(model)
+            except CruxError as e:
+                raise Unavailable(str(e)) from None
+            for t, v in zip(todo, embed.encode_with(m, todo, batch_size=max(len(todo), 1)), strict=True):
+                vecs[t] = _cache[(model, t)] = v
+            while len(_cache) > CACHE:
+                _cache.popitem(last=False)
+    return np.stack([vecs[t] for t in texts])
 
 
-def _rank(idx: Index, text: str, k_claims: int, k_docs: int) -> dict[str, Any]:
+def _encode(model: str, text: str) -> np.ndarray:
+    """One query's unit vector (see :func:`_encode_many`)."""
+    return _encode_many(model, [text])[0]
+
+
+def _rank_batch(idx: Index, asks: list[tuple[str, int, int]]) -> list[dict[str, Any]]:
+    """Encode and rank a batch of ``(text, k_claims, k_docs)`` (on the worker thread)."""
     t0 = time.perf_counter()
-    q = _encode(idx.model, text)
+    qs = _encode_many(idx.model, [t for t, _, _ in asks])
     t1 = time.perf_counter()
-    out = {"claim": idx.nearest(q, "claim", k_claims), "document": idx.nearest(q, "document", k_docs)}
+    claims = idx.nearest_many(qs, "claim", max(kc for _, kc, _ in asks))
+    docs = idx.nearest_many(qs, "document", max(kd for _, _, kd in asks))
     t2 = time.perf_counter()
-    return {**out, "encode_ms": (t1 - t0) * 1000, "rank_ms": (t2 - t1) * 1000}
+    return [{"claim": c[:kc], "document": d[:kd], "encode_ms": (t1 - t0) * 1000,
+             "rank_ms": (t2 - t1) * 1000, "batch": len(asks)}
+            for (_, kc, kd), c, d in zip(asks, claims, docs, strict=True)]
 
 
-async def _details(db: Any, have: set[str], ranked: dict[str, Any]) -> tuple[list[Any], list[Any]]:
-    """The hits with their document titles, sentence positions and text, in rank order."""
+class _Batcher:
+    """The queries of one snapshot waiting for the worker: the first goes at once, the ones
+    that arrive while it encodes go together when it is done (all on the event loop). A ranked
+    batch reads its hits' details in two queries while the next batch encodes."""
+
+    def __init__(self, db: Any, idx: Index, size: int) -> None:
+        self.db, self.idx, self.size = db, idx, max(1, size)
+        self.waiting: list[tuple[str, int, int, asyncio.Future[dict[str, Any]], float]] = []
+        self.busy = False
+        self.have: set[str] = set()
+        self.tasks: set[asyncio.Task[None]] = set()  # details being read (kept from the GC)
+
+    async def search(self, have: set[str], text: str, k_claims: int, k_docs: int) -> dict[str, Any]:
+        """``text``'s ranked hits with their details, and the timings of its batch."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[dict[str, Any]] = loop.create_future()
+        self.have = have
+        self.waiting.append((text, k_claims, k_docs, fut, time.perf_counter()))
+        if not self.busy:
+            self._next(loop)
+        return await fut
+
+    def _next(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.waiting = [w for w in self.waiting if not w[3].done()]  # drop cancelled requests
+        if not self.waiting:
+            self.busy = False
+            return
+        batch, self.waiting = self.waiting[:self.size], self.waiting[self.size:]
+        self.busy = True
+        started = time.perf_counter()
+        job = loop.run_in_executor(_POOL, _rank_batch, self.idx, [(t, kc, kd) for t, kc, kd, _, _ in batch])
+
+        def done(job: asyncio.Future[list[dict[str, Any]]]) -> None:
+            try:
+                results = job.result()
+            except BaseException as e:  # noqa: BLE001 - every waiter gets it
+                for *_, fut, _ in batch:
+                    if not fut.done():
+                        fut.set_exception(e)
+            else:
+                for (*_, t0), r in zip(batch, results, strict=True):
+                    r["queue_ms"] = (started - t0) * 1000
+                task = loop.create_task(self._finish([w[3] for w in batch], results))
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
+            self._next(loop)
+
+        job.add_done_callback(done)
+
+    async def _finish(self, futs: list[asyncio.Future[dict[str, Any]]], results: list[dict[str, Any]]) -> None:
+        t0 = time.perf_counter()
+        try:
+            details = await _details(self.db, self.have, results)
+        except BaseException as e:  # noqa: BLE001 - every waiter gets it
+            for fut in futs:
+                if not fut.done():
+                    fut.set_exception(e)
+            return
+        ms = (time.perf_counter() - t0) * 1000
+        for fut, r, (claims, docs) in zip(futs, results, details, strict=True):
+            if not fut.done():
+                fut.set_result({**r, "claims": claims, "documents": docs, "details_ms": ms})
+
+
+def _batcher(db: Any, idx: Index) -> _Batcher:
+    b = getattr(db, "_crux_batcher", None)
+    if b is None or b.idx is not idx:
+        from .. import config
+
+        b = db._crux_batcher = _Batcher(db, idx, int(config.get("semantic_batch")))
+    return b
+
+
+async def _details(db: Any, have: set[str], ranked: list[dict[str, Any]]
+                   ) -> list[tuple[list[Any], list[Any]]]:
+    """Each ranking's hits with their document titles, sentence positions and text, in rank
+    order: two queries for the whole batch (claims, documents), ``IN (...)`` on primary keys."""
     from . import pages
 
     title = "coalesce(d.title, 'comment by ' || coalesce(d.author, 'someone'))"
-    claims: list[dict[str, Any]] = []
-    if ranked["claim"]:
-        ids = [i for i, _ in ranked["claim"]]
+    claim_ids = list(dict.fromkeys(i for r in ranked for i, _ in r["claim"]))
+    doc_ids = list(dict.fromkeys(i for r in ranked for i, _ in r["document"]))
+    claim_rows: dict[str, Any] = {}
+    if claim_ids:
         pos = "s.position" if "sentences" in have else "null"
         join = " left join sentences s on s.id = c.sentence_id" if "sentences" in have else ""
         rows = await pages._rows(db, (
@@ -147,22 +271,24 @@ async def _details(db: Any, have: set[str], ranked: dict[str, Any]) -> tuple[lis
             f"d.kind as document_kind, {title} as title, d.author, "
             "substr(d.published_at, 1, 10) as published "
             f"from claims c join documents d on d.id = c.document_id{join} "
-            f"where c.sentence_id in ({', '.join('?' for _ in ids)})"), ids)
-        by_id = {r["sentence_id"]: r for r in rows}
-        claims = [{**by_id[i], "score": s} for i, s in ranked["claim"] if i in by_id]
-    docs: list[dict[str, Any]] = []
-    if ranked["document"]:
-        ids = [i for i, _ in ranked["document"]]
+            f"where c.sentence_id in ({', '.join('?' for _ in claim_ids)})"), claim_ids)
+        claim_rows = {r["sentence_id"]: r for r in rows}
+    doc_rows: dict[str, Any] = {}
+    if doc_ids:
         rows = await pages._rows(db, (
             f"select d.id as document_id, d.kind as document_kind, {title} as title, d.author, "
             "substr(d.published_at, 1, 10) as published, substr(d.text, 1, 280) as excerpt "
-            f"from documents d where d.id in ({', '.join('?' for _ in ids)})"), ids)
-        by_id = {r["document_id"]: r for r in rows}
-        docs = [{**by_id[i], "score": s} for i, s in ranked["document"] if i in by_id]
-    for h in claims + docs:
-        anchor = f"#s-{h['position']}" if h.get("position") is not None else ""
-        h["url"] = f"/doc/{quote(h['document_id'], safe='')}{anchor}"
-    return claims, docs
+            f"from documents d where d.id in ({', '.join('?' for _ in doc_ids)})"), doc_ids)
+        doc_rows = {r["document_id"]: r for r in rows}
+    out = []
+    for r in ranked:
+        claims = [{**claim_rows[i], "score": sc} for i, sc in r["claim"] if i in claim_rows]
+        docs = [{**doc_rows[i], "score": sc} for i, sc in r["document"] if i in doc_rows]
+        for h in claims + docs:
+            anchor = f"#s-{h['position']}" if h.get("position") is not None else ""
+            h["url"] = f"/doc/{quote(h['document_id'], safe='')}{anchor}"
+        out.append((claims, docs))
+    return out
 
 
 async def search(db: Any, have: set[str], q: str, *, k_claims: int = CLAIMS,
@@ -172,15 +298,17 @@ async def search(db: Any, have: set[str], q: str, *, k_claims: int = CLAIMS,
     if idx is None:
         raise Unavailable("This snapshot has no vectors: run crux process (the embed stage), "
                           "then crux publish.")
-    loop = asyncio.get_running_loop()
-    ranked = await loop.run_in_executor(_POOL, _rank, idx, q, k_claims, k_docs)
-    claims, docs = await _details(db, have, ranked)
-    return {"claims": claims, "documents": docs, "model": idx.model, "vectors": len(idx.ids),
-            "encode_ms": ranked["encode_ms"], "rank_ms": ranked["rank_ms"]}
+    got = await _batcher(db, idx).search(have, q, k_claims, k_docs)
+    return {"claims": got["claims"], "documents": got["documents"], "model": idx.model,
+            "vectors": len(idx.ids),
+            **{k: got[k] for k in ("queue_ms", "encode_ms", "rank_ms", "details_ms", "batch")}}
 
 
 async def semantic_page(datasette: Any, request: Any) -> Any:
-    """``/semantic`` (and ``/semantic.json``): the form, and the hits of ``q`` when given."""
+    """``/semantic`` (and ``/semantic.json``): the form, and the hits of ``q`` when given.
+
+    ``/semantic.json`` without ``q`` says which model and how many vectors a query would search,
+    without loading the model."""
     from datasette.utils.asgi import Response
 
     from . import pages
@@ -198,6 +326,9 @@ async def semantic_page(datasette: Any, request: Any) -> Any:
         except Unavailable as e:
             result["note"], status = str(e), 503
         result["ms"] = (time.perf_counter() - t0) * 1000
+    elif as_json:  # what a query would search (the model and how many vectors): nothing encoded
+        idx = await index(db)
+        result.update(model=idx.model if idx else None, vectors=len(idx.ids) if idx else 0)
     if as_json:
         return Response.json({"q": q, **result}, status=status)
     return await pages._render(datasette, request, "crux_semantic.html",
