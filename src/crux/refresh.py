@@ -60,8 +60,10 @@ def refresh_lock(db_path: str | os.PathLike[str]) -> Iterator[Path]:
         except BlockingIOError:
             holder = os.pread(fd, 200, 0).decode("utf-8", "replace").split()
             pid, since = (holder + ["?", "?"])[:2]
-            raise BusyError(f"another refresh is running (pid {pid} since {since}); "
-                            "try again when it has finished") from None
+            raise BusyError(
+                f"another refresh is running (pid {pid} since {since}); "
+                "try again when it has finished"
+            ) from None
         os.ftruncate(fd, 0)
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         os.pwrite(fd, f"{os.getpid()} {stamp}\n".encode(), 0)
@@ -70,7 +72,9 @@ def refresh_lock(db_path: str | os.PathLike[str]) -> Iterator[Path]:
         os.close(fd)  # closing releases the flock
 
 
-def copy_for_readers(con: Any, db_path: str | os.PathLike[str], *, quiet: bool = False) -> Path | None:
+def copy_for_readers(
+    con: Any, db_path: str | os.PathLike[str], *, quiet: bool = False
+) -> Path | None:
     """Checkpoint and copy the database for readers to use during the next refresh.
 
     ``quiet``: a step already failed and said why; a failed checkpoint is then only logged."""
@@ -79,8 +83,11 @@ def copy_for_readers(con: Any, db_path: str | os.PathLike[str], *, quiet: bool =
     try:
         con.execute("CHECKPOINT")
     except Exception as e:  # disk full, read-only: the step that failed already said so
-        log.log(logging.INFO if quiet else logging.WARNING,
-                "could not checkpoint the database for readers: %s", str(e).splitlines()[0][:200])
+        log.log(
+            logging.INFO if quiet else logging.WARNING,
+            "could not checkpoint the database for readers: %s",
+            str(e).splitlines()[0][:200],
+        )
         return None
     target = readonly_copy_path(db_path)
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
@@ -97,7 +104,7 @@ def copy_for_readers(con: Any, db_path: str | os.PathLike[str], *, quiet: bool =
 @dataclass
 class StepResult:
     name: str
-    status: str = "ok"          # ok | skipped | partial | failed | temporary
+    status: str = "ok"  # ok | skipped | partial | failed | temporary
     summary: str = ""
     seconds: float = 0.0
 
@@ -116,23 +123,31 @@ class RefreshReport:
         return 0
 
     def summary(self) -> str:
-        parts = [f"{s.name} {s.status}" + (f" ({s.summary})" if s.summary else "") for s in self.steps]
+        parts = [
+            f"{s.name} {s.status}" + (f" ({s.summary})" if s.summary else "") for s in self.steps
+        ]
         state = {0: "done", 1: "FAILED", EX_TEMPFAIL: "temporary failure"}[self.exit_code]
         return f"refresh {state} in {self.seconds:.1f}s: " + "; ".join(parts)
 
 
 def mark_abandoned(con: Any) -> int:
     """``_runs`` rows left ``running`` by a dead process become ``abandoned``."""
-    rows = con.execute("UPDATE _runs SET status = 'abandoned', finished_at = now() "
-                       "WHERE status = 'running' RETURNING 1").fetchall()
+    rows = con.execute(
+        "UPDATE _runs SET status = 'abandoned', finished_at = now() "
+        "WHERE status = 'running' RETURNING 1"
+    ).fetchall()
     return len(rows)
 
 
 Step = Callable[[Any], str]
 
 
-def run_refresh(db_path: str | os.PathLike[str], steps: list[tuple[str, Step]], *,
-                echo: Callable[[str], Any] = print) -> RefreshReport:
+def run_refresh(
+    db_path: str | os.PathLike[str],
+    steps: list[tuple[str, Step]],
+    *,
+    echo: Callable[[str], Any] = print,
+) -> RefreshReport:
     """Run ``steps`` (name, function(con) -> summary) under the lock; never raises for a step."""
     from .db import connect, record_run
 
@@ -153,14 +168,19 @@ def run_refresh(db_path: str | os.PathLike[str], steps: list[tuple[str, Step]], 
                         for status in ("skipped", "partial"):
                             if step.summary.startswith(status + ":"):
                                 step.status = status
-                                step.summary = step.summary[len(status) + 1:].strip()
+                                step.summary = step.summary[len(status) + 1 :].strip()
                     except TemporaryError as e:
                         step.status, step.summary = "temporary", str(e)
                     except CruxError as e:
-                        step.status, step.summary = ("temporary" if e.exit_code == EX_TEMPFAIL else "failed"), str(e)
+                        step.status, step.summary = (
+                            ("temporary" if e.exit_code == EX_TEMPFAIL else "failed"),
+                            str(e),
+                        )
                     except Exception as e:  # a bug in one step: record it, stop the run
                         step.status = "failed"
-                        step.summary = f"{type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}"
+                        step.summary = (
+                            f"{type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}"
+                        )
                         log.debug("step %s failed", name, exc_info=True)
                     step.seconds = time.perf_counter() - t
                     report.steps.append(step)
@@ -170,8 +190,14 @@ def run_refresh(db_path: str | os.PathLike[str], steps: list[tuple[str, Step]], 
                     if step.status == "partial":
                         echo(f"Error: {name}: {step.summary}")
                 run.status = {0: "ok", 1: "failed", EX_TEMPFAIL: "temporary"}[report.exit_code]
-                run.error = "; ".join(f"{s.name}: {s.summary}" for s in report.steps
-                                      if s.status in ("failed", "temporary", "partial")) or None
+                run.error = (
+                    "; ".join(
+                        f"{s.name}: {s.summary}"
+                        for s in report.steps
+                        if s.status in ("failed", "temporary", "partial")
+                    )
+                    or None
+                )
                 run.rows_out = len(report.steps)
             copy_for_readers(con, db_path, quiet=report.exit_code != 0)
         finally:
@@ -180,20 +206,30 @@ def run_refresh(db_path: str | os.PathLike[str], steps: list[tuple[str, Step]], 
     return report
 
 
-def steps(db_path: str | os.PathLike[str], *, refit_topics: bool = False, max_items: int | None = None,
-          progress: bool = False, echo: Callable[[str], Any] | None = None) -> list[tuple[str, Step]]:
+def steps(
+    db_path: str | os.PathLike[str],
+    *,
+    refit_topics: bool = False,
+    max_items: int | None = None,
+    progress: bool = False,
+    echo: Callable[[str], Any] | None = None,
+) -> list[tuple[str, Step]]:
     """The refresh's steps, each ``(name, fn(con) -> summary)``; a step says 'skipped: why'."""
 
     def crawl(con: Any) -> str:
         from .crawler import run as crawl_run
 
-        n = con.execute("SELECT count(*) FROM sources WHERE enabled AND kind IN ('feed', 'forummagnum')").fetchone()[0]
+        n = con.execute(
+            "SELECT count(*) FROM sources WHERE enabled AND kind IN ('feed', 'forummagnum')"
+        ).fetchone()[0]
         if not n:
             return "skipped: no feed or forum sources (crux add-feed, crux add-forum)"
         report = crawl_run.crawl(con, max_items=max_items, progress=progress)
         if report.sources and len(report.failed) == len(report.sources):
-            raise TemporaryError(f"every source failed ({report.failed[0].error}); "
-                                 "is the network down? the next refresh will try again")
+            raise TemporaryError(
+                f"every source failed ({report.failed[0].error}); "
+                "is the network down? the next refresh will try again"
+            )
         return ("partial: " if report.failed else "") + report.summary()
 
     def process(con: Any) -> str:
@@ -201,7 +237,11 @@ def steps(db_path: str | os.PathLike[str], *, refit_topics: bool = False, max_it
 
         results = run(con, progress=progress, echo=echo if progress else None)
         done = sum(r.docs for r in results)
-        return f"{len(results)} stages, {done} document-stage runs" if results else "skipped: no stages"
+        return (
+            f"{len(results)} stages, {done} document-stage runs"
+            if results
+            else "skipped: no stages"
+        )
 
     def topics(con: Any) -> str:
         if importlib.util.find_spec("bertopic") is None:
@@ -218,19 +258,32 @@ def steps(db_path: str | os.PathLike[str], *, refit_topics: bool = False, max_it
     return [("crawl", crawl), ("process", process), ("topics", topics), ("publish", publish)]
 
 
-def refresh(db_path: str | os.PathLike[str], *, refit_topics: bool = False, max_items: int | None = None,
-            progress: bool = False, echo: Callable[[str], Any] = print) -> RefreshReport:
+def refresh(
+    db_path: str | os.PathLike[str],
+    *,
+    refit_topics: bool = False,
+    max_items: int | None = None,
+    progress: bool = False,
+    echo: Callable[[str], Any] = print,
+) -> RefreshReport:
     """Crawl, process, assign topics and publish ``db_path`` under the refresh lock."""
-    return run_refresh(db_path, steps(db_path, refit_topics=refit_topics, max_items=max_items,
-                                      progress=progress, echo=echo), echo=echo)
+    return run_refresh(
+        db_path,
+        steps(
+            db_path, refit_topics=refit_topics, max_items=max_items, progress=progress, echo=echo
+        ),
+        echo=echo,
+    )
 
 
 def schedule_cron(spec: str, *, db_path: Path, log_file: Path) -> str:
     """A crontab line that runs ``crux refresh`` with absolute paths and its environment."""
     crux = Path(sys.executable).with_name("crux")
     env = " ".join(f"{k}={v}" for k, v in _env_for_schedule().items())
-    return (f"{spec} cd {Path.cwd()} && {env} {crux} refresh --db {db_path.resolve()} "
-            f"--log-file {log_file.resolve()} >/dev/null")  # stderr (errors only) reaches cron's mail
+    return (
+        f"{spec} cd {Path.cwd()} && {env} {crux} refresh --db {db_path.resolve()} "
+        f"--log-file {log_file.resolve()} >/dev/null"
+    )  # stderr (errors only) reaches cron's mail
 
 
 def schedule_systemd(*, db_path: Path, log_file: Path, on_calendar: str = "hourly") -> str:

@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 Table = tuple[list[str], list[tuple[Any, ...]]]
 
 
-def topic_join(con: duckdb.DuckDBPyConnection, claim_col: str = "c.sentence_id",
-               doc_col: str = "c.document_id") -> tuple[str, list[Any]]:
+def topic_join(
+    con: duckdb.DuckDBPyConnection, claim_col: str = "c.sentence_id", doc_col: str = "c.document_id"
+) -> tuple[str, list[Any]]:
     """LEFT JOINs giving ``tt.topic_id``/``tt.label`` of each claim (see module doc), and params."""
     from .topics import latest_run
 
@@ -31,10 +32,16 @@ def topic_join(con: duckdb.DuckDBPyConnection, claim_col: str = "c.sentence_id",
     else:
         run, key, kind = latest_run(con, "documents"), doc_col, "document"
     if not run:
-        return ("LEFT JOIN (SELECT NULL::INTEGER AS topic_id, NULL::VARCHAR AS label) tt ON false", [])
-    return (f"LEFT JOIN topic_assignments ta ON ta.run_id = ? AND ta.item_kind = '{kind}' "
-            f"AND ta.item_id = {key} LEFT JOIN topics tt ON tt.run_id = ta.run_id "
-            "AND tt.topic_id = ta.topic_id", [run])
+        return (
+            "LEFT JOIN (SELECT NULL::INTEGER AS topic_id, NULL::VARCHAR AS label) tt ON false",
+            [],
+        )
+    return (
+        f"LEFT JOIN topic_assignments ta ON ta.run_id = ? AND ta.item_kind = '{kind}' "
+        f"AND ta.item_id = {key} LEFT JOIN topics tt ON tt.run_id = ta.run_id "
+        "AND tt.topic_id = ta.topic_id",
+        [run],
+    )
 
 
 class ClaimIndex:
@@ -64,18 +71,31 @@ class ClaimIndex:
         if not hits:
             return COLUMNS, []
         join, params = topic_join(self.con)
-        hits_sql = ("(SELECT unnest(?::VARCHAR[]) AS sentence_id, unnest(?::DOUBLE[]) AS score, "
-                    "unnest(range(?)) AS rank)")
+        hits_sql = (
+            "(SELECT unnest(?::VARCHAR[]) AS sentence_id, unnest(?::DOUBLE[]) AS score, "
+            "unnest(range(?)) AS rank)"
+        )
         rows = self.con.execute(
             "SELECT h.score, s.text, coalesce(d.title, left(d.text, 60)), d.author, d.published_at, "
             f"tt.topic_id, tt.label, c.sentence_id, d.url FROM {hits_sql} h JOIN claims c USING (sentence_id) "
             f"JOIN sentences s ON s.id = c.sentence_id JOIN documents d ON d.id = c.document_id {join} "
-            "ORDER BY h.rank", [[i for i, _ in hits], [x for _, x in hits], len(hits), *params]).fetchall()
+            "ORDER BY h.rank",
+            [[i for i, _ in hits], [x for _, x in hits], len(hits), *params],
+        ).fetchall()
         return COLUMNS, rows
 
 
-COLUMNS = ["score", "claim", "document", "author", "published_at", "topic", "topic_label",
-           "sentence_id", "url"]
+COLUMNS = [
+    "score",
+    "claim",
+    "document",
+    "author",
+    "published_at",
+    "topic",
+    "topic_label",
+    "sentence_id",
+    "url",
+]
 
 
 def search(con: duckdb.DuckDBPyConnection, text: str, k: int = 10) -> Table:
@@ -105,9 +125,20 @@ def contested(con: duckdb.DuckDBPyConnection, topic: int | None = None, limit: i
         "LEFT JOIN documents d ON d.id = coalesce(c.document_id, l.tdoc) "
         f"LEFT JOIN documents q ON q.id = l.src {join} "
         f"WHERE l.attacks > 0 AND (l.sid IS NULL OR c.sentence_id IS NOT NULL) {where} "
-        "ORDER BY l.attacks DESC, l.supports, l.k LIMIT ?", [*params, limit]).fetchall()
-    return ["attacks", "supports", "claim", "document", "author", "published_at", "topic",
-            "topic_label", "sentence_id"], rows
+        "ORDER BY l.attacks DESC, l.supports, l.k LIMIT ?",
+        [*params, limit],
+    ).fetchall()
+    return [
+        "attacks",
+        "supports",
+        "claim",
+        "document",
+        "author",
+        "published_at",
+        "topic",
+        "topic_label",
+        "sentence_id",
+    ], rows
 
 
 def of_document(con: duckdb.DuckDBPyConnection, doc: str) -> Table:
@@ -118,21 +149,26 @@ def of_document(con: duckdb.DuckDBPyConnection, doc: str) -> Table:
         key = url_key(doc)
     except Exception:
         key = doc
-    row = con.execute("SELECT id FROM documents WHERE id = ? OR url = ? OR url_key = ? LIMIT 1",
-                      [doc, doc, key]).fetchone()
+    row = con.execute(
+        "SELECT id FROM documents WHERE id = ? OR url = ? OR url_key = ? LIMIT 1", [doc, doc, key]
+    ).fetchone()
     if not row:
-        raise UsageError(f"no document {doc!r}: give a document id or URL (crux debates --json lists "
-                        "ids; crux claims search shows URLs; the site's pages are /doc/<id>)")
+        raise UsageError(
+            f"no document {doc!r}: give a document id or URL (crux debates --json lists "
+            "ids; crux claims search shows URLs; the site's pages are /doc/<id>)"
+        )
     join, params = topic_join(con)
     rows = con.execute(
         "SELECT s.position, c.score, c.kind, s.text, tt.topic_id, c.sentence_id FROM claims c "
         f"JOIN sentences s ON s.id = c.sentence_id {join} WHERE c.document_id = ? ORDER BY s.position",
-        [*params, row[0]]).fetchall()
+        [*params, row[0]],
+    ).fetchall()
     return ["position", "score", "kind", "claim", "topic", "sentence_id"], rows
 
 
-def latency(con: duckdb.DuckDBPyConnection, queries: list[str], k: int = 10,
-            index: ClaimIndex | None = None) -> dict[str, float]:
+def latency(
+    con: duckdb.DuckDBPyConnection, queries: list[str], k: int = 10, index: ClaimIndex | None = None
+) -> dict[str, float]:
     """p50/p95 milliseconds of :meth:`ClaimIndex.search` over ``queries`` (model and vectors loaded once)."""
     import numpy as np
 
@@ -143,8 +179,12 @@ def latency(con: duckdb.DuckDBPyConnection, queries: list[str], k: int = 10,
         t = time.perf_counter()
         index.search(q, k)
         times.append((time.perf_counter() - t) * 1000)
-    return {"p50_ms": float(np.percentile(times, 50)), "p95_ms": float(np.percentile(times, 95)),
-            "n_claims": len(index.ids), "queries": len(queries)}
+    return {
+        "p50_ms": float(np.percentile(times, 50)),
+        "p95_ms": float(np.percentile(times, 95)),
+        "n_claims": len(index.ids),
+        "queries": len(queries),
+    }
 
 
 __all__ = ["ClaimIndex", "contested", "latency", "of_document", "search", "topic_join"]

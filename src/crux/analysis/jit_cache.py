@@ -49,6 +49,7 @@ def prepare(cache_dir: str | os.PathLike[str] | None) -> Path | None:
     if path is not None and "numba" in sys.modules:
         try:  # numba read its config at import; make it see the folder
             from numba.core import config
+
             config.reload_config()
         except Exception:  # pragma: no cover - old numba
             pass

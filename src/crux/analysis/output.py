@@ -51,8 +51,13 @@ def _wrap(cell: str, w: int) -> list[str]:
     return textwrap.wrap(cell, w, break_long_words=True, break_on_hyphens=False) or [""]
 
 
-def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, width: int | None = None,
-          max_col: int = 60) -> str:
+def table(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    width: int | None = None,
+    max_col: int = 60,
+) -> str:
     """Rows as an aligned text table fitted to the terminal: long cells wrap onto more lines
     (nothing is cut) and columns empty in every row are left out."""
     width = width or shutil.get_terminal_size((120, 24)).columns
@@ -68,22 +73,33 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, width: int |
     # whole while long ones (URLs) give way; then only the main prose column keeps 28;
     # if that still does not fit, every column goes down to 8
     prose = [any(" " in r[k] for r in cells) for k in range(len(columns))]
-    floors = [min(w, 28) if p else (w if w <= 20 else max(8, len(h)))
-              for w, h, p in zip(natural, columns, prose, strict=True)]
+    floors = [
+        min(w, 28) if p else (w if w <= 20 else max(8, len(h)))
+        for w, h, p in zip(natural, columns, prose, strict=True)
+    ]
     widths = _fit_widths(natural, floors, width)
     if prose:  # then all but the main prose column (the longest on average) go down to 8
-        avg = [sum(len(r[k]) for r in cells) / max(1, len(cells)) if p else -1 for k, p in enumerate(prose)]
+        avg = [
+            sum(len(r[k]) for r in cells) / max(1, len(cells)) if p else -1
+            for k, p in enumerate(prose)
+        ]
         main = avg.index(max(avg))
-        widths = _fit_widths(widths, [w if k == main and prose[k] else min(w, 8)
-                                      for k, w in enumerate(widths)], width)
+        widths = _fit_widths(
+            widths,
+            [w if k == main and prose[k] else min(w, 8) for k, w in enumerate(widths)],
+            width,
+        )
     widths = _fit_widths(widths, [min(w, 8) for w in widths], width)
 
     def fmt(r: Sequence[str]) -> list[str]:
         parts = [_wrap(c, w) for c, w in zip(r, widths, strict=True)]
         height = max(len(p) for p in parts) if parts else 1
-        return ["  ".join((p[i] if i < len(p) else "").ljust(w)
-                          for p, w in zip(parts, widths, strict=True)).rstrip()
-                for i in range(height)]
+        return [
+            "  ".join(
+                (p[i] if i < len(p) else "").ljust(w) for p, w in zip(parts, widths, strict=True)
+            ).rstrip()
+            for i in range(height)
+        ]
 
     lines = fmt(list(columns)) + ["  ".join("-" * w for w in widths)]
     for r in cells:
@@ -94,8 +110,11 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, width: int |
 def render(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str = "table") -> str:
     """``fmt``: table | json (a list of objects) | csv (with a header row)."""
     if fmt == "json":
-        return json.dumps([{c: _json_value(v) for c, v in zip(columns, r, strict=True)} for r in rows],
-                          ensure_ascii=False, indent=1)
+        return json.dumps(
+            [{c: _json_value(v) for c, v in zip(columns, r, strict=True)} for r in rows],
+            ensure_ascii=False,
+            indent=1,
+        )
     if fmt == "csv":
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")

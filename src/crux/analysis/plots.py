@@ -21,8 +21,14 @@ if TYPE_CHECKING:
 KINDS = ("barchart", "over-time", "hierarchy", "map")
 
 
-def figure(con: duckdb.DuckDBPyConnection, run_id: str, kind: str, db_path: Any,
-           top: int = 8, freq: str = "month") -> Any:
+def figure(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    kind: str,
+    db_path: Any,
+    top: int = 8,
+    freq: str = "month",
+) -> Any:
     """The plotly figure of ``kind`` for a topic run."""
     from .topic_views import item_join
     from .topics import load_model, resolve_run
@@ -30,7 +36,9 @@ def figure(con: duckdb.DuckDBPyConnection, run_id: str, kind: str, db_path: Any,
     if kind not in KINDS:
         raise UsageError(f"--kind {kind!r} is not one of: {', '.join(KINDS)}")
     _, _, item_kind = resolve_run(con, run_id)
-    n_topics = scalar(con, "SELECT count(*) FROM topics WHERE run_id = ? AND topic_id >= 0", [run_id])
+    n_topics = scalar(
+        con, "SELECT count(*) FROM topics WHERE run_id = ? AND topic_id >= 0", [run_id]
+    )
     model = load_model(con, run_id, db_path)
     if kind == "barchart":
         return model.visualize_barchart(top_n_topics=top, n_words=8)
@@ -47,14 +55,24 @@ def figure(con: duckdb.DuckDBPyConnection, run_id: str, kind: str, db_path: Any,
     rows = con.execute(
         f"SELECT date_trunc('{freq}', d.published_at) AS ts, a.topic_id, count(*) FROM {item_join(item_kind)} "
         "WHERE a.run_id = ? AND d.published_at IS NOT NULL GROUP BY ALL ORDER BY ts, a.topic_id",
-        [run_id]).fetchall()
+        [run_id],
+    ).fetchall()
     if not rows:
         raise StageError(f"no dated items in topic run {run_id}: over-time needs published_at")
-    words = {t: ", ".join(w for w, _ in json.loads(ws or "[]")[:5]) for t, ws in con.execute(
-        "SELECT topic_id, words FROM topics WHERE run_id = ?", [run_id]).fetchall()}
-    df = pd.DataFrame({"Topic": [r[1] for r in rows], "Words": [words.get(r[1], "") for r in rows],
-                       "Frequency": [r[2] for r in rows],
-                       "Timestamp": pd.to_datetime([r[0] for r in rows])})
+    words = {
+        t: ", ".join(w for w, _ in json.loads(ws or "[]")[:5])
+        for t, ws in con.execute(
+            "SELECT topic_id, words FROM topics WHERE run_id = ?", [run_id]
+        ).fetchall()
+    }
+    df = pd.DataFrame(
+        {
+            "Topic": [r[1] for r in rows],
+            "Words": [words.get(r[1], "") for r in rows],
+            "Frequency": [r[2] for r in rows],
+            "Timestamp": pd.to_datetime([r[0] for r in rows]),
+        }
+    )
     fig = model.visualize_topics_over_time(df, top_n_topics=top)
     return break_gaps(fig, sorted({r[0] for r in rows}), freq)
 
@@ -73,7 +91,11 @@ def break_gaps(fig: Any, covered: list[Any], freq: str) -> Any:
     for tr in fig.data:
         if tr.x is None or tr.y is None:
             continue
-        hover = list(tr.hovertext) if tr.hovertext is not None and not isinstance(tr.hovertext, str) else None
+        hover = (
+            list(tr.hovertext)
+            if tr.hovertext is not None and not isinstance(tr.hovertext, str)
+            else None
+        )
         points = {x: k for k, x in enumerate(pd.to_datetime(list(tr.x)))}
         ys, hs = [], []
         for p in periods:
@@ -86,8 +108,9 @@ def break_gaps(fig: Any, covered: list[Any], freq: str) -> Any:
     return fig
 
 
-def calibration_figure(con: duckdb.DuckDBPyConnection, author: str | None = None,
-                       bins: int = 10) -> Any:
+def calibration_figure(
+    con: duckdb.DuckDBPyConnection, author: str | None = None, bins: int = 10
+) -> Any:
     """Calibration of the resolved forecasts: observed frequency against mean predicted
     probability per bin (marker size: count), with the diagonal of perfect calibration."""
     import plotly.graph_objects as go
@@ -97,17 +120,38 @@ def calibration_figure(con: duckdb.DuckDBPyConnection, author: str | None = None
     _, rows = calibration(con, bins, by="author" if author else None, group=author)
     if not rows:
         who = f" by {author}" if author else ""
-        raise StageError(f"no forecasts{who} are resolved yes or no yet: resolve some with "
-                        "crux forecasts resolve (see crux forecasts due)")
+        raise StageError(
+            f"no forecasts{who} are resolved yes or no yet: resolve some with "
+            "crux forecasts resolve (see crux forecasts due)"
+        )
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect calibration",
-                             line={"dash": "dash", "color": "#999"}))
-    fig.add_trace(go.Scatter(x=[r[3] for r in rows], y=[r[4] for r in rows], mode="markers",
-                             name="forecasts", text=[f"n={r[2]}" for r in rows],
-                             marker={"size": [8 + 4 * r[2] ** 0.5 for r in rows]}))
+    fig.add_trace(
+        go.Scatter(
+            x=[0, 1],
+            y=[0, 1],
+            mode="lines",
+            name="perfect calibration",
+            line={"dash": "dash", "color": "#999"},
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[r[3] for r in rows],
+            y=[r[4] for r in rows],
+            mode="markers",
+            name="forecasts",
+            text=[f"n={r[2]}" for r in rows],
+            marker={"size": [8 + 4 * r[2] ** 0.5 for r in rows]},
+        )
+    )
     title = "Calibration" + (f": {author}" if author else "")
-    fig.update_layout(title=title, xaxis_title="predicted probability", yaxis_title="observed frequency",
-                      xaxis_range=[0, 1], yaxis_range=[0, 1])
+    fig.update_layout(
+        title=title,
+        xaxis_title="predicted probability",
+        yaxis_title="observed frequency",
+        xaxis_range=[0, 1],
+        yaxis_range=[0, 1],
+    )
     return fig
 
 
@@ -144,8 +188,9 @@ def _png(fig: Any, out: Path) -> None:
     n = max(1, len(keys))
     cols = 1 if n == 1 else min(4, n)
     rows = (n + cols - 1) // cols
-    mfig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols if n > 1 else 10, 3.2 * rows if n > 1 else 6),
-                              squeeze=False)
+    mfig, axes = plt.subplots(
+        rows, cols, figsize=(4.2 * cols if n > 1 else 10, 3.2 * rows if n > 1 else 6), squeeze=False
+    )
     flat = list(axes.flat)
     titles = [a.text for a in (fig.layout.annotations or []) if a.text]
     for t in traces:
@@ -165,7 +210,7 @@ def _png(fig: Any, out: Path) -> None:
 
             raw = t.marker.size if t.marker is not None and t.marker.size is not None else 20
             arr = np.asarray(raw, dtype=float).ravel()
-            sizes: Any = arr ** 2 / 4 if arr.size == len(x) else float(arr[0]) if arr.size else 20.0
+            sizes: Any = arr**2 / 4 if arr.size == len(x) else float(arr[0]) if arr.size else 20.0
             ax.scatter(x, y, s=sizes, alpha=0.5, label=t.name)
         else:
             ax.plot(x, y, label=t.name if t.showlegend is not False else None, linewidth=1)
@@ -173,7 +218,10 @@ def _png(fig: Any, out: Path) -> None:
         ax.set_title(title[:40], fontsize=8)
     for ax in flat[n:]:
         ax.axis("off")
-    if any(t.type != "bar" and t.name and t.showlegend is not False for t in traces) and len(traces) <= 12:
+    if (
+        any(t.type != "bar" and t.name and t.showlegend is not False for t in traces)
+        and len(traces) <= 12
+    ):
         flat[0].legend(fontsize=6)
     title = fig.layout.title.text if fig.layout.title and fig.layout.title.text else ""
     if title:

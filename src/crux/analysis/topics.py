@@ -51,15 +51,17 @@ class FitResult:
     seconds: float
     model_path: str
     timings: dict[str, float] = field(default_factory=dict)
-    largest_share: float = 0.0     # the biggest topic's share of all items
-    warning: str | None = None     # set when one topic holds more than half the items
+    largest_share: float = 0.0  # the biggest topic's share of all items
+    warning: str | None = None  # set when one topic holds more than half the items
 
     def summary(self) -> str:
         from .output import plural
 
-        return (f"topic run {self.run_id}: {plural(self.n_topics, 'topic')} over {self.n_items} {self.unit}, "
-                f"{plural(self.n_outliers, 'outlier')}, largest topic {self.largest_share:.0%} "
-                f"({self.seconds:.1f}s)")
+        return (
+            f"topic run {self.run_id}: {plural(self.n_topics, 'topic')} over {self.n_items} {self.unit}, "
+            f"{plural(self.n_outliers, 'outlier')}, largest topic {self.largest_share:.0%} "
+            f"({self.seconds:.1f}s)"
+        )
 
 
 def data_dir(db_path: str | os.PathLike[str]) -> Path:
@@ -88,7 +90,9 @@ def default_min_topic_size(unit: str, n_items: int) -> int:
     return max(4, n_items // 100)
 
 
-def dominant_topic_warning(topics: list[int], unit: str, min_topic_size: int) -> tuple[float, str | None]:
+def dominant_topic_warning(
+    topics: list[int], unit: str, min_topic_size: int
+) -> tuple[float, str | None]:
     """The largest topic's share of all items, and a warning (what to change) above one half."""
     from collections import Counter
 
@@ -99,9 +103,11 @@ def dominant_topic_warning(topics: list[int], unit: str, min_topic_size: int) ->
     share = n / len(topics)
     if share <= 0.5:
         return share, None
-    return share, (f"topic {tid} holds {n} of {len(topics)} {unit} ({share:.0%}): the topics are too "
-                   f"coarse; refit with a smaller --min-topic-size (now {min_topic_size}, try "
-                   f"{max(2, min_topic_size // 2)})")
+    return share, (
+        f"topic {tid} holds {n} of {len(topics)} {unit} ({share:.0%}): the topics are too "
+        f"coarse; refit with a smaller --min-topic-size (now {min_topic_size}, try "
+        f"{max(2, min_topic_size // 2)})"
+    )
 
 
 @contextmanager
@@ -131,11 +137,15 @@ def min_items(min_topic_size: int) -> int:
     return max(20, 2 * min_topic_size)
 
 
-def item_rows(con: duckdb.DuckDBPyConnection, unit: str, ids: list[str] | None = None) -> dict[str, str]:
+def item_rows(
+    con: duckdb.DuckDBPyConnection, unit: str, ids: list[str] | None = None
+) -> dict[str, str]:
     """{item id: text} of the current items of ``unit`` (documents not deleted; current claims)."""
     if unit == "documents":
-        sql = ("SELECT d.id, coalesce(d.title || '\n\n', '') || coalesce(d.text, '') FROM documents d "
-               "WHERE NOT d.deleted")
+        sql = (
+            "SELECT d.id, coalesce(d.title || '\n\n', '') || coalesce(d.text, '') FROM documents d "
+            "WHERE NOT d.deleted"
+        )
     elif unit == "claims":
         sql = "SELECT c.sentence_id, s.text FROM claims c JOIN sentences s ON s.id = c.sentence_id"
     else:
@@ -148,8 +158,13 @@ def _vectorizer(n_items: int) -> Any:
 
     # c-TF-IDF fits the vectorizer on one joined text per topic, so min_df counts topics:
     # keep every word on small corpora, drop one-topic words (mostly noise) on large ones.
-    return CountVectorizer(stop_words="english", token_pattern=_TOKENS, ngram_range=(1, 2),
-                           min_df=1 if n_items < 1000 else 2, max_features=50_000)
+    return CountVectorizer(
+        stop_words="english",
+        token_pattern=_TOKENS,
+        ngram_range=(1, 2),
+        min_df=1 if n_items < 1000 else 2,
+        max_features=50_000,
+    )
 
 
 def _run_id(unit: str, created: Any, params: dict[str, Any], ids: list[str]) -> str:
@@ -183,10 +198,18 @@ def _centroids(X: np.ndarray, topics: list[int]) -> tuple[list[int], np.ndarray]
     return ids, cents
 
 
-def fit(con: duckdb.DuckDBPyConnection, db_path: str | os.PathLike[str] | None, *,
-        unit: str = "documents", min_topic_size: int | None = None, seed: int = 42,
-        reduce_outliers: bool = False, model: str | None = None, save: bool = True,
-        progress: Any = None) -> FitResult:
+def fit(
+    con: duckdb.DuckDBPyConnection,
+    db_path: str | os.PathLike[str] | None,
+    *,
+    unit: str = "documents",
+    min_topic_size: int | None = None,
+    seed: int = 42,
+    reduce_outliers: bool = False,
+    model: str | None = None,
+    save: bool = True,
+    progress: Any = None,
+) -> FitResult:
     """Fit BERTopic on the stored embeddings of ``unit``; store the run; return its summary.
 
     ``min_topic_size`` None: :func:`default_min_topic_size` of the unit and item count.
@@ -222,6 +245,7 @@ def fit(con: duckdb.DuckDBPyConnection, db_path: str | os.PathLike[str] | None, 
     from bertopic import BERTopic
     from hdbscan import HDBSCAN
     from umap import UMAP
+
     timings["import"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -229,32 +253,57 @@ def fit(con: duckdb.DuckDBPyConnection, db_path: str | os.PathLike[str] | None, 
     # HDBSCAN's default min_samples (= min_cluster_size) merged LessWrong 2020 into 3 topics,
     # one of 748 posts; half of it gives 26 topics (and more outliers: see --reduce-outliers).
     min_samples = max(2, min_topic_size // 2)
-    params = {"unit": unit, "embedding_model": emb_model, "min_topic_size": min_topic_size,
-              "min_samples": min_samples, "seed": seed, "reduce_outliers": reduce_outliers, "umap": {"n_neighbors": 15,
-              "n_components": 5, "min_dist": 0.0, "metric": "cosine"},
-              "vectorizer": {"ngram_range": [1, 2], "min_df": vectorizer.min_df,
-                             "stop_words": "english"}}
+    params = {
+        "unit": unit,
+        "embedding_model": emb_model,
+        "min_topic_size": min_topic_size,
+        "min_samples": min_samples,
+        "seed": seed,
+        "reduce_outliers": reduce_outliers,
+        "umap": {"n_neighbors": 15, "n_components": 5, "min_dist": 0.0, "metric": "cosine"},
+        "vectorizer": {"ngram_range": [1, 2], "min_df": vectorizer.min_df, "stop_words": "english"},
+    }
     topic_model = BERTopic(
-        umap_model=UMAP(n_neighbors=min(15, len(ids) - 1), n_components=5, min_dist=0.0,
-                        metric="cosine", random_state=seed),
-        hdbscan_model=HDBSCAN(min_cluster_size=min_topic_size, min_samples=min_samples, metric="euclidean",
-                              cluster_selection_method="eom", prediction_data=False),
-        vectorizer_model=vectorizer, calculate_probabilities=False, top_n_words=10,
-        min_topic_size=min_topic_size)
+        umap_model=UMAP(
+            n_neighbors=min(15, len(ids) - 1),
+            n_components=5,
+            min_dist=0.0,
+            metric="cosine",
+            random_state=seed,
+        ),
+        hdbscan_model=HDBSCAN(
+            min_cluster_size=min_topic_size,
+            min_samples=min_samples,
+            metric="euclidean",
+            cluster_selection_method="eom",
+            prediction_data=False,
+        ),
+        vectorizer_model=vectorizer,
+        calculate_probabilities=False,
+        top_n_words=10,
+        min_topic_size=min_topic_size,
+    )
     say("fitting: UMAP, then HDBSCAN, then each topic's words")
     with _bertopic_progress(progress):
         topics, probs = topic_model.fit_transform(docs, embeddings=X)
     topics = [int(x) for x in topics]
-    prob: list[float | None] = ([float(p) for p in probs] if probs is not None and np.ndim(probs) == 1
-                                else [None] * len(topics))
+    prob: list[float | None] = (
+        [float(p) for p in probs]
+        if probs is not None and np.ndim(probs) == 1
+        else [None] * len(topics)
+    )
     timings["fit"] = time.perf_counter() - t
     if not any(x >= 0 for x in topics):
-        raise StageError(f"no topics found in {len(ids)} {unit}; try a smaller --min-topic-size "
-                        f"(now {min_topic_size})")
+        raise StageError(
+            f"no topics found in {len(ids)} {unit}; try a smaller --min-topic-size "
+            f"(now {min_topic_size})"
+        )
     if reduce_outliers and -1 in topics:
         t = time.perf_counter()
-        new = [int(x) for x in topic_model.reduce_outliers(docs, topics, strategy="embeddings",
-                                                           embeddings=X)]
+        new = [
+            int(x)
+            for x in topic_model.reduce_outliers(docs, topics, strategy="embeddings", embeddings=X)
+        ]
         prob = [None if a != b else p for a, b, p in zip(topics, new, prob, strict=True)]
         topics = new
         with _quiet_bertopic():  # "custom list of topic assignments": topic embeddings are ours
@@ -286,12 +335,17 @@ def fit(con: duckdb.DuckDBPyConnection, db_path: str | os.PathLike[str] | None, 
         rows.append((run_id, tid, label, json.dumps(words), topics.count(tid)))
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("INSERT INTO topic_runs VALUES (?, ?, ?, ?, ?, ?)",
-                    [run_id, created, unit, json.dumps(params), len(ids), model_dir or None])
+        con.execute(
+            "INSERT INTO topic_runs VALUES (?, ?, ?, ?, ?, ?)",
+            [run_id, created, unit, json.dumps(params), len(ids), model_dir or None],
+        )
         bulk_insert(con, "topics", ("run_id", "topic_id", "label", "words", "size"), rows)
-        bulk_insert(con, "topic_assignments",
-                    ("run_id", "item_kind", "item_id", "topic_id", "probability", "method"),
-                    [(run_id, kind, i, tp, p, "fit") for i, tp, p in zip(ids, topics, prob, strict=True)])
+        bulk_insert(
+            con,
+            "topic_assignments",
+            ("run_id", "item_kind", "item_id", "topic_id", "probability", "method"),
+            [(run_id, kind, i, tp, p, "fit") for i, tp, p in zip(ids, topics, prob, strict=True)],
+        )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -299,12 +353,28 @@ def fit(con: duckdb.DuckDBPyConnection, db_path: str | os.PathLike[str] | None, 
             shutil.rmtree(model_dir, ignore_errors=True)
         raise
     log.info("topic fit timings: %s", {k: round(v, 2) for k, v in timings.items()})
-    return FitResult(run_id, unit, len(ids), len(topic_ids), topics.count(-1),
-                     time.perf_counter() - t0, model_dir, timings, share, warning)
+    return FitResult(
+        run_id,
+        unit,
+        len(ids),
+        len(topic_ids),
+        topics.count(-1),
+        time.perf_counter() - t0,
+        model_dir,
+        timings,
+        share,
+        warning,
+    )
 
 
-def _save(topic_model: Any, path: Path, X: np.ndarray, topics: list[int], topic_ids: list[int],
-          cents: np.ndarray) -> Path:
+def _save(
+    topic_model: Any,
+    path: Path,
+    X: np.ndarray,
+    topics: list[int],
+    topic_ids: list[int],
+    cents: np.ndarray,
+) -> Path:
     import numpy as np
     from safetensors.numpy import save_file
 
@@ -319,14 +389,18 @@ def _save(topic_model: Any, path: Path, X: np.ndarray, topics: list[int], topic_
     vec.vocabulary_ = {w: int(i) for w, i in vec.vocabulary_.items()}
     path.mkdir(parents=True, exist_ok=True)
     with _quiet_bertopic():  # "saving without an embedding model": on purpose
-        topic_model.save(str(path), serialization="safetensors", save_ctfidf=True,
-                         save_embedding_model=False)
-    save_file({"centroids": cents, "topic_ids": np.asarray(topic_ids, dtype=np.int64)},
-              str(path / "centroids.safetensors"))
+        topic_model.save(
+            str(path), serialization="safetensors", save_ctfidf=True, save_embedding_model=False
+        )
+    save_file(
+        {"centroids": cents, "topic_ids": np.asarray(topic_ids, dtype=np.int64)},
+        str(path / "centroids.safetensors"),
+    )
     return path
 
 
 # ---- runs and assignment of new items ---------------------------------------------------------
+
 
 def latest_run(con: duckdb.DuckDBPyConnection, unit: str | None = None) -> str | None:
     sql = "SELECT run_id FROM topic_runs"
@@ -338,11 +412,14 @@ def latest_run(con: duckdb.DuckDBPyConnection, unit: str | None = None) -> str |
     return row[0] if row else None
 
 
-def resolve_run(con: duckdb.DuckDBPyConnection, run_id: str | None = None,
-                unit: str | None = None) -> tuple[str, str, str]:
+def resolve_run(
+    con: duckdb.DuckDBPyConnection, run_id: str | None = None, unit: str | None = None
+) -> tuple[str, str, str]:
     """(run_id, unit, item_kind) of ``run_id`` or of the latest run; one-line error when none."""
     if run_id:
-        row = con.execute("SELECT run_id, unit FROM topic_runs WHERE run_id = ?", [run_id]).fetchone()
+        row = con.execute(
+            "SELECT run_id, unit FROM topic_runs WHERE run_id = ?", [run_id]
+        ).fetchone()
         if not row:
             raise UsageError(f"no topic run {run_id!r}: see crux topics list --runs")
     else:
@@ -358,8 +435,9 @@ def centroids(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[list[int], n
     """(topic ids, unit-norm centroids, embedding model) of a run: saved file, else from the tables."""
     import numpy as np
 
-    row = con.execute("SELECT unit, params, model_path FROM topic_runs WHERE run_id = ?",
-                      [run_id]).fetchone()
+    row = con.execute(
+        "SELECT unit, params, model_path FROM topic_runs WHERE run_id = ?", [run_id]
+    ).fetchone()
     if not row:
         raise UsageError(f"no topic run {run_id!r}")
     unit, params, model_path = row
@@ -367,10 +445,14 @@ def centroids(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[list[int], n
     f = Path(model_path) / "centroids.safetensors" if model_path else None
     if f is not None and f.exists():
         from safetensors.numpy import load_file
+
         d = load_file(str(f))
         return [int(x) for x in d["topic_ids"]], d["centroids"], emb_model
-    got = con.execute("SELECT item_id, topic_id FROM topic_assignments WHERE run_id = ? "
-                      "AND method = 'fit' AND topic_id >= 0", [run_id]).fetchall()
+    got = con.execute(
+        "SELECT item_id, topic_id FROM topic_assignments WHERE run_id = ? "
+        "AND method = 'fit' AND topic_id >= 0",
+        [run_id],
+    ).fetchall()
     by_id = dict(got)
     ids, X, emb_model = load_vectors(con, KINDS[unit], model=emb_model, ids=list(by_id))
     tids, cents = _centroids(X, [by_id[i] for i in ids]) if ids else ([], np.zeros((0, 0)))
@@ -392,49 +474,88 @@ def assign_new(con: duckdb.DuckDBPyConnection, run_id: str | None = None) -> int
         if not tids:
             continue
         texts = item_rows(con, unit)
-        new_ids = [r[0] for r in con.execute(
-            "SELECT e.item_id FROM embeddings e WHERE e.item_kind = ? AND e.model = ? AND NOT EXISTS "
-            "(SELECT 1 FROM topic_assignments a WHERE a.run_id = ? AND a.item_kind = e.item_kind "
-            "AND a.item_id = e.item_id)", [kind, emb_model, rid]).fetchall() if r[0] in texts]
+        new_ids = [
+            r[0]
+            for r in con.execute(
+                "SELECT e.item_id FROM embeddings e WHERE e.item_kind = ? AND e.model = ? AND NOT EXISTS "
+                "(SELECT 1 FROM topic_assignments a WHERE a.run_id = ? AND a.item_kind = e.item_kind "
+                "AND a.item_id = e.item_id)",
+                [kind, emb_model, rid],
+            ).fetchall()
+            if r[0] in texts
+        ]
         if not new_ids:
             continue
         ids, X, _ = load_vectors(con, kind, model=emb_model, ids=new_ids)
         sims = X @ cents.T
         best = sims.argmax(axis=1)
-        rows = [(rid, kind, i, tids[int(b)], float(sims[k, b]), "centroid")
-                for k, (i, b) in enumerate(zip(ids, best, strict=True))]
-        bulk_insert(con, "topic_assignments",
-                    ("run_id", "item_kind", "item_id", "topic_id", "probability", "method"), rows,
-                    "ON CONFLICT DO NOTHING")
+        rows = [
+            (rid, kind, i, tids[int(b)], float(sims[k, b]), "centroid")
+            for k, (i, b) in enumerate(zip(ids, best, strict=True))
+        ]
+        bulk_insert(
+            con,
+            "topic_assignments",
+            ("run_id", "item_kind", "item_id", "topic_id", "probability", "method"),
+            rows,
+            "ON CONFLICT DO NOTHING",
+        )
         # a topic's size counts its items, the centroid-assigned ones too (the site sorts by it)
-        con.execute("UPDATE topics SET size = (SELECT count(*) FROM topic_assignments a "
-                    "WHERE a.run_id = topics.run_id AND a.topic_id = topics.topic_id) WHERE run_id = ?", [rid])
+        con.execute(
+            "UPDATE topics SET size = (SELECT count(*) FROM topic_assignments a "
+            "WHERE a.run_id = topics.run_id AND a.topic_id = topics.topic_id) WHERE run_id = ?",
+            [rid],
+        )
         written += len(rows)
     return written
 
 
-def load_model(con: duckdb.DuckDBPyConnection, run_id: str, db_path: str | os.PathLike[str] | None) -> Any:
+def load_model(
+    con: duckdb.DuckDBPyConnection, run_id: str, db_path: str | os.PathLike[str] | None
+) -> Any:
     """The saved BERTopic model of a run (for plots only; never for assignments)."""
     row = con.execute("SELECT model_path FROM topic_runs WHERE run_id = ?", [run_id]).fetchone()
     if not row or not row[0] or not Path(row[0]).exists():
         raise StageError(f"the model of topic run {run_id} is not saved: run crux topics fit again")
     prepare_numba(db_path)
     from bertopic import BERTopic
+
     with _quiet_bertopic():  # "loading without an embedding model": plots need none
         return BERTopic.load(row[0])
 
 
-__all__ = ["UNITS", "FitResult", "assign_new", "centroids", "data_dir", "fit", "latest_run", "refresh_topics",
-           "default_min_topic_size", "dominant_topic_warning", "load_model", "min_items", "prepare_numba", "resolve_run"]
+__all__ = [
+    "UNITS",
+    "FitResult",
+    "assign_new",
+    "centroids",
+    "data_dir",
+    "fit",
+    "latest_run",
+    "refresh_topics",
+    "default_min_topic_size",
+    "dominant_topic_warning",
+    "load_model",
+    "min_items",
+    "prepare_numba",
+    "resolve_run",
+]
 
 
 def _db_file(con: duckdb.DuckDBPyConnection) -> str | None:
-    row = con.execute("SELECT file FROM pragma_database_list WHERE name = current_database()").fetchone()
+    row = con.execute(
+        "SELECT file FROM pragma_database_list WHERE name = current_database()"
+    ).fetchone()
     return row[0] if row and row[0] else None
 
 
-def refresh_topics(con: duckdb.DuckDBPyConnection, *, refit: bool = False, progress: Any = None,
-                   db_path: str | os.PathLike[str] | None = None) -> str:
+def refresh_topics(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    refit: bool = False,
+    progress: Any = None,
+    db_path: str | os.PathLike[str] | None = None,
+) -> str:
     """The refresh step: refit a unit's latest run (same parameters) when asked or when its
     items grew by the ``refit_growth`` setting; otherwise assign new items to centroids.
     With no run yet, the first fit (documents, default parameters)."""
@@ -447,15 +568,25 @@ def refresh_topics(con: duckdb.DuckDBPyConnection, *, refit: bool = False, progr
         rid = latest_run(con, unit)
         if rid is None:
             continue
-        n_fit, params = con.execute("SELECT n_items, params FROM topic_runs WHERE run_id = ?",
-                                    [rid]).fetchone() or (0, None)
+        n_fit, params = con.execute(
+            "SELECT n_items, params FROM topic_runs WHERE run_id = ?", [rid]
+        ).fetchone() or (0, None)
         p = json.loads(params or "{}")
         now = len(item_rows(con, unit))
         if refit or (n_fit and now >= n_fit * (1 + growth)):
-            res = fit(con, db_path, unit=unit, min_topic_size=int(p.get("min_topic_size", 10)),
-                      seed=int(p.get("seed", 42)), reduce_outliers=bool(p.get("reduce_outliers")),
-                      model=p.get("embedding_model"))
-            notes.append(f"refit {unit}: {res.n_topics} topics" + (f" ({res.warning})" if res.warning else ""))
+            res = fit(
+                con,
+                db_path,
+                unit=unit,
+                min_topic_size=int(p.get("min_topic_size", 10)),
+                seed=int(p.get("seed", 42)),
+                reduce_outliers=bool(p.get("reduce_outliers")),
+                model=p.get("embedding_model"),
+            )
+            notes.append(
+                f"refit {unit}: {res.n_topics} topics"
+                + (f" ({res.warning})" if res.warning else "")
+            )
     if latest_run(con) is None:  # the first fit: documents, default parameters
         n_docs = scalar(con, "SELECT count(*) FROM embeddings WHERE item_kind = 'document'")
         if n_docs < min_items(10):
@@ -463,7 +594,9 @@ def refresh_topics(con: duckdb.DuckDBPyConnection, *, refit: bool = False, progr
         # small corpora need small topics: 176 demo documents give 2 topics at size 10
         size = default_min_topic_size("documents", n_docs)
         res = fit(con, db_path, unit="documents", min_topic_size=size)
-        return (f"first fit: {res.n_topics} topics over {res.n_items} documents (min size {size})"
-                + (f"; warning: {res.warning}" if res.warning else ""))
+        return (
+            f"first fit: {res.n_topics} topics over {res.n_items} documents (min size {size})"
+            + (f"; warning: {res.warning}" if res.warning else "")
+        )
     n = assign_new(con)
     return "; ".join(notes + [f"{n} new items assigned to topics"])

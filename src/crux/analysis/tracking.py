@@ -36,8 +36,12 @@ LOG_CLIP = 0.01
 CSV_COLUMNS = ["forecast_key", "outcome", "resolved_at", "source", "note", "who"]
 # --by: the group expression over KEYED (aliased k); a forecast's holder is its author unless
 # it reports someone else's
-BY = {"author": "k.author", "source": "k.source_name", "form": "k.form",
-      "holder": "coalesce(k.holder, k.author)"}
+BY = {
+    "author": "k.author",
+    "source": "k.source_name",
+    "form": "k.form",
+    "holder": "coalesce(k.holder, k.author)",
+}
 
 
 class UnknownKey(UsageError):
@@ -60,7 +64,7 @@ def forecast_key(document_id: str, text: str) -> str:
 
 # Every current forecast with its key, author, source and resolution.
 KEYED = f"""
-    SELECT f.*, {key_sql('f.document_id', 's.text')} AS forecast_key, s.text AS sentence,
+    SELECT f.*, {key_sql("f.document_id", "s.text")} AS forecast_key, s.text AS sentence,
            d.author, d.published_at, src.name AS source_name
     FROM forecasts f JOIN documents d ON d.id = f.document_id
     JOIN sentences s ON s.id = f.sentence_id
@@ -68,11 +72,18 @@ KEYED = f"""
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(scalar(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
-                        "AND table_schema = 'main'", [name]))
+    return bool(
+        scalar(
+            con,
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
+            "AND table_schema = 'main'",
+            [name],
+        )
+    )
 
 
 # ---- outcomes -------------------------------------------------------------------------------------
+
 
 def parse_outcome(text: str) -> tuple[str, float | None]:
     """``yes`` / ``no`` / ``ambiguous`` / a number -> (outcome, value); anything else is an error."""
@@ -97,7 +108,9 @@ def _parse_time(text: str | None) -> datetime:
     try:
         dt = datetime.fromisoformat(t.replace("Z", "+00:00"))
     except ValueError:
-        raise InputError(f"resolved_at {text!r} is not a date like 2026-01-31 or 2026-01-31T12:00") from None
+        raise InputError(
+            f"resolved_at {text!r} is not a date like 2026-01-31 or 2026-01-31T12:00"
+        ) from None
     if dt.tzinfo is not None:
         dt = dt.astimezone(UTC).replace(tzinfo=None)
     return dt
@@ -111,6 +124,7 @@ def _check_source(source: str | None) -> str:
 
 
 # ---- resolutions ----------------------------------------------------------------------------------
+
 
 @dataclass
 class Resolution:
@@ -127,14 +141,18 @@ def _current(con: duckdb.DuckDBPyConnection, keys: list[str]) -> dict[str, tuple
     """key -> (document_id, sentence) for the keys that match a current forecast."""
     if not keys:
         return {}
-    rows = con.execute(f"SELECT forecast_key, document_id, sentence FROM ({KEYED}) "
-                       "WHERE forecast_key IN (SELECT unnest(?))", [keys]).fetchall()
+    rows = con.execute(
+        f"SELECT forecast_key, document_id, sentence FROM ({KEYED}) "
+        "WHERE forecast_key IN (SELECT unnest(?))",
+        [keys],
+    ).fetchall()
     return {k: (d, s) for k, d, s in rows}
 
 
 def _known(con: duckdb.DuckDBPyConnection, keys: list[str]) -> set[str]:
-    rows = con.execute("SELECT forecast_key FROM resolutions WHERE forecast_key IN (SELECT unnest(?))",
-                       [keys]).fetchall()
+    rows = con.execute(
+        "SELECT forecast_key FROM resolutions WHERE forecast_key IN (SELECT unnest(?))", [keys]
+    ).fetchall()
     return {r[0] for r in rows}
 
 
@@ -149,7 +167,8 @@ def _write(con: duckdb.DuckDBPyConnection, items: list[Resolution]) -> int:
                 "DO UPDATE SET outcome = excluded.outcome, value = excluded.value, "
                 "resolved_at = excluded.resolved_at, source = excluded.source, note = excluded.note, "
                 "who = excluded.who, sentence = coalesce(excluded.sentence, resolutions.sentence)",
-                [r.key, doc, sent, r.outcome, r.value, r.resolved_at, r.source, r.note, r.who])
+                [r.key, doc, sent, r.outcome, r.value, r.resolved_at, r.source, r.note, r.who],
+            )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -157,15 +176,27 @@ def _write(con: duckdb.DuckDBPyConnection, items: list[Resolution]) -> int:
     return len(items)
 
 
-def resolve(con: duckdb.DuckDBPyConnection, key: str, outcome: str, *, source: str | None = None,
-            note: str | None = None, who: str | None = None, resolved_at: str | None = None) -> Resolution:
+def resolve(
+    con: duckdb.DuckDBPyConnection,
+    key: str,
+    outcome: str,
+    *,
+    source: str | None = None,
+    note: str | None = None,
+    who: str | None = None,
+    resolved_at: str | None = None,
+) -> Resolution:
     """Store (or replace) the resolution of the forecast ``key``. Unknown keys raise UnknownKey."""
     key = key.strip()
     if key not in _current(con, [key]) and key not in _known(con, [key]):
-        raise UnknownKey(f"no forecast has the key {key!r}; `crux forecasts --json` shows each "
-                         "forecast's forecast_key")
+        raise UnknownKey(
+            f"no forecast has the key {key!r}; `crux forecasts --json` shows each "
+            "forecast's forecast_key"
+        )
     out, value = parse_outcome(outcome)
-    r = Resolution(key, out, value, _parse_time(resolved_at), _check_source(source), note or None, who or None)
+    r = Resolution(
+        key, out, value, _parse_time(resolved_at), _check_source(source), note or None, who or None
+    )
     _write(con, [r])
     return r
 
@@ -183,7 +214,8 @@ def resolutions(con: duckdb.DuckDBPyConnection) -> Table:
         f"SELECT r.forecast_key, r.outcome, r.resolved_at, r.source, r.note, r.who, "
         f"k.forecast_key IS NULL AS orphaned, coalesce(k.sentence, r.sentence) AS sentence "
         f"FROM resolutions r LEFT JOIN ({KEYED}) k ON k.forecast_key = r.forecast_key "
-        f"ORDER BY r.resolved_at, r.forecast_key").fetchall()
+        f"ORDER BY r.resolved_at, r.forecast_key"
+    ).fetchall()
     return [*CSV_COLUMNS, "orphaned", "sentence"], rows
 
 
@@ -194,8 +226,18 @@ def export_csv(con: duckdb.DuckDBPyConnection) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(cols)
     for r in rows:
-        w.writerow(["" if v is None else v.isoformat() if isinstance(v, datetime)
-                    else str(v).lower() if isinstance(v, bool) else v for v in r])
+        w.writerow(
+            [
+                ""
+                if v is None
+                else v.isoformat()
+                if isinstance(v, datetime)
+                else str(v).lower()
+                if isinstance(v, bool)
+                else v
+                for v in r
+            ]
+        )
     return buf.getvalue()
 
 
@@ -213,8 +255,9 @@ def import_csv(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     header = reader.fieldnames or []
     missing = [c for c in ("forecast_key", "outcome") if c not in header]
     if missing:
-        raise InputError(f"{path}:1: the header lacks {', '.join(missing)} "
-                         f"(expected {','.join(CSV_COLUMNS)})")
+        raise InputError(
+            f"{path}:1: the header lacks {', '.join(missing)} (expected {','.join(CSV_COLUMNS)})"
+        )
     rows = [(reader.line_num, row) for row in reader]
     keys = [(row.get("forecast_key") or "").strip() for _, row in rows]
     known = set(_current(con, keys)) | _known(con, keys)
@@ -226,9 +269,17 @@ def import_csv(con: duckdb.DuckDBPyConnection, path: Path) -> int:
             if key not in known:
                 raise InputError(f"no forecast has the key {key!r}")
             out, value = parse_outcome(row.get("outcome") or "")
-            items.append(Resolution(key, out, value, _parse_time(row.get("resolved_at")),
-                                    _check_source(row.get("source")), (row.get("note") or None),
-                                    (row.get("who") or None)))
+            items.append(
+                Resolution(
+                    key,
+                    out,
+                    value,
+                    _parse_time(row.get("resolved_at")),
+                    _check_source(row.get("source")),
+                    (row.get("note") or None),
+                    (row.get("who") or None),
+                )
+            )
         except InputError as e:
             errors.append(f"{path}:{line}: {e}")
     if errors:
@@ -242,12 +293,22 @@ def apply_by_text(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     n = 0
     with Path(path).open(encoding="utf-8") as f:
         for row in csv.DictReader(f):
-            keys = [r[0] for r in con.execute(
-                f"SELECT forecast_key FROM ({KEYED}) WHERE contains(sentence, ?)",
-                [row["sentence_contains"]]).fetchall()]
+            keys = [
+                r[0]
+                for r in con.execute(
+                    f"SELECT forecast_key FROM ({KEYED}) WHERE contains(sentence, ?)",
+                    [row["sentence_contains"]],
+                ).fetchall()
+            ]
             for key in keys:
-                resolve(con, key, row["outcome"], source=row.get("source"), note=row.get("note"),
-                        resolved_at=row.get("resolved_at"))
+                resolve(
+                    con,
+                    key,
+                    row["outcome"],
+                    source=row.get("source"),
+                    note=row.get("note"),
+                    resolved_at=row.get("resolved_at"),
+                )
                 n += 1
     return n
 
@@ -275,6 +336,7 @@ def horizons_compatible(a: date | None, b: date | None) -> bool:
 
 # ---- due forecasts --------------------------------------------------------------------------------
 
+
 def due(con: duckdb.DuckDBPyConnection, today: date | None = None) -> Table:
     """Forecasts whose horizon has passed and that have no resolution, oldest horizon first."""
     today = today or datetime.now(UTC).date()
@@ -283,12 +345,24 @@ def due(con: duckdb.DuckDBPyConnection, today: date | None = None) -> Table:
         f"coalesce(k.holder, k.author) AS holder, k.author, k.published_at, k.sentence "
         f"FROM ({KEYED}) k LEFT JOIN resolutions r ON r.forecast_key = k.forecast_key "
         f"WHERE k.horizon IS NOT NULL AND k.horizon < ? AND r.forecast_key IS NULL "
-        f"ORDER BY k.horizon, k.forecast_key", [today]).fetchall()
-    return ["forecast_key", "horizon", "implied_probability", "form", "event", "holder", "author",
-            "published_at", "sentence"], rows
+        f"ORDER BY k.horizon, k.forecast_key",
+        [today],
+    ).fetchall()
+    return [
+        "forecast_key",
+        "horizon",
+        "implied_probability",
+        "form",
+        "event",
+        "holder",
+        "author",
+        "published_at",
+        "sentence",
+    ], rows
 
 
 # ---- scores ---------------------------------------------------------------------------------------
+
 
 def scored(con: duckdb.DuckDBPyConnection, by: str | None = None) -> list[tuple[Any, float, float]]:
     """(group, p, outcome) for every forecast resolved yes/no with an implied probability."""
@@ -297,7 +371,8 @@ def scored(con: duckdb.DuckDBPyConnection, by: str | None = None) -> list[tuple[
         f"SELECT {group}, k.implied_probability, r.value FROM ({KEYED}) k "
         f"JOIN resolutions r ON r.forecast_key = k.forecast_key "
         f"WHERE r.outcome IN ('yes', 'no') AND k.implied_probability IS NOT NULL "
-        f"ORDER BY k.forecast_key").fetchall()
+        f"ORDER BY k.forecast_key"
+    ).fetchall()
 
 
 def brier(ps: list[float], os_: list[float]) -> float:
@@ -309,8 +384,9 @@ def log_score(ps: list[float], os_: list[float]) -> float:
     return sum(math.log(p if o else 1 - p) for p, o in zip(clip, os_, strict=True)) / len(ps)
 
 
-def bootstrap(ps: list[float], os_: list[float], fn: Any, n: int = 1000, seed: int = 0,
-              level: float = 0.95) -> tuple[float, float]:
+def bootstrap(
+    ps: list[float], os_: list[float], fn: Any, n: int = 1000, seed: int = 0, level: float = 0.95
+) -> tuple[float, float]:
     """Percentile bootstrap interval of ``fn(ps, os)`` (resampling forecasts, fixed seed)."""
     import numpy as np
 
@@ -338,8 +414,9 @@ def scores(con: duckdb.DuckDBPyConnection, by: str = "author", n_boot: int = 100
     return [by, "n", "base_rate", "brier", "brier_low", "brier_high", "log_score"], rows
 
 
-def calibration(con: duckdb.DuckDBPyConnection, bins: int = 10, by: str | None = None,
-                group: Any = None) -> Table:
+def calibration(
+    con: duckdb.DuckDBPyConnection, bins: int = 10, by: str | None = None, group: Any = None
+) -> Table:
     """Calibration bins: equal-width bins of p; mean predicted and observed frequency in each.
 
     A p of exactly 1 falls in the last bin. ``by``/``group``: only one author's (etc.) forecasts.
@@ -352,11 +429,29 @@ def calibration(con: duckdb.DuckDBPyConnection, bins: int = 10, by: str | None =
         counts[b][0] += 1
         counts[b][1] += p
         counts[b][2] += o
-    rows = [(i / bins, (i + 1) / bins, n, sp / n, so / n)
-            for i, (n, sp, so) in enumerate(counts) if n]
+    rows = [
+        (i / bins, (i + 1) / bins, n, sp / n, so / n) for i, (n, sp, so) in enumerate(counts) if n
+    ]
     return ["bin_low", "bin_high", "n", "mean_predicted", "observed"], rows
 
 
-__all__ = ["BY", "CSV_COLUMNS", "KEYED", "UnknownKey", "bootstrap", "brier", "calibration", "due",
-           "export_csv", "forecast_key", "import_csv", "key_sql", "log_score", "parse_outcome",
-           "resolutions", "resolve", "scores", "unresolve"]
+__all__ = [
+    "BY",
+    "CSV_COLUMNS",
+    "KEYED",
+    "UnknownKey",
+    "bootstrap",
+    "brier",
+    "calibration",
+    "due",
+    "export_csv",
+    "forecast_key",
+    "import_csv",
+    "key_sql",
+    "log_score",
+    "parse_outcome",
+    "resolutions",
+    "resolve",
+    "scores",
+    "unresolve",
+]

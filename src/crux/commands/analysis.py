@@ -22,8 +22,12 @@ def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print a JSON list of objects.")(f)
 
 
-def _emit(table: tuple[list[str], list[tuple[Any, ...]]], as_json: bool, as_csv: bool,
-          empty: str = "nothing to show") -> None:
+def _emit(
+    table: tuple[list[str], list[tuple[Any, ...]]],
+    as_json: bool,
+    as_csv: bool,
+    empty: str = "nothing to show",
+) -> None:
     from ..analysis.output import render
 
     if as_json and as_csv:
@@ -42,10 +46,13 @@ def _topic_arg_check(value: str) -> int:
     try:
         return int(value)
     except ValueError:
-        raise click.UsageError(f"TOPIC must be a topic number (see crux topics list), not {value!r}") from None
+        raise click.UsageError(
+            f"TOPIC must be a topic number (see crux topics list), not {value!r}"
+        ) from None
 
 
 # ---- topics -------------------------------------------------------------------------------------
+
 
 @cli.group()
 def topics() -> None:
@@ -57,16 +64,31 @@ def topics() -> None:
 
 @topics.command("fit")
 @db_option
-@click.option("--unit", type=click.Choice(["documents", "claims"]), default="documents",
-              show_default=True, help="What to cluster.")
-@click.option("--min-topic-size", type=click.IntRange(min=2), default=None,
-              help="Smallest topic (HDBSCAN min_cluster_size). Default: one per 100 documents "
-                   "(at least 4); for claims, one per 300 claims (at least 10).")
+@click.option(
+    "--unit",
+    type=click.Choice(["documents", "claims"]),
+    default="documents",
+    show_default=True,
+    help="What to cluster.",
+)
+@click.option(
+    "--min-topic-size",
+    type=click.IntRange(min=2),
+    default=None,
+    help="Smallest topic (HDBSCAN min_cluster_size). Default: one per 100 documents "
+    "(at least 4); for claims, one per 300 claims (at least 10).",
+)
 @click.option("--seed", type=int, default=42, show_default=True, help="UMAP random_state.")
 @click.option("--reduce-outliers", is_flag=True, help="Move outliers to their nearest topic.")
 @click.option("--model", help="Embedding model of the stored vectors (default: the most used).")
-def topics_fit(db_path: Path, unit: str, min_topic_size: int | None, seed: int, reduce_outliers: bool,
-               model: str | None) -> None:
+def topics_fit(
+    db_path: Path,
+    unit: str,
+    min_topic_size: int | None,
+    seed: int,
+    reduce_outliers: bool,
+    model: str | None,
+) -> None:
     """Fit a topic model on the stored embeddings and store its topics and assignments.
 
     Example: crux topics fit --unit claims --min-topic-size 15
@@ -86,9 +108,16 @@ def topics_fit(db_path: Path, unit: str, min_topic_size: int | None, seed: int, 
 
     con = _open(db_path)
     try:
-        result = fit(con, db_path, unit=unit, min_topic_size=min_topic_size, seed=seed,
-                     reduce_outliers=reduce_outliers, model=model,
-                     progress=progress if is_terminal() else None)
+        result = fit(
+            con,
+            db_path,
+            unit=unit,
+            min_topic_size=min_topic_size,
+            seed=seed,
+            reduce_outliers=reduce_outliers,
+            model=model,
+            progress=progress if is_terminal() else None,
+        )
     finally:
         con.close()
     click.echo(result.summary())
@@ -98,8 +127,9 @@ def topics_fit(db_path: Path, unit: str, min_topic_size: int | None, seed: int, 
 
 @topics.command("assign")
 @db_option
-@click.option("--run", "run_id",
-              help="Topic run to assign to (default: the latest run of each unit).")
+@click.option(
+    "--run", "run_id", help="Topic run to assign to (default: the latest run of each unit)."
+)
 def topics_assign(db_path: Path, run_id: str | None) -> None:
     """Give items embedded since the last fit the topic of their nearest centroid.
 
@@ -143,11 +173,17 @@ def topics_list(db_path: Path, run_id: str | None, runs: bool, as_json: bool, as
 @db_option
 @run_option
 @click.argument("topic")
-@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
-              help="Items and authors to list.")
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Items and authors to list.",
+)
 @output_options
-def topics_show(db_path: Path, run_id: str | None, topic: str, top: int, as_json: bool,
-                as_csv: bool) -> None:
+def topics_show(
+    db_path: Path, run_id: str | None, topic: str, top: int, as_json: bool, as_csv: bool
+) -> None:
     """One topic: words, top items, authors, sources and date range.
 
     Example: crux topics show 3
@@ -170,13 +206,22 @@ def topics_show(db_path: Path, run_id: str | None, topic: str, top: int, as_json
         return
     if as_json:
         import json
-        out = {k: ([dict(zip(val[0], map(_json_value, r), strict=True)) for r in val[1]]
-                   if isinstance(val, tuple) else _json_value(val)) for k, val in info.items()}
+
+        out = {
+            k: (
+                [dict(zip(val[0], map(_json_value, r), strict=True)) for r in val[1]]
+                if isinstance(val, tuple)
+                else _json_value(val)
+            )
+            for k, val in info.items()
+        }
         click.echo(json.dumps(out, ensure_ascii=False, indent=1))
         return
     first = f"{info['first']:%Y-%m-%d}" if info["first"] else "?"
     last = f"{info['last']:%Y-%m-%d}" if info["last"] else "?"
-    click.echo(f"topic {t} of run {rid}: {info['label']}\n{info['size']} items, {first} to {last}\n")
+    click.echo(
+        f"topic {t} of run {rid}: {info['label']}\n{info['size']} items, {first} to {last}\n"
+    )
     click.echo("words: " + ", ".join(f"{w} ({s:.3f})" for w, s in info["words"][1]) + "\n")
     for key in ("items", "authors", "sources"):
         click.echo(f"{key}:")
@@ -186,10 +231,17 @@ def topics_show(db_path: Path, run_id: str | None, topic: str, top: int, as_json
 @topics.command("over-time")
 @db_option
 @run_option
-@click.option("--freq", type=click.Choice(["day", "week", "month", "quarter", "year"]),
-              default="month", show_default=True, help="Period to count by.")
+@click.option(
+    "--freq",
+    type=click.Choice(["day", "week", "month", "quarter", "year"]),
+    default="month",
+    show_default=True,
+    help="Period to count by.",
+)
 @output_options
-def topics_over_time(db_path: Path, run_id: str | None, freq: str, as_json: bool, as_csv: bool) -> None:
+def topics_over_time(
+    db_path: Path, run_id: str | None, freq: str, as_json: bool, as_csv: bool
+) -> None:
     """Items per topic and period (counted from the stored assignments).
 
     Example: crux topics over-time --freq quarter --csv
@@ -228,10 +280,17 @@ def topics_by_source(db_path: Path, run_id: str | None, as_json: bool, as_csv: b
 @topics.command("by-author")
 @db_option
 @run_option
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
-              help="Authors to show (those with the most items).")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Authors to show (those with the most items).",
+)
 @output_options
-def topics_by_author(db_path: Path, run_id: str | None, limit: int, as_json: bool, as_csv: bool) -> None:
+def topics_by_author(
+    db_path: Path, run_id: str | None, limit: int, as_json: bool, as_csv: bool
+) -> None:
     """Topics per author, for the authors with the most items.
 
     Example: crux topics by-author --limit 5 --json
@@ -250,12 +309,25 @@ def topics_by_author(db_path: Path, run_id: str | None, limit: int, as_json: boo
 @topics.command("plot")
 @db_option
 @run_option
-@click.option("--kind", type=click.Choice(["barchart", "over-time", "hierarchy", "map"]),
-              default="barchart", show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="File to write: .html (self-contained) or .png.")
-@click.option("--top", type=click.IntRange(min=1), default=8, show_default=True,
-              help="Topics to draw (barchart, over-time).")
+@click.option(
+    "--kind",
+    type=click.Choice(["barchart", "over-time", "hierarchy", "map"]),
+    default="barchart",
+    show_default=True,
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="File to write: .html (self-contained) or .png.",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Topics to draw (barchart, over-time).",
+)
 def topics_plot(db_path: Path, run_id: str | None, kind: str, out: Path, top: int) -> None:
     """Draw a topic run: word bar charts, topics over time, hierarchy or intertopic map.
 
@@ -279,6 +351,7 @@ def topics_plot(db_path: Path, run_id: str | None, kind: str, out: Path, top: in
 
 
 # ---- claims and forecasts -------------------------------------------------------------------------
+
 
 @cli.group(invoke_without_command=True)
 @db_option
@@ -307,7 +380,9 @@ def claims(ctx: click.Context, db_path: Path, doc: str | None, as_json: bool, as
 @claims.command("search")
 @db_option
 @click.argument("text")
-@click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="Hits to show.")
+@click.option(
+    "-k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="Hits to show."
+)
 @output_options
 def claims_search(db_path: Path, text: str, k: int, as_json: bool, as_csv: bool) -> None:
     """Claims closest in meaning to TEXT (cosine over the stored claim embeddings).
@@ -328,7 +403,9 @@ def claims_search(db_path: Path, text: str, k: int, as_json: bool, as_csv: bool)
 @click.option("--topic", type=int, help="Only claims in this topic.")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @output_options
-def claims_contested(db_path: Path, topic: int | None, limit: int, as_json: bool, as_csv: bool) -> None:
+def claims_contested(
+    db_path: Path, topic: int | None, limit: int, as_json: bool, as_csv: bool
+) -> None:
     """Claims with the most attacks (from claim_links).
 
     Example: crux claims contested --topic 2 --json
@@ -354,15 +431,29 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
 @cli.group("forecasts", invoke_without_command=True)
 @db_option
 @click.option("--topic", type=int, help="Only forecasts in this topic.")
-@click.option("--from", "start", callback=_date, help="Published on or after this date (YYYY-MM-DD).")
+@click.option(
+    "--from", "start", callback=_date, help="Published on or after this date (YYYY-MM-DD)."
+)
 @click.option("--to", "end", callback=_date, help="Published on or before this date (YYYY-MM-DD).")
 @click.option("--limit", type=click.IntRange(min=1), help="Show at most N forecasts.")
-@click.option("--form", type=click.Choice(["numeric", "hedged", "unhedged"]),
-              help="Only forecasts of this form.")
+@click.option(
+    "--form",
+    type=click.Choice(["numeric", "hedged", "unhedged"]),
+    help="Only forecasts of this form.",
+)
 @output_options
 @click.pass_context
-def forecasts_cmd(ctx: click.Context, db_path: Path, topic: int | None, start: Any, end: Any,
-                  limit: int | None, form: str | None, as_json: bool, as_csv: bool) -> None:
+def forecasts_cmd(
+    ctx: click.Context,
+    db_path: Path,
+    topic: int | None,
+    start: Any,
+    end: Any,
+    limit: int | None,
+    form: str | None,
+    as_json: bool,
+    as_csv: bool,
+) -> None:
     """Forecasts with probability, horizon, event, holder, author, date, key and outcome.
 
     Example: crux forecasts --from 2020-01-01 --to 2020-12-31 --form numeric --csv
@@ -377,9 +468,12 @@ def forecasts_cmd(ctx: click.Context, db_path: Path, topic: int | None, start: A
         raise click.UsageError("--from is after --to")
     con = _open(db_path, read_only=True)
     try:
-        _emit(forecasts(con, topic=topic, start=start, end=end, limit=limit, form=form),
-              as_json, as_csv,
-              "no forecasts found")
+        _emit(
+            forecasts(con, topic=topic, start=start, end=end, limit=limit, form=form),
+            as_json,
+            as_csv,
+            "no forecasts found",
+        )
     finally:
         con.close()
 
@@ -409,8 +503,15 @@ def forecasts_due(db_path: Path, as_json: bool, as_csv: bool) -> None:
 @click.option("--note", help="A free-text note.")
 @click.option("--who", help="Who resolved it.")
 @click.option("--at", "resolved_at", help="When it resolved (YYYY-MM-DD; default: now).")
-def forecasts_resolve(db_path: Path, key: str, outcome: str, source: str | None, note: str | None,
-                      who: str | None, resolved_at: str | None) -> None:
+def forecasts_resolve(
+    db_path: Path,
+    key: str,
+    outcome: str,
+    source: str | None,
+    note: str | None,
+    who: str | None,
+    resolved_at: str | None,
+) -> None:
     """Record what happened to the forecast KEY (its forecast_key in `crux forecasts --json`).
 
     Example: crux forecasts resolve d1:0a1b2c3d4e5f --outcome yes --source https://example.org/news
@@ -421,7 +522,9 @@ def forecasts_resolve(db_path: Path, key: str, outcome: str, source: str | None,
     con = _open(db_path)
     try:
         try:
-            r = resolve(con, key, outcome, source=source, note=note, who=who, resolved_at=resolved_at)
+            r = resolve(
+                con, key, outcome, source=source, note=note, who=who, resolved_at=resolved_at
+            )
         except InputError as e:
             raise click.BadParameter(str(e)) from None
     finally:
@@ -476,8 +579,13 @@ def forecasts_export(db_path: Path, as_json: bool, as_csv: bool) -> None:
 
 @forecasts_cmd.command("score")
 @db_option
-@click.option("--by", type=click.Choice(["author", "source", "form", "holder"]), default="author",
-              show_default=True, help="Group the scores by this.")
+@click.option(
+    "--by",
+    type=click.Choice(["author", "source", "form", "holder"]),
+    default="author",
+    show_default=True,
+    help="Group the scores by this.",
+)
 @output_options
 def forecasts_score(db_path: Path, by: str, as_json: bool, as_csv: bool) -> None:
     """Brier and log scores of the resolved forecasts, per group, with 95% bootstrap intervals.
@@ -491,17 +599,25 @@ def forecasts_score(db_path: Path, by: str, as_json: bool, as_csv: bool) -> None
 
     con = _open(db_path, read_only=True)
     try:
-        _emit(scores(con, by), as_json, as_csv, "no resolved forecasts yet (see crux forecasts due)")
+        _emit(
+            scores(con, by), as_json, as_csv, "no resolved forecasts yet (see crux forecasts due)"
+        )
     finally:
         con.close()
 
 
 @forecasts_cmd.command("plot")
 @db_option
-@click.option("--kind", type=click.Choice(["calibration"]), default="calibration", show_default=True)
+@click.option(
+    "--kind", type=click.Choice(["calibration"]), default="calibration", show_default=True
+)
 @click.option("--author", help="Only this author's forecasts.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Output file: .html (interactive) or .png.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Output file: .html (interactive) or .png.",
+)
 def forecasts_plot(db_path: Path, kind: str, author: str | None, out: Path) -> None:
     """Plot the calibration of the resolved forecasts (predicted vs observed frequency).
 

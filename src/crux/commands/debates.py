@@ -15,7 +15,9 @@ CLAIM_RELATIONS = ("attacks", "supports")
 
 
 def _no_db(db_path: Path) -> click.ClickException:
-    return click.ClickException(f"{db_path}: no such database; create it with `crux ingest` or pass --db")
+    return click.ClickException(
+        f"{db_path}: no such database; create it with `crux ingest` or pass --db"
+    )
 
 
 @cli.group(invoke_without_command=True)
@@ -51,21 +53,32 @@ def debates(ctx: click.Context, db_path: Path, as_json: bool) -> None:
     for c in comps:
         dates = f"{(c['first'] or '?')[:10]} – {(c['last'] or '?')[:10]}"
         outside = f"+{c['outside']} outside" if c["outside"] else ""
-        click.echo(f"{c['documents']:>4} docs {outside:<11} {c['posts']:>3} posts  {dates:<23} "
-                   f"{str(c['title'])[:tw]}")
+        click.echo(
+            f"{c['documents']:>4} docs {outside:<11} {c['posts']:>3} posts  {dates:<23} "
+            f"{str(c['title'])[:tw]}"
+        )
     click.echo(f"{len(comps)} debate{'' if len(comps) == 1 else 's'}")
 
 
 @debates.command("show")
 @db_option
 @click.argument("doc")
-@click.option("--json", "as_json", is_flag=True, help="Print the debate as an argument graph in JSON.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the debate as an argument graph in JSON."
+)
 @click.option("--graphml", is_flag=True, help="Print the debate as an argument graph in GraphML.")
-@click.option("--all", "show_all", is_flag=True,
-              help=f"Show claim links scored below the default cut-off ({model.MIN_CLAIM_LINK_SCORE:.2f}).")
-@click.option("--relation", type=click.Choice(CLAIM_RELATIONS), help="Only claim links of this relation.")
-def debates_show(db_path: Path, doc: str, as_json: bool, graphml: bool, show_all: bool,
-                 relation: str | None) -> None:
+@click.option(
+    "--all",
+    "show_all",
+    is_flag=True,
+    help=f"Show claim links scored below the default cut-off ({model.MIN_CLAIM_LINK_SCORE:.2f}).",
+)
+@click.option(
+    "--relation", type=click.Choice(CLAIM_RELATIONS), help="Only claim links of this relation."
+)
+def debates_show(
+    db_path: Path, doc: str, as_json: bool, graphml: bool, show_all: bool, relation: str | None
+) -> None:
     """Show what a document answers, what answers it, and its claim links, with scores.
 
     Example: crux debates show https://forum.example/posts/abc/contra-x --graphml > debate.graphml
@@ -83,18 +96,31 @@ def debates_show(db_path: Path, doc: str, as_json: bool, graphml: bool, show_all
     try:
         doc_id = model.resolve(con, doc)
         if doc_id is None:
-            raise click.ClickException(f"no document with id or URL {doc!r}; list ids with `crux debates --json`")
+            raise click.ClickException(
+                f"no document with id or URL {doc!r}; list ids with `crux debates --json`"
+            )
         if as_json or graphml:
             graph = model.debate_graph(con, doc_id)
             if graph is None:
-                raise click.ClickException(f"document {doc_id} is in no debate; "
-                                           f"`crux debates show {doc_id}` shows its links")
-            click.echo(json.dumps(graph, indent=2) if as_json else model.to_graphml(graph), nl=False)
+                raise click.ClickException(
+                    f"document {doc_id} is in no debate; "
+                    f"`crux debates show {doc_id}` shows its links"
+                )
+            click.echo(
+                json.dumps(graph, indent=2) if as_json else model.to_graphml(graph), nl=False
+            )
             if as_json:
                 click.echo()
             return
         width = shutil.get_terminal_size((100, 20)).columns
-        click.echo(model.show_text(con, doc_id, width, relation=relation,
-                                   min_score=0.0 if show_all else model.MIN_CLAIM_LINK_SCORE))
+        click.echo(
+            model.show_text(
+                con,
+                doc_id,
+                width,
+                relation=relation,
+                min_score=0.0 if show_all else model.MIN_CLAIM_LINK_SCORE,
+            )
+        )
     finally:
         con.close()

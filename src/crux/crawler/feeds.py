@@ -25,7 +25,7 @@ class FeedResult:
     title: str | None
     link: str | None
     docs: list[Doc]
-    warning: str | None = None          # feedparser's bozo reason, when it still parsed
+    warning: str | None = None  # feedparser's bozo reason, when it still parsed
     etag: str | None = None
     modified: str | None = None
     rejected: list[tuple[str, str]] = field(default_factory=list)
@@ -41,8 +41,15 @@ def _dt(struct: Any) -> datetime | None:
         return None
 
 
-def feed_doc_id(guid: str | None, link: str | None, title: str | None, published: Any,
-                feed: str | None = None, content: str | None = None, site: str | None = None) -> str:
+def feed_doc_id(
+    guid: str | None,
+    link: str | None,
+    title: str | None,
+    published: Any,
+    feed: str | None = None,
+    content: str | None = None,
+    site: str | None = None,
+) -> str:
     """A stable id: the ForumMagnum post id when the link has one on the forum ``site`` the
     feed comes from (:func:`~crux.htmltext.forum_site`), else a hash of the guid (or link).
     An entry with neither is identified by its feed, title and date, and by its content when
@@ -57,7 +64,9 @@ def feed_doc_id(guid: str | None, link: str | None, title: str | None, published
     if not ident:
         ident = f"{feed or ''}|{title or ''}|{published or ''}"
         if not title and not published:
-            ident += "|" + hashlib.sha256((content or "").encode("utf-8", "surrogatepass")).hexdigest()
+            ident += (
+                "|" + hashlib.sha256((content or "").encode("utf-8", "surrogatepass")).hexdigest()
+            )
     return "f" + hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
@@ -75,8 +84,13 @@ def _content(entry: Any) -> str | None:
     return best
 
 
-def parse_feed(data: bytes, *, location: str, headers: dict[str, str] | None = None,
-               served_from: str | None = None) -> FeedResult:
+def parse_feed(
+    data: bytes,
+    *,
+    location: str,
+    headers: dict[str, str] | None = None,
+    served_from: str | None = None,
+) -> FeedResult:
     """Parse feed bytes. Raises :class:`InputError` when nothing usable is in them.
 
     ``served_from`` is the URL the bytes came from (a crawl); a file has none, and its own
@@ -85,7 +99,9 @@ def parse_feed(data: bytes, *, location: str, headers: dict[str, str] | None = N
 
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # feedparser's updated_parsed fallback
+            warnings.simplefilter(
+                "ignore", DeprecationWarning
+            )  # feedparser's updated_parsed fallback
             parsed = feedparser.parse(io.BytesIO(data), response_headers=headers or {})
     except Exception as e:  # feedparser is robust, but a corrupt stream can still escape it
         raise InputError(f"{location}: not a readable feed ({type(e).__name__}: {e})") from None
@@ -96,9 +112,14 @@ def parse_feed(data: bytes, *, location: str, headers: dict[str, str] | None = N
     feed = parsed.get("feed") or {}
     entries = parsed.get("entries") or []
     if not entries and not parsed.get("version"):
-        if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{" and b"jsonfeed.org/version" in data[:4000]:
-            raise InputError(f"{location}: a JSON Feed, which this feedparser cannot read; "
-                             "use the site's RSS or Atom feed")
+        if (
+            data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{"
+            and b"jsonfeed.org/version" in data[:4000]
+        ):
+            raise InputError(
+                f"{location}: a JSON Feed, which this feedparser cannot read; "
+                "use the site's RSS or Atom feed"
+            )
         reason = warning or "no feed elements found"
         raise InputError(f"{location}: not an RSS/Atom feed ({reason}); check the file or URL")
     feed_link = feed.get("link")
@@ -109,39 +130,81 @@ def parse_feed(data: bytes, *, location: str, headers: dict[str, str] | None = N
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         _entries(entries, feed, feed_link, location, docs, rejected, summary_only, site)
-    return FeedResult(title=feed.get("title") or None, link=feed_link, docs=docs,
-                      warning=warning, etag=parsed.get("etag"), modified=parsed.get("modified"),
-                      rejected=rejected, summary_only=summary_only)
+    return FeedResult(
+        title=feed.get("title") or None,
+        link=feed_link,
+        docs=docs,
+        warning=warning,
+        etag=parsed.get("etag"),
+        modified=parsed.get("modified"),
+        rejected=rejected,
+        summary_only=summary_only,
+    )
 
 
-def _entries(entries: list[Any], feed: Any, feed_link: str | None, location: str,
-             docs: list[Doc], rejected: list[tuple[str, str]], summary_only: set[str],
-             site: str | None) -> None:
+def _entries(
+    entries: list[Any],
+    feed: Any,
+    feed_link: str | None,
+    location: str,
+    docs: list[Doc],
+    rejected: list[tuple[str, str]],
+    summary_only: set[str],
+    site: str | None,
+) -> None:
     for i, e in enumerate(entries):
         try:
             link = e.get("link") or None
             guid = e.get("id") or None
-            published = _dt(e.get("published_parsed")) or _dt(e.get("updated_parsed")) \
+            published = (
+                _dt(e.get("published_parsed"))
+                or _dt(e.get("updated_parsed"))
                 or _dt(e.get("created_parsed"))
+            )
             title = e.get("title") or None
             html = _content(e)
             if not (title or html or link):
                 rejected.append((f"{location}#entry{i + 1}", "entry has no title, content or link"))
                 continue
-            author = e.get("author") or (e.get("author_detail") or {}).get("name") \
-                or feed.get("author") or None
+            author = (
+                e.get("author")
+                or (e.get("author_detail") or {}).get("name")
+                or feed.get("author")
+                or None
+            )
             tags = [t.get("term") for t in e.get("tags") or [] if t.get("term")]
-            doc_id = feed_doc_id(guid, link, title, published,
-                                 feed=feed_link or feed.get("title") or location, content=html,
-                                 site=site)
+            doc_id = feed_doc_id(
+                guid,
+                link,
+                title,
+                published,
+                feed=feed_link or feed.get("title") or location,
+                content=html,
+                site=site,
+            )
             if not any(c.get("value") for c in e.get("content") or []):
                 summary_only.add(doc_id)
-            docs.append(Doc(
-                id=doc_id,
-                kind="post", url=link, title=title, author=author, published_at=published,
-                updated_at=_dt(e.get("updated_parsed")), html=html, tags=tags,
-                extra={k: v for k, v in (("guid", guid), ("feed", feed.get("title")),
-                                         ("feed_link", feed_link)) if v},
-            ))
+            docs.append(
+                Doc(
+                    id=doc_id,
+                    kind="post",
+                    url=link,
+                    title=title,
+                    author=author,
+                    published_at=published,
+                    updated_at=_dt(e.get("updated_parsed")),
+                    html=html,
+                    tags=tags,
+                    extra={
+                        k: v
+                        for k, v in (
+                            ("guid", guid),
+                            ("feed", feed.get("title")),
+                            ("feed_link", feed_link),
+                        )
+                        if v
+                    },
+                )
+            )
         except Exception as exc:  # one odd entry must not lose the others
             rejected.append((f"{location}#entry{i + 1}", f"{type(exc).__name__}: {exc}"))

@@ -125,17 +125,40 @@ def post_doc(obj: dict[str, Any]) -> Doc:
     if html is None and title is None:
         raise ValueError("post has neither title nor body")
     return Doc(
-        id=pid, kind="post", url=url, title=title, author=_author(obj),
+        id=pid,
+        kind="post",
+        url=url,
+        title=title,
+        author=_author(obj),
         published_at=_time(obj, "postedAt"),
         updated_at=_time(obj, "modifiedAt") if obj.get("modifiedAt") else None,
-        html=html, score=_int(obj, "baseScore"), vote_count=_int(obj, "voteCount"),
-        comment_count=_int(obj, "commentCount"), tags=_tags(obj),
+        html=html,
+        score=_int(obj, "baseScore"),
+        vote_count=_int(obj, "voteCount"),
+        comment_count=_int(obj, "commentCount"),
+        tags=_tags(obj),
         deleted=bool(obj.get("deletedDraft") or obj.get("deleted")),
-        extra=_extra(obj, ("slug", "url", "question", "af", "meta", "wordCount", "legacyId",
-                           "agentFoundationsId")),
-        keys=forum_keys(pid, slug=_str(obj, "slug"), legacy_id=_str(obj, "legacyId"),
-                        site_url=url, own_url=_str(obj, "url"),
-                        agent_foundations_id=_str(obj, "agentFoundationsId")),
+        extra=_extra(
+            obj,
+            (
+                "slug",
+                "url",
+                "question",
+                "af",
+                "meta",
+                "wordCount",
+                "legacyId",
+                "agentFoundationsId",
+            ),
+        ),
+        keys=forum_keys(
+            pid,
+            slug=_str(obj, "slug"),
+            legacy_id=_str(obj, "legacyId"),
+            site_url=url,
+            own_url=_str(obj, "url"),
+            agent_foundations_id=_str(obj, "agentFoundationsId"),
+        ),
     )
 
 
@@ -148,11 +171,20 @@ def comment_doc(obj: dict[str, Any]) -> Doc:
     post: dict[str, Any] = obj["post"] if isinstance(obj.get("post"), dict) else {}
     title = f"Re: {post['title']}" if post.get("title") else None
     return Doc(
-        id=cid, kind="comment", parent_id=parent, post_id=post_id, url=_str(obj, "pageUrl"),
-        title=title, author=_author(obj), published_at=_time(obj, "postedAt"),
+        id=cid,
+        kind="comment",
+        parent_id=parent,
+        post_id=post_id,
+        url=_str(obj, "pageUrl"),
+        title=title,
+        author=_author(obj),
+        published_at=_time(obj, "postedAt"),
         updated_at=_time(obj, "lastEditedAt") if obj.get("lastEditedAt") else None,
-        html=_html(obj) or "", score=_int(obj, "baseScore"), vote_count=_int(obj, "voteCount"),
-        deleted=bool(obj.get("deleted")), extra=_extra(obj, ("af",)),
+        html=_html(obj) or "",
+        score=_int(obj, "baseScore"),
+        vote_count=_int(obj, "voteCount"),
+        deleted=bool(obj.get("deleted")),
+        extra=_extra(obj, ("af",)),
     )
 
 
@@ -171,7 +203,11 @@ def _objects(data: Any) -> list[Any]:
     body = data["data"]
     if body is None or not isinstance(body, dict):
         errors = data.get("errors")
-        msg = errors[0].get("message") if isinstance(errors, list) and errors and isinstance(errors[0], dict) else "no data"
+        msg = (
+            errors[0].get("message")
+            if isinstance(errors, list) and errors and isinstance(errors[0], dict)
+            else "no data"
+        )
         raise InputError(f"GraphQL response has no data ({msg})")
     out: list[Any] = []
     for value in body.values():

@@ -18,14 +18,17 @@ from importlib import resources
 from typing import Any
 
 STYLES = ("legacy", "selector")
-POSTS_VIEW = "old"                 # postedAt ascending: page forward with ``after``
+POSTS_VIEW = "old"  # postedAt ascending: page forward with ``after``
 COMMENTS_VIEW = "postCommentsOld"  # one post's comments, oldest first
-MAX_OFFSET = 2000                  # the API refuses a larger skip
-MAX_LIMIT = 1000                   # the largest page the API serves
+MAX_OFFSET = 2000  # the API refuses a larger skip
+MAX_LIMIT = 1000  # the largest page the API serves
 # What a GraphQL server says when a query's arguments or types are not in its schema (Apollo's
 # validation messages and code); a query error of any other kind is not a wrong style.
-_SCHEMA_ERROR = re.compile(r"Unknown (argument|type)|Cannot query field|GRAPHQL_VALIDATION_FAILED|"
-                           r"Variable \"\$\w+\" (of type|got invalid)|Expected type", re.I)
+_SCHEMA_ERROR = re.compile(
+    r"Unknown (argument|type)|Cannot query field|GRAPHQL_VALIDATION_FAILED|"
+    r"Variable \"\$\w+\" (of type|got invalid)|Expected type",
+    re.I,
+)
 
 
 @cache
@@ -34,8 +37,14 @@ def query_text(name: str) -> str:
     return (resources.files("crux.crawler") / "queries" / f"{name}.graphql").read_text("utf-8")
 
 
-def posts_payload(style: str, *, after: str | None, limit: int, offset: int = 0,
-                  extra_terms: dict[str, Any] | None = None) -> dict[str, Any]:
+def posts_payload(
+    style: str,
+    *,
+    after: str | None,
+    limit: int,
+    offset: int = 0,
+    extra_terms: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The JSON body of one page of posts, ``postedAt >= after``, oldest first."""
     terms: dict[str, Any] = dict(extra_terms or {})
     if after:
@@ -48,8 +57,14 @@ def comments_payload(style: str, *, post_id: str, limit: int, offset: int = 0) -
     return _payload("comments", COMMENTS_VIEW, style, {"postId": post_id}, limit, offset)
 
 
-def listing_payload(style: str, *, after: str | None, limit: int, offset: int = 0,
-                    extra_terms: dict[str, Any] | None = None) -> dict[str, Any]:
+def listing_payload(
+    style: str,
+    *,
+    after: str | None,
+    limit: int,
+    offset: int = 0,
+    extra_terms: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """One page of the sweep's listing: ids, dates and comment counts, oldest first."""
     terms: dict[str, Any] = dict(extra_terms or {})
     if after:
@@ -85,8 +100,11 @@ def schema_error(obj: Any, status: int) -> str | None:
         if not isinstance(err, dict):
             continue
         msg = str(err.get("message") or "")
-        code = str((err.get("extensions") or {}).get("code") or "") if isinstance(
-            err.get("extensions"), dict) else ""
+        code = (
+            str((err.get("extensions") or {}).get("code") or "")
+            if isinstance(err.get("extensions"), dict)
+            else ""
+        )
         if _SCHEMA_ERROR.search(msg) or _SCHEMA_ERROR.search(code):
             return msg[:300] or code
     if status == 400:
@@ -95,15 +113,27 @@ def schema_error(obj: Any, status: int) -> str | None:
     return None
 
 
-def _payload(collection: str, view: str, style: str, terms: dict[str, Any], limit: int,
-             offset: int, document: str | None = None) -> dict[str, Any]:
+def _payload(
+    collection: str,
+    view: str,
+    style: str,
+    terms: dict[str, Any],
+    limit: int,
+    offset: int,
+    document: str | None = None,
+) -> dict[str, Any]:
     document = document or collection
     if style == "legacy":
         all_terms = {"view": view, **terms, "limit": limit, "offset": offset}
-        return {"query": query_text(f"{document}_legacy"), "variables": {"input": {"terms": all_terms}}}
+        return {
+            "query": query_text(f"{document}_legacy"),
+            "variables": {"input": {"terms": all_terms}},
+        }
     if style == "selector":
-        return {"query": query_text(document),
-                "variables": {"selector": {view: terms}, "limit": limit, "offset": offset}}
+        return {
+            "query": query_text(document),
+            "variables": {"selector": {view: terms}, "limit": limit, "offset": offset},
+        }
     raise ValueError(f"unknown api_style {style!r}; use one of {', '.join(STYLES)}")
 
 

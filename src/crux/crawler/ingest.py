@@ -57,8 +57,10 @@ class IngestReport:
     def summary(self) -> str:
         t = self.totals
         rejected = sum(len(f.rejected) for f in self.files)
-        return (f"{len(self.files)} files: {t.summary()} documents, {rejected} items rejected, "
-                f"{len(self.failed)} files failed")
+        return (
+            f"{len(self.files)} files: {t.summary()} documents, {rejected} items rejected, "
+            f"{len(self.failed)} files failed"
+        )
 
 
 def shown(path: str | os.PathLike[str]) -> str:
@@ -68,8 +70,11 @@ def shown(path: str | os.PathLike[str]) -> str:
 
 
 def _skipped(child: Path, top: Path) -> bool:
-    return any(part.startswith(".") for part in child.relative_to(top).parts) \
-        or child.suffix.lower() in {".md", ".txt", ".py"} or child.name == "LICENSE.feedparser"
+    return (
+        any(part.startswith(".") for part in child.relative_to(top).parts)
+        or child.suffix.lower() in {".md", ".txt", ".py"}
+        or child.name == "LICENSE.feedparser"
+    )
 
 
 def iter_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
@@ -82,6 +87,7 @@ def iter_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
             yield path
             continue
         found: list[Path] = []
+
         def unreadable(e: OSError, found: list[Path] = found) -> None:
             found.append(Path(str(e.filename)))
 
@@ -103,12 +109,15 @@ def read_capped(path: Path, cap: int) -> bytes:
         if stat.S_ISDIR(mode):
             raise InputError(f"{shown(path)}: cannot list this folder; check its permissions")
         if not stat.S_ISREG(mode):
-            raise InputError(f"{shown(path)}: not a regular file (a device, pipe or socket); "
-                             "copy it to a file first")
+            raise InputError(
+                f"{shown(path)}: not a regular file (a device, pipe or socket); "
+                "copy it to a file first"
+            )
         data = f.read(cap + 1)
     if len(data) > cap:
-        raise InputError(f"{shown(path)}: over the {cap:,}-byte cap "
-                         "(set CRUX_MAX_RESPONSE_BYTES to raise it)")
+        raise InputError(
+            f"{shown(path)}: over the {cap:,}-byte cap (set CRUX_MAX_RESPONSE_BYTES to raise it)"
+        )
     return data
 
 
@@ -127,7 +136,9 @@ def sniff(path: Path, data: bytes) -> str:
         if b"jsonfeed.org/version" in data[:2000]:
             return "feed"
         lines = [ln for ln in text.splitlines() if ln.strip()]
-        if len(lines) > 1 and all(ln.lstrip().startswith("{") and ln.rstrip().endswith("}") for ln in lines[:3]):
+        if len(lines) > 1 and all(
+            ln.lstrip().startswith("{") and ln.rstrip().endswith("}") for ln in lines[:3]
+        ):
             try:
                 json.loads(text)
             except ValueError:
@@ -169,8 +180,11 @@ def _jsonl_doc(obj: Any) -> Doc:
     html, body = obj.get("html"), obj.get("text")
     for k in ("html", "text", "title", "url", "author", "kind", "parent_id", "post_id"):
         v = obj.get(k)
-        if v is not None and not isinstance(v, str) and not (k.endswith("_id") and isinstance(v, int)
-                                                              and not isinstance(v, bool)):
+        if (
+            v is not None
+            and not isinstance(v, str)
+            and not (k.endswith("_id") and isinstance(v, int) and not isinstance(v, bool))
+        ):
             raise ValueError(f"field {k!r} is a {type(v).__name__}, not a string")
     if html is None and body is None and obj.get("title") is None:
         raise ValueError("needs 'html', 'text' or 'title'")
@@ -182,11 +196,17 @@ def _jsonl_doc(obj: Any) -> Doc:
     parent = obj.get("parent_id")
     post = obj.get("post_id")
     return Doc(
-        id=str(doc_id), kind=obj.get("kind") or ("comment" if parent else "post"),
-        url=obj.get("url"), title=obj.get("title"), author=obj.get("author"),
-        published_at=parse_time(obj.get("published_at")), html=html,
-        text=body if html is None else None, parent_id=str(parent) if parent else None,
-        post_id=str(post) if post else (str(parent) if parent else None), tags=list(tags),
+        id=str(doc_id),
+        kind=obj.get("kind") or ("comment" if parent else "post"),
+        url=obj.get("url"),
+        title=obj.get("title"),
+        author=obj.get("author"),
+        published_at=parse_time(obj.get("published_at")),
+        html=html,
+        text=body if html is None else None,
+        parent_id=str(parent) if parent else None,
+        post_id=str(post) if post else (str(parent) if parent else None),
+        tags=list(tags),
     )
 
 
@@ -204,7 +224,9 @@ def _json_text(data: bytes) -> bytes:
     return data
 
 
-def _parse(path: Path, data: bytes, kind: str) -> tuple[str, str | None, list[Doc], list[tuple[str, str]], str | None]:
+def _parse(
+    path: Path, data: bytes, kind: str
+) -> tuple[str, str | None, list[Doc], list[tuple[str, str]], str | None]:
     """``(source name, source url, docs, rejected, warning)`` of one file."""
     loc = str(path)
     if kind == "feed":
@@ -221,11 +243,15 @@ def _parse(path: Path, data: bytes, kind: str) -> tuple[str, str | None, list[Do
     except UnicodeDecodeError as e:
         raise InputError(f"{loc}: not UTF-8 JSON (byte {e.start}); re-encode it as UTF-8") from None
     except json.JSONDecodeError as e:
-        raise InputError(f"{loc}: invalid JSON at line {e.lineno} column {e.colno} ({e.msg}); "
-                         "is the file complete?") from None
+        raise InputError(
+            f"{loc}: invalid JSON at line {e.lineno} column {e.colno} ({e.msg}); "
+            "is the file complete?"
+        ) from None
     if obj is None or isinstance(obj, str | int | float | bool):
-        raise InputError(f"{loc}: the JSON holds a single {json.dumps(obj)[:20]}, not posts; "
-                         "expected a ForumMagnum GraphQL response, a list of posts or JSON Lines")
+        raise InputError(
+            f"{loc}: the JSON holds a single {json.dumps(obj)[:20]}, not posts; "
+            "expected a ForumMagnum GraphQL response, a list of posts or JSON Lines"
+        )
     try:
         fres = parse_forum_json(obj, location=loc)
     except InputError as e:
@@ -240,8 +266,12 @@ def _checked(docs: list[Doc], location: str, rejected: list[tuple[str, str]]) ->
     out = []
     for i, d in enumerate(docs):
         if last[d.id] != i:
-            rejected.append((f"{location}#{d.id[:80]}", "the id appears again later in the file; "
-                             "the last one is stored"))
+            rejected.append(
+                (
+                    f"{location}#{d.id[:80]}",
+                    "the id appears again later in the file; the last one is stored",
+                )
+            )
             continue
         problem = doc_problem(d)
         if problem:
@@ -251,8 +281,13 @@ def _checked(docs: list[Doc], location: str, rejected: list[tuple[str, str]]) ->
     return out
 
 
-def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, source: str | None = None,
-                run_id: int | None = None) -> FileOutcome:
+def ingest_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    *,
+    source: str | None = None,
+    run_id: int | None = None,
+) -> FileOutcome:
     """Ingest one file in one transaction; never raises for bad input."""
     out = FileOutcome(path=shown(path))
     loc = out.path
@@ -262,8 +297,11 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, source: str | Non
         data = read_capped(path, int(config.get("max_response_bytes")))
         if not data.strip():
             raise InputError(f"{loc}: the file is empty")
-        if path.suffix.lower() in (".json", *JSONL_SUFFIXES) or data[:1] in (b"\xff", b"\xfe", b"\x00") \
-                or data[1:2] == b"\x00":
+        if (
+            path.suffix.lower() in (".json", *JSONL_SUFFIXES)
+            or data[:1] in (b"\xff", b"\xfe", b"\x00")
+            or data[1:2] == b"\x00"
+        ):
             data = _json_text(data)
         out.kind = sniff(path, data)
         name, url, docs, out.rejected, out.warning = _parse(Path(loc), data, out.kind)
@@ -281,13 +319,17 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, source: str | Non
         return out
     try:
         with transaction(con):
-            out.source_id = ensure_source(con, "file", source or name, url,
-                                          {"path": loc, "format": out.kind})
+            out.source_id = ensure_source(
+                con, "file", source or name, url, {"path": loc, "format": out.kind}
+            )
             out.saved = save_documents(con, out.source_id, docs)
             for where, reason in out.rejected:
                 reject(con, where, reason, run_id=run_id, source_id=out.source_id)
-            con.execute("UPDATE sources SET items = (SELECT count(*) FROM documents WHERE source_id = ?) "
-                        "WHERE id = ?", [out.source_id, out.source_id])
+            con.execute(
+                "UPDATE sources SET items = (SELECT count(*) FROM documents WHERE source_id = ?) "
+                "WHERE id = ?",
+                [out.source_id, out.source_id],
+            )
     except StorageError:
         raise  # the disk is full or the file read-only: no point trying the next file
     except Exception as e:
@@ -297,16 +339,23 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, *, source: str | Non
     return out
 
 
-def _record_reject(con: duckdb.DuckDBPyConnection, location: str, reason: str, run_id: int | None) -> None:
+def _record_reject(
+    con: duckdb.DuckDBPyConnection, location: str, reason: str, run_id: int | None
+) -> None:
     try:
         reject(con, location, reason, run_id=run_id)
     except Exception:
         pass  # recording the reason must never hide the reason itself
 
 
-def ingest_paths(con: duckdb.DuckDBPyConnection, paths: Iterable[str | os.PathLike[str]], *,
-                 source: str | None = None, run_id: int | None = None,
-                 progress: Callable[[FileOutcome], Any] | None = None) -> IngestReport:
+def ingest_paths(
+    con: duckdb.DuckDBPyConnection,
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    source: str | None = None,
+    run_id: int | None = None,
+    progress: Callable[[FileOutcome], Any] | None = None,
+) -> IngestReport:
     report = IngestReport()
     for path in iter_files(paths):
         outcome = ingest_file(con, path, source=source, run_id=run_id)

@@ -61,16 +61,25 @@ class PoliteRetryMiddleware(RetryMiddleware):
         self.backoff = settings.getfloat("CRUX_RETRY_BACKOFF", 2.0)
         self.max_retry_after = settings.getfloat("CRUX_MAX_RETRY_AFTER", 600.0)
 
-    def process_response(self, request: Request, response: Response,  # type: ignore[override]
-                         spider: Any = None) -> Request | Response:
+    def process_response(
+        self,
+        request: Request,
+        response: Response,  # type: ignore[override]
+        spider: Any = None,
+    ) -> Request | Response:
         if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:
             return response
         reason = response_status_message(response.status)
-        wait = parse_retry_after(response.headers.get(b"Retry-After")) \
-            if response.status in (429, 503) else None
+        wait = (
+            parse_retry_after(response.headers.get(b"Retry-After"))
+            if response.status in (429, 503)
+            else None
+        )
         if wait is not None and wait > self.max_retry_after:
-            request.meta["crux_error"] = (f"the server asked to wait {wait:.0f} s (Retry-After), "
-                                          f"over the {self.max_retry_after:.0f} s limit; try later")
+            request.meta["crux_error"] = (
+                f"the server asked to wait {wait:.0f} s (Retry-After), "
+                f"over the {self.max_retry_after:.0f} s limit; try later"
+            )
             return response
         retry = self._retry(request, reason)
         if retry is None:
@@ -82,9 +91,15 @@ class PoliteRetryMiddleware(RetryMiddleware):
         self._pause(request, wait)
         return retry
 
-    def process_exception(self, request: Request, exception: Exception,  # type: ignore[override]
-                          spider: Any = None) -> Request | Response | None:
-        if request.meta.get("dont_retry", False) or not isinstance(exception, self.exceptions_to_retry):
+    def process_exception(
+        self,
+        request: Request,
+        exception: Exception,  # type: ignore[override]
+        spider: Any = None,
+    ) -> Request | Response | None:
+        if request.meta.get("dont_retry", False) or not isinstance(
+            exception, self.exceptions_to_retry
+        ):
             return None
         retry = self._retry(request, exception)
         if retry is not None:
@@ -94,7 +109,9 @@ class PoliteRetryMiddleware(RetryMiddleware):
     def _retry(self, request: Request, reason: Any) -> Request | None:
         assert self.crawler.spider
         return get_retry_request(
-            request, reason=reason, spider=self.crawler.spider,
+            request,
+            reason=reason,
+            spider=self.crawler.spider,
             max_retry_times=request.meta.get("max_retry_times", self.max_retry_times),
             priority_adjust=request.meta.get("priority_adjust", self.priority_adjust),
             give_up_log_level=logging.INFO,  # the spider reports the failure per source
@@ -102,7 +119,7 @@ class PoliteRetryMiddleware(RetryMiddleware):
 
     def _backoff(self, request: Request) -> float:
         n = int(request.meta.get("retry_times", 0))
-        return min(self.backoff * (2 ** n), self.max_retry_after)
+        return min(self.backoff * (2**n), self.max_retry_after)
 
     def _pause(self, request: Request, wait: float) -> None:
         """Hold every request to ``request``'s host (its download slot) for ``wait`` seconds."""
@@ -119,6 +136,7 @@ class PoliteRetryMiddleware(RetryMiddleware):
         log.info("pausing %s for %.1f s before retrying %s", key, wait, request.url)
         try:
             from scrapy.utils.asyncio import call_later
+
             if slot.latercall is not None:
                 slot.latercall.cancel()
             slot.latercall = call_later(wait, downloader._latercall, slot)
@@ -140,6 +158,7 @@ class SafeRobotsTxtMiddleware(RobotsTxtMiddleware):
         if rp is None:
             from scrapy.utils.httpobj import urlparse_cached
             from twisted.internet.defer import Deferred
+
             stored = self._parsers.get(urlparse_cached(request).netloc)
             if stored is not None and not isinstance(stored, Deferred):
                 return stored
@@ -161,10 +180,16 @@ def describe_failure(failure: Any, url: str, timeout: float | None = None) -> st
         resp = exc.response
         if resp.meta.get("crux_error") if hasattr(resp, "meta") else None:
             return f"{url}: {resp.meta['crux_error']}"
-        hint = {401: "the server wants a login", 403: "the server refused crux (blocked User-Agent?)",
-                404: "check the URL", 410: "the feed is gone; remove the source",
-                429: "rate limited; try later or raise CRUX_DOWNLOAD_DELAY"}.get(
-            resp.status, "the server is failing; try later" if resp.status >= 500 else "check the URL")
+        hint = {
+            401: "the server wants a login",
+            403: "the server refused crux (blocked User-Agent?)",
+            404: "check the URL",
+            410: "the feed is gone; remove the source",
+            429: "rate limited; try later or raise CRUX_DOWNLOAD_DELAY",
+        }.get(
+            resp.status,
+            "the server is failing; try later" if resp.status >= 500 else "check the URL",
+        )
         return f"{url}: HTTP {resp.status} after retries ({hint})"
     name = type(exc).__name__
     if isinstance(exc, IgnoreRequest):
@@ -177,14 +202,21 @@ def describe_failure(failure: Any, url: str, timeout: float | None = None) -> st
         return f"{url}: cannot resolve the host name (no network, or a typo in the URL?)"
     if isinstance(exc, terr.ConnectionRefusedError) or "ConnectionRefused" in name:
         return f"{url}: connection refused (is the server up? check the URL and port)"
-    if isinstance(exc, terr.TimeoutError | terr.TCPTimedOutError) or "Timeout" in name \
-            or "TimedOut" in name:
+    if (
+        isinstance(exc, terr.TimeoutError | terr.TCPTimedOutError)
+        or "Timeout" in name
+        or "TimedOut" in name
+    ):
         after = f" after {timeout:g} s" if timeout else ""
         return f"{url}: timed out{after} (retried; raise CRUX_DOWNLOAD_TIMEOUT if the site is slow)"
     if isinstance(exc, terr.ConnectError | terr.ConnectionLost) or "Connection" in name:
         return f"{url}: connection failed ({name}: {str(exc)[:120]}); check the network"
-    if name in ("CancelledError", "DownloadCancelledError") or "maxsize" in str(exc).lower() \
-            or "max size" in str(exc).lower() or "Cancelled" in str(exc):
+    if (
+        name in ("CancelledError", "DownloadCancelledError")
+        or "maxsize" in str(exc).lower()
+        or "max size" in str(exc).lower()
+        or "Cancelled" in str(exc)
+    ):
         m = re.search(r"(\d+) bytes which is larger than download max size \((\d+)\)", str(exc))
         size = f" ({int(m[1]):,} bytes, cap {int(m[2]):,})" if m else ""
         return f"{url}: response larger than the cap{size}; not read (set CRUX_MAX_RESPONSE_BYTES to raise it)"

@@ -51,14 +51,17 @@ def literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address 
         return _ipv4_spelling(h)
 
 
-def _unwrap(addr: ipaddress.IPv4Address | ipaddress.IPv6Address
-            ) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+def _unwrap(
+    addr: ipaddress.IPv4Address | ipaddress.IPv6Address,
+) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     if isinstance(addr, ipaddress.IPv6Address):
         if addr.ipv4_mapped is not None:
             return addr.ipv4_mapped
         if addr.sixtofour is not None:
             return addr.sixtofour
-        if addr in ipaddress.ip_network("64:ff9b::/96"):  # NAT64: the IPv4 address in the last 32 bits
+        if addr in ipaddress.ip_network(
+            "64:ff9b::/96"
+        ):  # NAT64: the IPv4 address in the last 32 bits
             return ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
     return addr
 
@@ -69,8 +72,11 @@ def address_kind(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | N
     if a.is_loopback:
         return "a loopback address"
     if a.is_link_local:
-        return "a link-local address (169.254.169.254 is the cloud metadata service)" \
-            if str(a) == "169.254.169.254" else "a link-local address"
+        return (
+            "a link-local address (169.254.169.254 is the cloud metadata service)"
+            if str(a) == "169.254.169.254"
+            else "a link-local address"
+        )
     if a.is_multicast:
         return "a multicast address"
     if a.is_unspecified:
@@ -99,10 +105,15 @@ def refusal(url: str, *, allow_private: bool | None = None, resolve: bool = True
         return f"not a valid URL ({e})"
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
-        return (f"a {scheme}: URL; crux fetches only http and https" if scheme
-                else "not an absolute http(s) URL")
+        return (
+            f"a {scheme}: URL; crux fetches only http and https"
+            if scheme
+            else "not an absolute http(s) URL"
+        )
     if parts.username is not None or parts.password is not None:
-        return "the URL carries a user name or password; crux does not send credentials (remove them)"
+        return (
+            "the URL carries a user name or password; crux does not send credentials (remove them)"
+        )
     host = parts.hostname or ""
     if not host:
         return "the URL has no host"
@@ -114,15 +125,18 @@ def refusal(url: str, *, allow_private: bool | None = None, resolve: bool = True
     if addr is not None:
         kind = address_kind(addr)
         return f"{host} is {kind}; crux fetches only public hosts ({ALLOW_HINT})" if kind else None
-    if host.rstrip(".").lower() in ("localhost", "localhost.localdomain") \
-            or host.rstrip(".").lower().endswith(".localhost"):
+    if host.rstrip(".").lower() in ("localhost", "localhost.localdomain") or host.rstrip(
+        "."
+    ).lower().endswith(".localhost"):
         return f"{host} is a loopback address; crux fetches only public hosts ({ALLOW_HINT})"
     if not resolve:
         return None
     for found in _resolve(host, port):
         kind = address_kind(ipaddress.ip_address(found.split("%")[0]))
         if kind:
-            return f"{host} resolves to {found}, {kind}; crux fetches only public hosts ({ALLOW_HINT})"
+            return (
+                f"{host} resolves to {found}, {kind}; crux fetches only public hosts ({ALLOW_HINT})"
+            )
     return None
 
 
@@ -140,8 +154,10 @@ class OutboundGuardMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> OutboundGuardMiddleware:
-        return cls(crawler.settings.getbool("CRUX_CRAWL_ALLOW_PRIVATE", False),
-                   crawler.settings.get("CRUX_CRAWL_ALLOW_HOSTS", "") or "")
+        return cls(
+            crawler.settings.getbool("CRUX_CRAWL_ALLOW_PRIVATE", False),
+            crawler.settings.get("CRUX_CRAWL_ALLOW_HOSTS", "") or "",
+        )
 
     def process_request(self, request: Any, spider: Any = None) -> None:
         from scrapy.exceptions import IgnoreRequest
@@ -177,8 +193,11 @@ class OutboundGuardMiddleware:
             key = (parts.hostname or "", parts.port)
         except ValueError:
             return refusal(url, allow_private=self.allow_private)
-        allowed = self.allow_private or key[0].lower() in self.allow_hosts \
+        allowed = (
+            self.allow_private
+            or key[0].lower() in self.allow_hosts
             or f"{key[0].lower()}:{key[1]}" in self.allow_hosts
+        )
         reason = refusal(url, allow_private=allowed, resolve=False)
         if reason is not None or allowed or literal_address(key[0]) is not None:
             return reason

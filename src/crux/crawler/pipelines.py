@@ -47,7 +47,7 @@ class SourceState:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     not_modified: bool = False
-    truncated: bool = False            # stopped at --max-items
+    truncated: bool = False  # stopped at --max-items
     new_etag: str | None = None
     new_last_modified: str | None = None
     new_watermark: str | None = None
@@ -58,16 +58,22 @@ class SourceState:
     seen_posts: set[str] = field(default_factory=set)
     comment_threads: dict[str, set[str]] = field(default_factory=dict)  # post id -> comment ids
     # the sweep (spiders/forummagnum.py): every post before the window, listed cheaply
-    sweep_from: datetime | None = None   # the listing covers [sweep_from, window_start)
-    listed: set[str] = field(default_factory=set)   # post ids the listing returned (not deletedDraft)
-    sweep_complete: bool = False         # the listing reached window_start without a failure
+    sweep_from: datetime | None = None  # the listing covers [sweep_from, window_start)
+    listed: set[str] = field(
+        default_factory=set
+    )  # post ids the listing returned (not deletedDraft)
+    sweep_complete: bool = False  # the listing reached window_start without a failure
     sweep: dict[str, Any] | None = None  # what the sweep did, stored as config["last_sweep"]
     finished: bool = False
 
     @property
     def status(self) -> str:
         if self.errors:
-            return "partial" if self.saved.new or self.saved.changed or self.saved.unchanged else "failed"
+            return (
+                "partial"
+                if self.saved.new or self.saved.changed or self.saved.unchanged
+                else "failed"
+            )
         return "not modified" if self.not_modified else "ok"
 
     @property
@@ -85,9 +91,16 @@ def shown_id(doc_id: str) -> str:
 class CrawlStore:
     """Buffers items and writes them in batches; owns the per-source states of one crawl."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, states: list[SourceState], *,
-                 run_id: int | None = None, batch_size: int = 100, max_items: int | None = None,
-                 progress: Callable[[SourceState], Any] | None = None) -> None:
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        states: list[SourceState],
+        *,
+        run_id: int | None = None,
+        batch_size: int = 100,
+        max_items: int | None = None,
+        progress: Callable[[SourceState], Any] | None = None,
+    ) -> None:
         self.con = con
         self.states = {s.name: s for s in states}
         self.run_id = run_id
@@ -136,25 +149,35 @@ class CrawlStore:
 
     def posts_before(self, source_id: str, when: datetime) -> int:
         """How many of the source's stored posts were published before ``when``."""
-        row = self.con.execute("SELECT count(*) FROM documents WHERE source_id = ? AND kind = 'post' "
-                               "AND published_at < ?", [source_id, when]).fetchone()
+        row = self.con.execute(
+            "SELECT count(*) FROM documents WHERE source_id = ? AND kind = 'post' "
+            "AND published_at < ?",
+            [source_id, when],
+        ).fetchone()
         return int(row[0]) if row else 0
 
-    def stored_posts(self, source_id: str, ids: list[str]) -> dict[str, tuple[Any, int | None, bool]]:
+    def stored_posts(
+        self, source_id: str, ids: list[str]
+    ) -> dict[str, tuple[Any, int | None, bool]]:
         """``{id: (updated_at, comment_count, deleted)}`` of the source's stored posts among ``ids``."""
         if not ids:
             return {}
-        rows = self.con.execute("SELECT id, updated_at, comment_count, deleted FROM documents "
-                                "WHERE source_id = ? AND kind = 'post' AND id IN (SELECT unnest(?))",
-                                [source_id, ids]).fetchall()
+        rows = self.con.execute(
+            "SELECT id, updated_at, comment_count, deleted FROM documents "
+            "WHERE source_id = ? AND kind = 'post' AND id IN (SELECT unnest(?))",
+            [source_id, ids],
+        ).fetchall()
         return {r[0]: (r[1], r[2], r[3]) for r in rows}
 
     def stored(self, ids: list[str]) -> dict[str, tuple[int | None, str]]:
         """``{id: (comment_count, extra JSON)}`` of the stored documents among ``ids``."""
         if not ids:
             return {}
-        rows = self.con.execute("SELECT id, comment_count, coalesce(extra, '{}') FROM documents "
-                                "WHERE id IN (SELECT unnest(?))", [ids]).fetchall()
+        rows = self.con.execute(
+            "SELECT id, comment_count, coalesce(extra, '{}') FROM documents "
+            "WHERE id IN (SELECT unnest(?))",
+            [ids],
+        ).fetchall()
         return {r[0]: (r[1], r[2]) for r in rows}
 
     # -- writing -----------------------------------------------------------------------
@@ -172,7 +195,9 @@ class CrawlStore:
             for name, docs in by_source.items():
                 results[name] = save_documents(self.con, self.states[name].id, docs)
             for name, location, reason in rejects:
-                reject(self.con, location, reason, run_id=self.run_id, source_id=self.states[name].id)
+                reject(
+                    self.con, location, reason, run_id=self.run_id, source_id=self.states[name].id
+                )
             self.con.execute("COMMIT")
         except Exception as e:
             self._rollback()
@@ -180,12 +205,15 @@ class CrawlStore:
             if _is_storage_failure(e):
                 self.storage_error = self.storage_error or (
                     f"cannot write to the database ({first}); free disk space or check the file's "
-                    "permissions, then run again: documents stored before are kept")
+                    "permissions, then run again: documents stored before are kept"
+                )
                 for name, docs in by_source.items():
                     self.error(name, f"could not store {len(docs)} documents: {self.storage_error}")
                 return
             for name, docs in by_source.items():
-                self.error(name, f"could not store {len(docs)} documents ({type(e).__name__}: {first})")
+                self.error(
+                    name, f"could not store {len(docs)} documents ({type(e).__name__}: {first})"
+                )
             return
         for name, res in results.items():
             self.states[name].saved += res
@@ -216,9 +244,13 @@ class CrawlStore:
                     gone = self._gone(state)
                     if gone:
                         state.deleted = mark_deleted(self.con, gone)
-                counts = dict(self.con.execute(
-                    "SELECT source_id, count(*) FROM documents WHERE source_id IN (SELECT unnest(?)) "
-                    "GROUP BY source_id", [[st.id for st in states]]).fetchall())
+                counts = dict(
+                    self.con.execute(
+                        "SELECT source_id, count(*) FROM documents WHERE source_id IN (SELECT unnest(?)) "
+                        "GROUP BY source_id",
+                        [[st.id for st in states]],
+                    ).fetchall()
+                )
                 for state in states:
                     self._update_source(state, items=counts.get(state.id, 0))
                 self.con.execute("COMMIT")
@@ -275,18 +307,26 @@ class CrawlStore:
             rows = self.con.execute(
                 "SELECT id FROM documents WHERE source_id = ? AND kind = 'post' AND NOT deleted "
                 "AND (? IS NULL OR published_at >= ?)",
-                [state.id, state.window_start, state.window_start]).fetchall()
-            gone_posts = [r[0] for r in rows if r[0] not in state.seen_posts and r[0] not in state.listed]
+                [state.id, state.window_start, state.window_start],
+            ).fetchall()
+            gone_posts = [
+                r[0] for r in rows if r[0] not in state.seen_posts and r[0] not in state.listed
+            ]
         if state.kind == "forummagnum":
             gone_posts += self._swept_away(state)
         if gone_posts:  # a post that is gone takes its comments with it
-            gone += gone_posts + [r[0] for r in self.con.execute(
-                "SELECT id FROM documents WHERE post_id IN (SELECT unnest(?)) AND NOT deleted",
-                [gone_posts]).fetchall()]
+            gone += gone_posts + [
+                r[0]
+                for r in self.con.execute(
+                    "SELECT id FROM documents WHERE post_id IN (SELECT unnest(?)) AND NOT deleted",
+                    [gone_posts],
+                ).fetchall()
+            ]
         for post_id, seen in state.comment_threads.items():
             rows = self.con.execute(
                 "SELECT id FROM documents WHERE post_id = ? AND kind = 'comment' AND NOT deleted",
-                [post_id]).fetchall()
+                [post_id],
+            ).fetchall()
             gone += [r[0] for r in rows if r[0] not in seen]
         return gone
 
@@ -297,14 +337,17 @@ class CrawlStore:
         rows = self.con.execute(
             "SELECT id FROM documents WHERE source_id = ? AND kind = 'post' AND NOT deleted "
             "AND published_at < ? AND (? IS NULL OR published_at >= ?)",
-            [state.id, state.window_start, state.sweep_from, state.sweep_from]).fetchall()
+            [state.id, state.window_start, state.sweep_from, state.sweep_from],
+        ).fetchall()
         gone = [r[0] for r in rows if r[0] not in state.listed and r[0] not in state.seen_posts]
         if state.sweep is not None:
             state.sweep["gone"] = len(gone)
             state.config_updates["last_sweep"] = state.sweep
         return gone
 
-    def _update_source(self, state: SourceState, minimal: bool = False, items: int | None = None) -> None:
+    def _update_source(
+        self, state: SourceState, minimal: bool = False, items: int | None = None
+    ) -> None:
         ok = not state.errors
         sets = {"last_fetch_at": _now(), "last_status": state.status, "last_error": state.error}
         if not minimal:
@@ -312,14 +355,18 @@ class CrawlStore:
                 sets["etag"] = state.new_etag
             if ok and state.new_last_modified is not None:
                 sets["last_modified"] = state.new_last_modified
-            if state.new_watermark and (not state.watermark or state.new_watermark > state.watermark):
+            if state.new_watermark and (
+                not state.watermark or state.new_watermark > state.watermark
+            ):
                 sets["watermark"] = state.new_watermark
             if state.config_updates:
                 cfg = dict(state.config)
                 cfg.update(state.config_updates)
                 sets["config"] = json.dumps(cfg)
         if items is None:
-            items = scalar(self.con, "SELECT count(*) FROM documents WHERE source_id = ?", [state.id])
+            items = scalar(
+                self.con, "SELECT count(*) FROM documents WHERE source_id = ?", [state.id]
+            )
         sets["items"] = items
         assign = ", ".join(f"{k} = ?" for k in sets)
         self.con.execute(f"UPDATE sources SET {assign} WHERE id = ?", [*sets.values(), state.id])

@@ -65,10 +65,14 @@ class CrawlReport:
 
     def summary(self) -> str:
         if not self.sources:
-            return "no sources to crawl: add some with crux add-feed URL or crux add-forum lesswrong"
+            return (
+                "no sources to crawl: add some with crux add-feed URL or crux add-forum lesswrong"
+            )
         n = len(self.sources)
-        text = (f"{n} source{'s' if n != 1 else ''}: {self.total('new')} new, "
-                f"{self.total('changed')} changed, {self.total('unchanged')} unchanged documents")
+        text = (
+            f"{n} source{'s' if n != 1 else ''}: {self.total('new')} new, "
+            f"{self.total('changed')} changed, {self.total('unchanged')} unchanged documents"
+        )
         if self.total("deleted"):
             text += f", {self.total('deleted')} marked deleted"
         if self.total("rejected"):
@@ -83,29 +87,39 @@ class CrawlReport:
     @classmethod
     def from_json(cls, text: str) -> CrawlReport:
         obj = json.loads(text)
-        return cls(sources=[SourceReport(**s) for s in obj["sources"]], requests=obj["requests"],
-                   seconds=obj["seconds"])
+        return cls(
+            sources=[SourceReport(**s) for s in obj["sources"]],
+            requests=obj["requests"],
+            seconds=obj["seconds"],
+        )
 
 
-def select_sources(con: duckdb.DuckDBPyConnection, names: Sequence[str] | None) -> list[SourceState]:
+def select_sources(
+    con: duckdb.DuckDBPyConnection, names: Sequence[str] | None
+) -> list[SourceState]:
     """States for the named sources (all enabled feed/forum sources when ``names`` is empty)."""
     from .pipelines import SourceState
 
     rows = con.execute(
         "SELECT id, name, kind, url, enabled, config, etag, last_modified, watermark FROM sources "
-        "ORDER BY name").fetchall()
+        "ORDER BY name"
+    ).fetchall()
     by_name = {r[1]: r for r in rows}
     if names:
         unknown = [n for n in names if n not in by_name]
         if unknown:
             crawlable = [r[1] for r in rows if r[2] in CRAWLED_KINDS]
-            raise InputError(f"--source {unknown[0]!r}: no such source; choose from: "
-                             f"{', '.join(crawlable) or 'none yet (crux add-feed / add-forum)'}")
+            raise InputError(
+                f"--source {unknown[0]!r}: no such source; choose from: "
+                f"{', '.join(crawlable) or 'none yet (crux add-feed / add-forum)'}"
+            )
         chosen = [by_name[n] for n in dict.fromkeys(names)]
         wrong = [r for r in chosen if r[2] not in CRAWLED_KINDS]
         if wrong:
-            raise InputError(f"--source {wrong[0][1]!r} is a {wrong[0][2]} source; only feeds and "
-                             "forums are crawled (files come in with crux ingest)")
+            raise InputError(
+                f"--source {wrong[0][1]!r} is a {wrong[0][2]} source; only feeds and "
+                "forums are crawled (files come in with crux ingest)"
+            )
     else:
         chosen = [r for r in rows if r[2] in CRAWLED_KINDS and r[4]]
     states = []
@@ -114,15 +128,30 @@ def select_sources(con: duckdb.DuckDBPyConnection, names: Sequence[str] | None) 
             config = json.loads(cfg or "{}")
         except ValueError:
             config = {}
-        states.append(SourceState(id=sid, name=name, kind=kind, url=url or "", config=config,
-                                  etag=etag, last_modified=modified, watermark=watermark))
+        states.append(
+            SourceState(
+                id=sid,
+                name=name,
+                kind=kind,
+                url=url or "",
+                config=config,
+                etag=etag,
+                last_modified=modified,
+                watermark=watermark,
+            )
+        )
     return states
 
 
-def crawl(db: str | os.PathLike[str] | duckdb.DuckDBPyConnection, sources: Sequence[str] | None = None,
-          since: datetime | None = None, max_items: int | None = None, progress: bool = False,
-          on_progress: Callable[[SourceState], Any] | None = None,
-          settings: dict[str, Any] | None = None) -> CrawlReport:
+def crawl(
+    db: str | os.PathLike[str] | duckdb.DuckDBPyConnection,
+    sources: Sequence[str] | None = None,
+    since: datetime | None = None,
+    max_items: int | None = None,
+    progress: bool = False,
+    on_progress: Callable[[SourceState], Any] | None = None,
+    settings: dict[str, Any] | None = None,
+) -> CrawlReport:
     """Crawl the named (default: every enabled) feed and forum source into the database.
 
     Can run once per process (see the module docstring); use :func:`crawl_in_subprocess`
@@ -130,8 +159,10 @@ def crawl(db: str | os.PathLike[str] | duckdb.DuckDBPyConnection, sources: Seque
     """
     global _started
     if _started:
-        raise StageError("crawl() already ran in this process (Twisted's reactor cannot restart); "
-                        "use crux.crawler.run.crawl_in_subprocess()")
+        raise StageError(
+            "crawl() already ran in this process (Twisted's reactor cannot restart); "
+            "use crux.crawler.run.crawl_in_subprocess()"
+        )
     from ..db import connect, record_run
 
     own = isinstance(db, str | os.PathLike)
@@ -144,8 +175,12 @@ def crawl(db: str | os.PathLike[str] | duckdb.DuckDBPyConnection, sources: Seque
         callback = on_progress
         if callback is None and progress:
             callback = _tqdm_progress(states)
-        with record_run(con, "crawl", "crawl", {"sources": [s.name for s in states],
-                                                "since": since, "max_items": max_items}) as run:
+        with record_run(
+            con,
+            "crawl",
+            "crawl",
+            {"sources": [s.name for s in states], "since": since, "max_items": max_items},
+        ) as run:
             report = _run_process(con, states, since, max_items, callback, settings, run.id)
             run.rows_in = sum(s.new + s.changed + s.unchanged for s in report.sources)
             run.rows_out = sum(s.new + s.changed for s in report.sources)
@@ -158,9 +193,15 @@ def crawl(db: str | os.PathLike[str] | duckdb.DuckDBPyConnection, sources: Seque
             con.close()
 
 
-def _run_process(con: duckdb.DuckDBPyConnection, states: list[SourceState], since: datetime | None,
-                 max_items: int | None, callback: Callable[[SourceState], Any] | None,
-                 settings: dict[str, Any] | None, run_id: int) -> CrawlReport:
+def _run_process(
+    con: duckdb.DuckDBPyConnection,
+    states: list[SourceState],
+    since: datetime | None,
+    max_items: int | None,
+    callback: Callable[[SourceState], Any] | None,
+    settings: dict[str, Any] | None,
+    run_id: int,
+) -> CrawlReport:
     import time
 
     from scrapy.crawler import CrawlerProcess
@@ -176,7 +217,9 @@ def _run_process(con: duckdb.DuckDBPyConnection, states: list[SourceState], sinc
     if quiet:
         logging.disable(logging.INFO)
     try:
-        process = CrawlerProcess(scrapy_settings({"LOG_INSTALL_ROOT_HANDLER": False, **(settings or {})}))
+        process = CrawlerProcess(
+            scrapy_settings({"LOG_INSTALL_ROOT_HANDLER": False, **(settings or {})})
+        )
     finally:
         logging.disable(logging.NOTSET)
     for noisy in ("scrapy", "twisted", "py.warnings", "protego", "trafilatura", "htmldate"):
@@ -196,12 +239,23 @@ def _run_process(con: duckdb.DuckDBPyConnection, states: list[SourceState], sinc
         stats = crawler.stats.get_stats() if crawler.stats else {}
         report.requests += int(stats.get("downloader/request_count", 0))
     for s in states:
-        report.sources.append(SourceReport(
-            name=s.name, kind=s.kind, status=s.status, new=s.saved.new, changed=s.saved.changed,
-            unchanged=s.saved.unchanged, deleted=s.deleted, rejected=s.rejected, error=s.error,
-            warnings=s.warnings[:20]))
+        report.sources.append(
+            SourceReport(
+                name=s.name,
+                kind=s.kind,
+                status=s.status,
+                new=s.saved.new,
+                changed=s.saved.changed,
+                unchanged=s.saved.unchanged,
+                deleted=s.deleted,
+                rejected=s.rejected,
+                error=s.error,
+                warnings=s.warnings[:20],
+            )
+        )
     if store.storage_error:  # the whole crawl failed, not its sources: say so once
         from ..errors import StorageError
+
         raise StorageError(store.storage_error)
     return report
 
@@ -211,9 +265,17 @@ def _tqdm_progress(states: list[SourceState]) -> Callable[[SourceState], Any]:
     from tqdm import tqdm
 
     width = max(len(s.name) for s in states)
-    bars = {s.name: tqdm(desc=s.name.ljust(width), unit="doc", position=i, file=sys.stderr,
-                         leave=True, bar_format="{desc}  {postfix}")
-            for i, s in enumerate(states)}
+    bars = {
+        s.name: tqdm(
+            desc=s.name.ljust(width),
+            unit="doc",
+            position=i,
+            file=sys.stderr,
+            leave=True,
+            bar_format="{desc}  {postfix}",
+        )
+        for i, s in enumerate(states)
+    }
 
     def update(state: SourceState) -> None:
         bar = bars[state.name]
@@ -223,17 +285,31 @@ def _tqdm_progress(states: list[SourceState]) -> Callable[[SourceState], Any]:
         bar.set_postfix_str(text, refresh=True)
         if state.finished:
             bar.close()
+
     return update
 
 
-def crawl_in_subprocess(db_path: str | os.PathLike[str], sources: Sequence[str] | None = None,
-                        since: datetime | None = None, max_items: int | None = None,
-                        timeout: float | None = None) -> CrawlReport:
+def crawl_in_subprocess(
+    db_path: str | os.PathLike[str],
+    sources: Sequence[str] | None = None,
+    since: datetime | None = None,
+    max_items: int | None = None,
+    timeout: float | None = None,
+) -> CrawlReport:
     """:func:`crawl` in a fresh Python process (any number of times per process)."""
-    args = {"db": str(db_path), "sources": list(sources or []),
-            "since": since.isoformat() if since else None, "max_items": max_items}
-    proc = subprocess.run([sys.executable, "-m", "crux.crawler.run", json.dumps(args)],
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    args = {
+        "db": str(db_path),
+        "sources": list(sources or []),
+        "since": since.isoformat() if since else None,
+        "max_items": max_items,
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "crux.crawler.run", json.dumps(args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:
         err = (proc.stderr.strip().splitlines() or ["no output"])[-1]

@@ -22,8 +22,14 @@ from typing import Any
 from .. import config
 
 # The crawler's own settings; they live in crux.config's registry with the others.
-CRAWL_SETTINGS = ("download_delay", "download_timeout", "retry_times", "retry_backoff",
-                  "max_retry_after", "autothrottle_target")
+CRAWL_SETTINGS = (
+    "download_delay",
+    "download_timeout",
+    "retry_times",
+    "retry_backoff",
+    "max_retry_after",
+    "autothrottle_target",
+)
 
 
 def setting(name: str) -> float:

@@ -41,8 +41,10 @@ def check_url(url: str, what: str = "URL") -> str:
 
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise InputError(f"{url!r} is not an http(s) {what}; give the full address, "
-                         "e.g. https://example.org/feed.xml")
+        raise InputError(
+            f"{url!r} is not an http(s) {what}; give the full address, "
+            "e.g. https://example.org/feed.xml"
+        )
     reason = refusal(url.strip(), allow_private=True)
     if reason is not None:
         raise InputError(f"{url.strip()}: {reason}")
@@ -54,7 +56,9 @@ def parse_date(value: str, flag: str = "--since") -> datetime:
     try:
         dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise InputError(f"{flag} {value!r} is not a date; use YYYY-MM-DD or 2024-05-01T12:00:00Z") from None
+        raise InputError(
+            f"{flag} {value!r} is not a date; use YYYY-MM-DD or 2024-05-01T12:00:00Z"
+        ) from None
     if dt.tzinfo is not None:
         dt = dt.astimezone(UTC).replace(tzinfo=None)
     return dt
@@ -67,42 +71,65 @@ def _default_name(url: str) -> str:
     return host + path if path else host
 
 
-def _upsert(con: duckdb.DuckDBPyConnection, kind: str, name: str, url: str,
-            config: dict[str, Any]) -> tuple[str, bool]:
+def _upsert(
+    con: duckdb.DuckDBPyConnection, kind: str, name: str, url: str, config: dict[str, Any]
+) -> tuple[str, bool]:
     """``(id, created)``; a source with this name and URL is updated, another URL refused."""
     row = con.execute("SELECT id, kind, url, config FROM sources WHERE name = ?", [name]).fetchone()
     if row is None:
-        same = con.execute("SELECT name FROM sources WHERE url = ? AND kind = ?", [url, kind]).fetchone()
+        same = con.execute(
+            "SELECT name FROM sources WHERE url = ? AND kind = ?", [url, kind]
+        ).fetchone()
         if same is not None:
-            raise InputError(f"{url} is already a source, named {same[0]!r}; "
-                             f"use that name, or crux remove-source {same[0]!r} first")
+            raise InputError(
+                f"{url} is already a source, named {same[0]!r}; "
+                f"use that name, or crux remove-source {same[0]!r} first"
+            )
         return ensure_source(con, kind, name, url, config), True
     if row[1] != kind or row[2] != url:
-        raise InputError(f"a source named {name!r} already exists ({row[1]}, {row[2]}); "
-                         "choose another --name or crux remove-source it first")
+        raise InputError(
+            f"a source named {name!r} already exists ({row[1]}, {row[2]}); "
+            "choose another --name or crux remove-source it first"
+        )
     merged = {**json.loads(row[3] or "{}"), **config}
-    con.execute("UPDATE sources SET config = ?, enabled = true WHERE id = ?", [json.dumps(merged), row[0]])
+    con.execute(
+        "UPDATE sources SET config = ?, enabled = true WHERE id = ?", [json.dumps(merged), row[0]]
+    )
     return str(row[0]), False
 
 
-def add_feed(con: duckdb.DuckDBPyConnection, url: str, *, name: str | None = None,
-             fetch_articles: bool = False) -> tuple[str, bool]:
+def add_feed(
+    con: duckdb.DuckDBPyConnection,
+    url: str,
+    *,
+    name: str | None = None,
+    fetch_articles: bool = False,
+) -> tuple[str, bool]:
     url = check_url(url, "feed URL")
     return _upsert(con, "feed", name or _default_name(url), url, {"fetch_articles": fetch_articles})
 
 
-def add_forum(con: duckdb.DuckDBPyConnection, site: str, *, name: str | None = None,
-              since: datetime | None = None, comments: bool = True, api_style: str | None = None,
-              lookback_days: float | None = None,
-              sweep_every_days: float | None = None) -> tuple[str, bool]:
+def add_forum(
+    con: duckdb.DuckDBPyConnection,
+    site: str,
+    *,
+    name: str | None = None,
+    since: datetime | None = None,
+    comments: bool = True,
+    api_style: str | None = None,
+    lookback_days: float | None = None,
+    sweep_every_days: float | None = None,
+) -> tuple[str, bool]:
     known = FORUMS.get(site.lower())
     if known:
         url, style = known
         default_name = site.lower()
     else:
         if "://" not in site:
-            raise InputError(f"unknown forum {site!r}; use one of {', '.join(FORUMS)} or the site's "
-                             "URL (https://...)")
+            raise InputError(
+                f"unknown forum {site!r}; use one of {', '.join(FORUMS)} or the site's "
+                "URL (https://...)"
+            )
         url, style = check_url(site, "forum URL").rstrip("/"), "legacy"
         default_name = _default_name(url)
     config: dict[str, Any] = {"api_style": api_style or style, "comments": comments}
@@ -120,8 +147,10 @@ def forum_notes(config: dict[str, Any]) -> list[str]:
     style = config.get("api_style") or "legacy"
     detected = config.get("api_style_detected")
     if isinstance(detected, dict):
-        line = (f"api style: {style} (detected {_short(detected.get('at'))}: the site refused "
-                f"{detected.get('refused', 'the other style')})")
+        line = (
+            f"api style: {style} (detected {_short(detected.get('at'))}: the site refused "
+            f"{detected.get('refused', 'the other style')})"
+        )
     else:
         line = f"api style: {style}"
     notes = [line]
@@ -134,11 +163,17 @@ def forum_notes(config: dict[str, Any]) -> list[str]:
     if not isinstance(last, dict):
         notes.append(f"sweep ({schedule}): not yet (the first crawl reads everything)")
         return notes
-    state = "complete" if last.get("complete") else "incomplete, nothing marked deleted; again next crawl"
-    notes.append(f"last sweep ({schedule}): {_short(last.get('at'))}, {last.get('listed', 0)} posts listed "
-                 f"before {_short(last.get('before'))}, {last.get('refetched', 0)} fetched again, "
-                 f"{last.get('threads', 0)} threads re-read, {last.get('gone', 0)} gone; "
-                 f"{last.get('requests', 0)} requests, {last.get('seconds', 0):.1f} s; {state}")
+    state = (
+        "complete"
+        if last.get("complete")
+        else "incomplete, nothing marked deleted; again next crawl"
+    )
+    notes.append(
+        f"last sweep ({schedule}): {_short(last.get('at'))}, {last.get('listed', 0)} posts listed "
+        f"before {_short(last.get('before'))}, {last.get('refetched', 0)} fetched again, "
+        f"{last.get('threads', 0)} threads re-read, {last.get('gone', 0)} gone; "
+        f"{last.get('requests', 0)} requests, {last.get('seconds', 0):.1f} s; {state}"
+    )
     return notes
 
 
@@ -160,29 +195,44 @@ def remove_source(con: duckdb.DuckDBPyConnection, name: str, *, purge: bool = Fa
     row = con.execute("SELECT id FROM sources WHERE name = ?", [name]).fetchone()
     if row is None:
         names = [r[0] for r in con.execute("SELECT name FROM sources ORDER BY name").fetchall()]
-        raise InputError(f"no source named {name!r}; crux sources lists them"
-                         + (f" ({', '.join(names[:10])})" if names else ""))
+        raise InputError(
+            f"no source named {name!r}; crux sources lists them"
+            + (f" ({', '.join(names[:10])})" if names else "")
+        )
     sid = row[0]
     out = Removed(name=name)
     con.execute("BEGIN TRANSACTION")
     try:
-        ids = [r[0] for r in con.execute("SELECT id FROM documents WHERE source_id = ?", [sid]).fetchall()]
+        ids = [
+            r[0]
+            for r in con.execute("SELECT id FROM documents WHERE source_id = ?", [sid]).fetchall()
+        ]
         out.documents = len(ids)
         if purge and ids:
             tables = con.execute(
                 "SELECT DISTINCT table_name FROM information_schema.columns WHERE table_schema = 'main' "
-                "AND column_name = 'document_id' AND table_name NOT LIKE '\\_%' ESCAPE '\\'").fetchall()
+                "AND column_name = 'document_id' AND table_name NOT LIKE '\\_%' ESCAPE '\\'"
+            ).fetchall()
             for (table,) in tables:
-                n = con.execute(f'DELETE FROM "{table}" WHERE document_id IN (SELECT unnest(?)) '
-                                "RETURNING 1", [ids]).fetchall()
+                n = con.execute(
+                    f'DELETE FROM "{table}" WHERE document_id IN (SELECT unnest(?)) RETURNING 1',
+                    [ids],
+                ).fetchall()
                 if n:
                     out.other_rows[table] = len(n)
             if _has_table(con, "_stage_state"):
-                con.execute('DELETE FROM "_stage_state" WHERE document_id IN (SELECT unnest(?))', [ids])
+                con.execute(
+                    'DELETE FROM "_stage_state" WHERE document_id IN (SELECT unnest(?))', [ids]
+                )
             con.execute("DELETE FROM links WHERE source_id IN (SELECT unnest(?))", [ids])
-            con.execute("UPDATE links SET target_id = NULL WHERE target_id IN (SELECT unnest(?))", [ids])
-            out.purged = len(con.execute("DELETE FROM documents WHERE id IN (SELECT unnest(?)) RETURNING 1",
-                                         [ids]).fetchall())
+            con.execute(
+                "UPDATE links SET target_id = NULL WHERE target_id IN (SELECT unnest(?))", [ids]
+            )
+            out.purged = len(
+                con.execute(
+                    "DELETE FROM documents WHERE id IN (SELECT unnest(?)) RETURNING 1", [ids]
+                ).fetchall()
+            )
         con.execute("DELETE FROM sources WHERE id = ?", [sid])
         con.execute("COMMIT")
     except Exception:
@@ -192,11 +242,14 @@ def remove_source(con: duckdb.DuckDBPyConnection, name: str, *, purge: bool = Fa
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    row = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()
+    row = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+    ).fetchone()
     return bool(row and row[0])
 
 
 # -- OPML ---------------------------------------------------------------------------------
+
 
 @dataclass
 class OpmlFeed:
@@ -209,15 +262,20 @@ def read_opml(data: bytes, location: str) -> list[OpmlFeed]:
     """The feeds (``outline`` elements with ``xmlUrl``, at any depth) of an OPML 1.0/2.0 file."""
     from lxml import etree
 
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, recover=False)
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, huge_tree=False, recover=False
+    )
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as e:
-        raise InputError(f"{location}: not well-formed XML (line {e.lineno}: {e.msg}); "
-                         "is it an OPML file?") from None
+        raise InputError(
+            f"{location}: not well-formed XML (line {e.lineno}: {e.msg}); is it an OPML file?"
+        ) from None
     if etree.QName(root).localname.lower() != "opml":
-        raise InputError(f"{location}: the root element is <{etree.QName(root).localname}>, not <opml>; "
-                         "export an OPML file from your feed reader")
+        raise InputError(
+            f"{location}: the root element is <{etree.QName(root).localname}>, not <opml>; "
+            "export an OPML file from your feed reader"
+        )
     feeds = []
     for el in root.iter():
         if not isinstance(el.tag, str) or etree.QName(el).localname != "outline":
@@ -227,8 +285,13 @@ def read_opml(data: bytes, location: str) -> list[OpmlFeed]:
         if not url:
             continue
         title = attrs.get("title") or attrs.get("text") or None
-        feeds.append(OpmlFeed(url=url, title=title.strip() if title else None,
-                              html_url=attrs.get("htmlurl") or None))
+        feeds.append(
+            OpmlFeed(
+                url=url,
+                title=title.strip() if title else None,
+                html_url=attrs.get("htmlurl") or None,
+            )
+        )
     return feeds
 
 
@@ -277,15 +340,25 @@ def import_opml(con: duckdb.DuckDBPyConnection, path: Path) -> OpmlImport:
 
 def export_opml(con: duckdb.DuckDBPyConnection, title: str = "crux feeds") -> str:
     """OPML 2.0 listing every feed source (``text``/``title``, ``xmlUrl``, ``htmlUrl``)."""
-    rows = con.execute("SELECT name, url, config FROM sources WHERE kind = 'feed' ORDER BY name").fetchall()
+    rows = con.execute(
+        "SELECT name, url, config FROM sources WHERE kind = 'feed' ORDER BY name"
+    ).fetchall()
     now = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<opml version="2.0">', "  <head>",
-             f"    <title>{_esc(title)}</title>", f"    <dateCreated>{now}</dateCreated>",
-             "  </head>", "  <body>"]
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<opml version="2.0">',
+        "  <head>",
+        f"    <title>{_esc(title)}</title>",
+        f"    <dateCreated>{now}</dateCreated>",
+        "  </head>",
+        "  <body>",
+    ]
     for name, url, cfg in rows:
         config = json.loads(cfg or "{}")
         label = config.get("title") or name
-        attrs = f'type="rss" text={quoteattr(label)} title={quoteattr(label)} xmlUrl={quoteattr(url)}'
+        attrs = (
+            f'type="rss" text={quoteattr(label)} title={quoteattr(label)} xmlUrl={quoteattr(url)}'
+        )
         if config.get("site_url"):
             attrs += f" htmlUrl={quoteattr(config['site_url'])}"
         lines.append(f"    <outline {attrs}/>")

@@ -17,7 +17,21 @@ from .store import (
 from .tx import transaction, utcnow
 
 __all__ = [
-    "MIGRATIONS", "SCHEMA_VERSION", "Doc", "Run", "SaveResult", "connect", "doc_problem", "ensure_schema",
-    "ensure_source", "mark_deleted", "record_run", "reject", "resolve_links", "save_documents",
-    "table_counts", "transaction", "utcnow",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "Doc",
+    "Run",
+    "SaveResult",
+    "connect",
+    "doc_problem",
+    "ensure_schema",
+    "ensure_source",
+    "mark_deleted",
+    "record_run",
+    "reject",
+    "resolve_links",
+    "save_documents",
+    "table_counts",
+    "transaction",
+    "utcnow",
 ]

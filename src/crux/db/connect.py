@@ -19,8 +19,9 @@ from .tx import _first_line, transaction  # noqa: F401 (transaction: re-exported
 from .tx import utcnow as _now
 
 
-def connect(path: str | os.PathLike[str], *, read_only: bool = False,
-            migrate: bool = True) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: str | os.PathLike[str], *, read_only: bool = False, migrate: bool = True
+) -> duckdb.DuckDBPyConnection:
     """Open (or create) the corpus database and bring its schema up to date.
 
     ``path`` may be ``":memory:"``. Raises :class:`BusyError` when another process is
@@ -32,7 +33,9 @@ def connect(path: str | os.PathLike[str], *, read_only: bool = False,
         if read_only and not p.exists():
             raise InputError(f"{path}: no such database; create it with: crux --db {path} init")
         if not read_only and p.parent and not p.parent.exists():
-            raise InputError(f"{path}: folder {p.parent} does not exist; create it or choose another --db")
+            raise InputError(
+                f"{path}: folder {p.parent} does not exist; create it or choose another --db"
+            )
     try:
         con = duckdb.connect(path, read_only=read_only)
     except duckdb.IOException as e:
@@ -45,11 +48,15 @@ def connect(path: str | os.PathLike[str], *, read_only: bool = False,
                 "or read the published snapshot instead"
             ) from None
         if "not a valid duckdb database" in msg.lower():
-            raise SchemaError(f"{path}: not a usable DuckDB database (the file is something else); "
-                              "choose another --db") from None
+            raise SchemaError(
+                f"{path}: not a usable DuckDB database (the file is something else); "
+                "choose another --db"
+            ) from None
         if any(w in msg.lower() for w in ("read-only", "permission", "not permitted")):
-            raise StorageError(f"{path}: cannot write to this file ({_first_line(msg)}); "
-                            "check its permissions or use --db elsewhere") from None
+            raise StorageError(
+                f"{path}: cannot write to this file ({_first_line(msg)}); "
+                "check its permissions or use --db elsewhere"
+            ) from None
         raise StorageError(f"{path}: cannot open the database: {_first_line(msg)}") from None
     except duckdb.Error as e:
         raise SchemaError(f"{path}: not a usable DuckDB database: {_first_line(str(e))}") from None
@@ -62,8 +69,9 @@ def connect(path: str | os.PathLike[str], *, read_only: bool = False,
     return con
 
 
-def open_for_reading(path: str | os.PathLike[str], *,
-                     notice: Any = None) -> duckdb.DuckDBPyConnection:
+def open_for_reading(
+    path: str | os.PathLike[str], *, notice: Any = None
+) -> duckdb.DuckDBPyConnection:
     """A read-only connection; while a refresh holds the file, its last read-only copy.
 
     ``notice`` (a callable) is told when the copy is used. Raises :class:`BusyError` when the
@@ -82,9 +90,6 @@ def open_for_reading(path: str | os.PathLike[str], *,
         return con
 
 
-
-
-
 @dataclass
 class Run:
     """A ``_runs`` row being written; set ``rows_in``/``rows_out``/``status`` before it ends."""
@@ -101,8 +106,12 @@ _ACTIVE_RUNS: set[int] = set()  # ids of the _runs rows this process has open (n
 
 
 @contextmanager
-def record_run(con: duckdb.DuckDBPyConnection, command: str, stage: str | None = None,
-               config: dict[str, Any] | None = None) -> Iterator[Run]:
+def record_run(
+    con: duckdb.DuckDBPyConnection,
+    command: str,
+    stage: str | None = None,
+    config: dict[str, Any] | None = None,
+) -> Iterator[Run]:
     """Write a ``_runs`` row at start (``running``) and finish it on exit (``ok``/``failed``).
 
     DuckDB lets one process write a file, so a ``running`` row this process did not open was
@@ -110,8 +119,11 @@ def record_run(con: duckdb.DuckDBPyConnection, command: str, stage: str | None =
     next run of any command, not only at the next ``crux refresh``.
     """
     mine = sorted(_ACTIVE_RUNS) or [-1]
-    con.execute("UPDATE _runs SET status = 'abandoned', finished_at = ? WHERE status = 'running' "
-                f"AND id NOT IN ({', '.join('?' * len(mine))})", [_now(), *mine])
+    con.execute(
+        "UPDATE _runs SET status = 'abandoned', finished_at = ? WHERE status = 'running' "
+        f"AND id NOT IN ({', '.join('?' * len(mine))})",
+        [_now(), *mine],
+    )
     row = con.execute(
         "INSERT INTO _runs (command, stage, started_at, status, config) VALUES (?, ?, ?, 'running', ?) "
         "RETURNING id",
@@ -145,9 +157,13 @@ def _finish(con: duckdb.DuckDBPyConnection, run: Run) -> None:
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Rows per table of the main schema."""
-    names = [r[0] for r in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
-        "AND table_type = 'BASE TABLE' ORDER BY table_name").fetchall()]
+    names = [
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+            "AND table_type = 'BASE TABLE' ORDER BY table_name"
+        ).fetchall()
+    ]
     counts = {}
     for n in names:
         row = con.execute(f'SELECT count(*) FROM "{n}"').fetchone()

@@ -264,8 +264,6 @@ MIGRATIONS: list[tuple[str, str]] = [
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
-
-
 def applied(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Names of the migrations already applied, oldest first."""
     exists = con.execute(

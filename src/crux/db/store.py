@@ -22,9 +22,27 @@ if TYPE_CHECKING:
     import duckdb
 
 DOC_COLUMNS = (
-    "id", "source_id", "kind", "parent_id", "post_id", "url", "url_key", "title", "author",
-    "published_at", "updated_at", "html", "text", "content_hash", "fetched_at", "deleted",
-    "score", "vote_count", "comment_count", "tags", "extra",
+    "id",
+    "source_id",
+    "kind",
+    "parent_id",
+    "post_id",
+    "url",
+    "url_key",
+    "title",
+    "author",
+    "published_at",
+    "updated_at",
+    "html",
+    "text",
+    "content_hash",
+    "fetched_at",
+    "deleted",
+    "score",
+    "vote_count",
+    "comment_count",
+    "tags",
+    "extra",
 )
 
 
@@ -76,7 +94,9 @@ def doc_problem(d: Doc) -> str | None:
             return f"field {name!r} holds a lone surrogate ({text[e.start]!r} at {e.start}); it is not text"
     for name in _INT_FIELDS:
         v = getattr(d, name)
-        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not -(2**31) <= v < 2**31):
+        if v is not None and (
+            isinstance(v, bool) or not isinstance(v, int) or not -(2**31) <= v < 2**31
+        ):
             return f"field {name!r} is out of range: {str(v)[:40]}"
     for t in d.tags:
         if not isinstance(t, str):
@@ -120,8 +140,13 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "source"
 
 
-def bulk_insert(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str],
-                rows: Sequence[Sequence[Any]], suffix: str = "") -> None:
+def bulk_insert(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    suffix: str = "",
+) -> None:
     """Insert many rows in one statement (one list parameter per column, zipped by unnest)."""
     if not rows:
         return
@@ -131,8 +156,13 @@ def bulk_insert(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[st
     con.execute(f"INSERT INTO {table} ({names}) SELECT {select} {suffix}", cols)
 
 
-def ensure_source(con: duckdb.DuckDBPyConnection, kind: str, name: str, url: str | None = None,
-                  config: dict[str, Any] | None = None) -> str:
+def ensure_source(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    name: str,
+    url: str | None = None,
+    config: dict[str, Any] | None = None,
+) -> str:
     """The id of the source called ``name``, creating it when missing."""
     row = con.execute("SELECT id FROM sources WHERE name = ?", [name]).fetchone()
     if row:
@@ -149,8 +179,13 @@ def ensure_source(con: duckdb.DuckDBPyConnection, kind: str, name: str, url: str
     return sid
 
 
-def save_documents(con: duckdb.DuckDBPyConnection, source_id: str, docs: Iterable[Doc], *,
-                   fetched_at: datetime | None = None) -> SaveResult:
+def save_documents(
+    con: duckdb.DuckDBPyConnection,
+    source_id: str,
+    docs: Iterable[Doc],
+    *,
+    fetched_at: datetime | None = None,
+) -> SaveResult:
     """Upsert documents; keep the previous version of each changed one; refresh its links.
 
     Runs inside the caller's transaction (if any). Ingesting the same documents twice
@@ -171,7 +206,9 @@ def save_documents(con: duckdb.DuckDBPyConnection, source_id: str, docs: Iterabl
         r[0]: (r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8])
         for r in con.execute(
             "SELECT id, content_hash, title, html, score, vote_count, comment_count, deleted, updated_at "
-            "FROM documents WHERE id IN (SELECT unnest(?))", [ids]).fetchall()
+            "FROM documents WHERE id IN (SELECT unnest(?))",
+            [ids],
+        ).fetchall()
     }
     write_rows, revisions, meta_updates, link_rows, changed_ids = [], [], [], [], []
     key_rows: list[tuple[str, str]] = []
@@ -183,7 +220,9 @@ def save_documents(con: duckdb.DuckDBPyConnection, source_id: str, docs: Iterabl
             # the text is the same; the counts, the flag and the source's modification time may not be
             updated = d.updated_at if d.updated_at is not None else old[7]
             if (d.score, d.vote_count, d.comment_count, d.deleted, updated) != old[3:8]:
-                meta_updates.append((d.id, d.score, d.vote_count, d.comment_count, d.deleted, updated))
+                meta_updates.append(
+                    (d.id, d.score, d.vote_count, d.comment_count, d.deleted, updated)
+                )
             continue
         if old is None:
             result.new += 1
@@ -195,22 +234,49 @@ def save_documents(con: duckdb.DuckDBPyConnection, source_id: str, docs: Iterabl
         text, links = text_and_links(d.html, d.url)
         if d.text is not None:
             text = d.text
-        write_rows.append((
-            d.id, source_id, d.kind, d.parent_id, d.post_id, d.url, url_key(d.url), d.title,
-            d.author, d.published_at, d.updated_at, d.html, text, h, fetched_at, d.deleted,
-            d.score, d.vote_count, d.comment_count, json.dumps(d.tags), json.dumps(d.extra, default=str),
-        ))
+        write_rows.append(
+            (
+                d.id,
+                source_id,
+                d.kind,
+                d.parent_id,
+                d.post_id,
+                d.url,
+                url_key(d.url),
+                d.title,
+                d.author,
+                d.published_at,
+                d.updated_at,
+                d.html,
+                text,
+                h,
+                fetched_at,
+                d.deleted,
+                d.score,
+                d.vote_count,
+                d.comment_count,
+                json.dumps(d.tags),
+                json.dumps(d.extra, default=str),
+            )
+        )
         for pos, (target, anchor) in enumerate(links):
             key, alt = url_keys(target)
             link_rows.append((d.id, pos, target, key, anchor, alt))
         own = url_key(d.url)
         key_rows += [(k, d.id) for k in dict.fromkeys([own, *d.keys]) if k]
-    bulk_insert(con, "document_revisions", ("document_id", "content_hash", "title", "html", "seen_at"),
-                revisions, "ON CONFLICT DO NOTHING")
+    bulk_insert(
+        con,
+        "document_revisions",
+        ("document_id", "content_hash", "title", "html", "seen_at"),
+        revisions,
+        "ON CONFLICT DO NOTHING",
+    )
     if changed_ids:
         con.execute("DELETE FROM links WHERE source_id IN (SELECT unnest(?))", [changed_ids])
     updates = ", ".join(f"{c} = excluded.{c}" for c in DOC_COLUMNS if c != "id")
-    bulk_insert(con, "documents", DOC_COLUMNS, write_rows, f"ON CONFLICT (id) DO UPDATE SET {updates}")
+    bulk_insert(
+        con, "documents", DOC_COLUMNS, write_rows, f"ON CONFLICT (id) DO UPDATE SET {updates}"
+    )
     if meta_updates:
         cols = [list(c) for c in zip(*meta_updates, strict=True)]
         con.execute(
@@ -218,15 +284,24 @@ def save_documents(con: duckdb.DuckDBPyConnection, source_id: str, docs: Iterabl
             "comment_count = u.comment_count, deleted = u.deleted, updated_at = u.updated_at "
             "FROM (SELECT unnest(?) AS id, unnest(?) AS score, unnest(?) AS vote_count, "
             "unnest(?) AS comment_count, unnest(?) AS deleted, unnest(?::TIMESTAMP[]) AS updated_at) u "
-            "WHERE documents.id = u.id", cols)
-    bulk_insert(con, "links", ("source_id", "position", "target_url", "target_key", "anchor_text",
-                               "alt_key"), link_rows)
+            "WHERE documents.id = u.id",
+            cols,
+        )
+    bulk_insert(
+        con,
+        "links",
+        ("source_id", "position", "target_url", "target_key", "anchor_text", "alt_key"),
+        link_rows,
+    )
     result.links = len(link_rows)
     if write_rows:
-        con.execute("DELETE FROM document_keys WHERE document_id IN (SELECT unnest(?))",
-                    [[r[0] for r in write_rows]])
-        bulk_insert(con, "document_keys", ("key", "document_id"), key_rows,
-                    "ON CONFLICT DO NOTHING")
+        con.execute(
+            "DELETE FROM document_keys WHERE document_id IN (SELECT unnest(?))",
+            [[r[0] for r in write_rows]],
+        )
+        bulk_insert(
+            con, "document_keys", ("key", "document_id"), key_rows, "ON CONFLICT DO NOTHING"
+        )
         resolve_links(con, ids=[r[0] for r in write_rows], keys=[k for k, _ in key_rows])
     return result
 
@@ -234,15 +309,20 @@ def save_documents(con: duckdb.DuckDBPyConnection, source_id: str, docs: Iterabl
 _HASHED_ID = re.compile(r"[fm][0-9a-f]{16}")  # crux's own hash ids (feeds, id-less posts)
 
 
-def source_claims(con: duckdb.DuckDBPyConnection, source_ids: Iterable[str]) -> dict[str, tuple[int, str | None]]:
+def source_claims(
+    con: duckdb.DuckDBPyConnection, source_ids: Iterable[str]
+) -> dict[str, tuple[int, str | None]]:
     """``{source id: (rank, forum site)}``: how strongly each source may claim a forum post's id.
 
     3: a ForumMagnum source on a known forum host (:func:`~crux.htmltext.forum_site` gives its
     site); 2: a ForumMagnum source elsewhere (its site is its host); 1: a ForumMagnum JSON file;
     0: feeds and JSON Lines."""
     out: dict[str, tuple[int, str | None]] = {}
-    rows = con.execute("SELECT id, kind, url, coalesce(json_extract_string(config, '$.format'), '') "
-                       "FROM sources WHERE id IN (SELECT unnest(?))", [list(source_ids)]).fetchall()
+    rows = con.execute(
+        "SELECT id, kind, url, coalesce(json_extract_string(config, '$.format'), '') "
+        "FROM sources WHERE id IN (SELECT unnest(?))",
+        [list(source_ids)],
+    ).fetchall()
     for sid, kind, url, fmt in rows:
         if kind == "forummagnum":
             host = url_host(url)
@@ -253,15 +333,21 @@ def source_claims(con: duckdb.DuckDBPyConnection, source_ids: Iterable[str]) -> 
     return out
 
 
-def _claim(con: duckdb.DuckDBPyConnection, source_id: str, batch: dict[str, Doc],
-           result: SaveResult) -> dict[str, Doc]:
+def _claim(
+    con: duckdb.DuckDBPyConnection, source_id: str, batch: dict[str, Doc], result: SaveResult
+) -> dict[str, Doc]:
     """No source overwrites another's document. An id another source holds is taken over only
     when it is a forum id and this source's claim is stronger (:func:`source_claims`; two
     ForumMagnum sources of one site share their posts); another forum id is left to its holder
     (``held``); any other id (a feed's or a JSON Lines file's) is scoped to this source as
     ``<id>@<source id>``, so two feeds carrying one link keep one document each."""
-    owners = dict(con.execute("SELECT id, source_id FROM documents WHERE id IN (SELECT unnest(?)) "
-                              "AND source_id IS DISTINCT FROM ?", [list(batch), source_id]).fetchall())
+    owners = dict(
+        con.execute(
+            "SELECT id, source_id FROM documents WHERE id IN (SELECT unnest(?)) "
+            "AND source_id IS DISTINCT FROM ?",
+            [list(batch), source_id],
+        ).fetchall()
+    )
     if not owners:
         return batch
     claims = source_claims(con, {source_id, *owners.values()})
@@ -282,9 +368,13 @@ def _claim(con: duckdb.DuckDBPyConnection, source_id: str, batch: dict[str, Doc]
             continue
         renamed[doc_id] = f"{doc_id}@{source_id}"
     if renamed:
-        taken = {r[0] for r in con.execute(
-            "SELECT id FROM documents WHERE id IN (SELECT unnest(?)) AND source_id IS DISTINCT FROM ?",
-            [list(renamed.values()), source_id]).fetchall()}
+        taken = {
+            r[0]
+            for r in con.execute(
+                "SELECT id FROM documents WHERE id IN (SELECT unnest(?)) AND source_id IS DISTINCT FROM ?",
+                [list(renamed.values()), source_id],
+            ).fetchall()
+        }
         for old, new in renamed.items():
             if new in taken:
                 result.held += 1
@@ -297,8 +387,12 @@ def _claim(con: duckdb.DuckDBPyConnection, source_id: str, batch: dict[str, Doc]
     return out
 
 
-def resolve_links(con: duckdb.DuckDBPyConnection, *, ids: Sequence[str] | None = None,
-                  keys: Sequence[str] | None = None) -> int:
+def resolve_links(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    ids: Sequence[str] | None = None,
+    keys: Sequence[str] | None = None,
+) -> int:
     """Fill ``links.target_id`` for every link whose target is now in the corpus.
 
     With ``ids``/``keys`` (the documents just written and their URL keys), only the links
@@ -308,8 +402,10 @@ def resolve_links(con: duckdb.DuckDBPyConnection, *, ids: Sequence[str] | None =
     scope = ""
     params: dict[str, Any] | None = None
     if ids is not None or keys is not None:
-        scope = ("AND (l.source_id IN (SELECT unnest($ids)) OR l.target_key IN (SELECT unnest($keys)) "
-                 "OR l.alt_key IN (SELECT unnest($keys))) ")
+        scope = (
+            "AND (l.source_id IN (SELECT unnest($ids)) OR l.target_key IN (SELECT unnest($keys)) "
+            "OR l.alt_key IN (SELECT unnest($keys))) "
+        )
         params = {"ids": list(ids or []), "keys": list(keys or [])}
     # A link resolves through its key (to the forum post itself before a copy carrying its
     # URL); failing that, through its weaker second key.
@@ -320,10 +416,13 @@ def resolve_links(con: duckdb.DuckDBPyConnection, *, ids: Sequence[str] | None =
         "LEFT JOIN document_keys k ON k.key = l.target_key AND k.document_id <> l.source_id "
         "LEFT JOIN document_keys a ON a.key = l.alt_key AND a.document_id <> l.source_id "
         "WHERE l.target_id IS NULL AND (k.document_id IS NOT NULL OR a.document_id IS NOT NULL) "
-        + scope + "GROUP BY ALL) "
+        + scope
+        + "GROUP BY ALL) "
         "UPDATE links SET target_id = hits.target FROM hits "
         "WHERE links.source_id = hits.source_id AND links.position = hits.position "
-        "RETURNING 1", params).fetchall()
+        "RETURNING 1",
+        params,
+    ).fetchall()
     return len(row)
 
 
@@ -333,12 +432,20 @@ def mark_deleted(con: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> int:
         return 0
     rows = con.execute(
         "UPDATE documents SET deleted = true WHERE id IN (SELECT unnest(?)) AND NOT deleted "
-        "RETURNING 1", [list(ids)]).fetchall()
+        "RETURNING 1",
+        [list(ids)],
+    ).fetchall()
     return len(rows)
 
 
-def reject(con: duckdb.DuckDBPyConnection, location: str, reason: str, *,
-           run_id: int | None = None, source_id: str | None = None) -> None:
+def reject(
+    con: duckdb.DuckDBPyConnection,
+    location: str,
+    reason: str,
+    *,
+    run_id: int | None = None,
+    source_id: str | None = None,
+) -> None:
     """Record why an input was not stored."""
     con.execute(
         "INSERT INTO _rejects (run_id, source_id, location, reason, rejected_at) VALUES (?, ?, ?, ?, ?)",

@@ -37,9 +37,11 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         except duckdb.Error:
             pass  # the failed COMMIT already ended the transaction
         if _is_storage_failure(e):
-            raise StorageError(f"cannot write to the database ({_first_line(str(e))}); "
-                               "free disk space or check the file's permissions, then run again: "
-                               "nothing of the failed batch was stored") from None
+            raise StorageError(
+                f"cannot write to the database ({_first_line(str(e))}); "
+                "free disk space or check the file's permissions, then run again: "
+                "nothing of the failed batch was stored"
+            ) from None
         raise
 
 
@@ -48,7 +50,9 @@ def _is_storage_failure(e: BaseException) -> bool:
         return True
     msg = str(e)
     return isinstance(e, duckdb.Error) and any(
-        m in msg for m in ("Could not write file", "No space left", "File too large", "Failed to commit"))
+        m in msg
+        for m in ("Could not write file", "No space left", "File too large", "Failed to commit")
+    )
 
 
 def _first_line(msg: str) -> str:

@@ -35,7 +35,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MODEL_PATH = Path(__file__).parent / "models" / "claims-lr-2.json"
-PARSE_AHEAD_BATCHES = 8  # spaCy batches parsed ahead of the encoder (see ClaimScorer._parse_and_encode)
+PARSE_AHEAD_BATCHES = (
+    8  # spaCy batches parsed ahead of the encoder (see ClaimScorer._parse_and_encode)
+)
 # Blocks whose sentences are never claims, whatever the classifier says.
 NON_CLAIM_BLOCKS = frozenset(("heading", "code", "math", "table_cell", "caption"))
 KINDS = ("evaluation", "factual", "causal", "prediction", "recommendation", "stance")
@@ -43,18 +45,25 @@ KINDS = ("evaluation", "factual", "causal", "prediction", "recommendation", "sta
 _RECOMMEND = re.compile(
     r"\b(should|ought to|must|need to|needs to|have to|has to|i recommend|i'd recommend|i would "
     r"recommend|we recommend|it'?s (better|best|worth|important|wise) to|is (better|best|worth|"
-    r"important|wise) to|the best way|make sure|don't|do not|avoid)\b", re.I)
+    r"important|wise) to|the best way|make sure|don't|do not|avoid)\b",
+    re.I,
+)
 _PREDICT = re.compile(
     r"\b(will|won't|'ll|going to|is likely to|are likely to|is unlikely to|are unlikely to|"
-    r"by (the end of )?(19|20)\d\d|in the (next|coming) \w+|soon|eventually|in the future)\b", re.I)
+    r"by (the end of )?(19|20)\d\d|in the (next|coming) \w+|soon|eventually|in the future)\b",
+    re.I,
+)
 _STANCE = re.compile(
     r"\b(i|we) (\w+ )?(think|believe|suspect|guess|agree|disagree|doubt|claim|argue|feel|expect|"
     r"bet|reckon|suppose)\b|\b(my|our) (view|guess|opinion|sense|impression|take|position) is\b|"
     r"\bin my (view|opinion)\b|\bi'?m (skeptical|convinced|confident|sure|unsure|on the side)\b",
-    re.I)
+    re.I,
+)
 _CAUSE = re.compile(
     r"\b(because|caus(e|es|ed|ing)|lead(s)? to|led to|result(s|ed)? in|due to|therefore|hence|"
-    r"as a result|so that|which means|makes? it|explains?|driv(e|es|en) by|the reason)\b", re.I)
+    r"as a result|so that|which means|makes? it|explains?|driv(e|es|en) by|the reason)\b",
+    re.I,
+)
 
 
 @dataclass
@@ -71,26 +80,38 @@ class ClaimModel:
     meta: dict[str, Any]
 
     @classmethod
-    def load(cls, path: Path | None = None, *, what: str = "claim classifier",
-             script: str = "scripts/train_claims.py") -> ClaimModel:
+    def load(
+        cls,
+        path: Path | None = None,
+        *,
+        what: str = "claim classifier",
+        script: str = "scripts/train_claims.py",
+    ) -> ClaimModel:
         import numpy as np
 
         path = path or MODEL_PATH
         try:
             data = json.loads(Path(path).read_text())
-            if not all(k in data for k in ("name", "features", "mean", "scale", "coef",
-                                           "intercept", "threshold")):
+            if not all(
+                k in data
+                for k in ("name", "features", "mean", "scale", "coef", "intercept", "threshold")
+            ):
                 raise ValueError("fields missing")
         except (OSError, ValueError) as e:
-            raise StageError(f"cannot read the {what} {path} ({e}); "
-                             f"reinstall crux or rebuild it with: python {script}") from None
-        return cls(name=data["name"], features=tuple(data["features"]),
-                   mean=np.asarray(data["mean"], dtype=np.float64),
-                   scale=np.asarray(data["scale"], dtype=np.float64),
-                   coef=np.asarray(data["coef"], dtype=np.float64),
-                   intercept=float(data["intercept"]), threshold=float(data["threshold"]),
-                   meta={k: v for k, v in data.items()
-                         if k not in ("mean", "scale", "coef", "intercept")})
+            raise StageError(
+                f"cannot read the {what} {path} ({e}); "
+                f"reinstall crux or rebuild it with: python {script}"
+            ) from None
+        return cls(
+            name=data["name"],
+            features=tuple(data["features"]),
+            mean=np.asarray(data["mean"], dtype=np.float64),
+            scale=np.asarray(data["scale"], dtype=np.float64),
+            coef=np.asarray(data["coef"], dtype=np.float64),
+            intercept=float(data["intercept"]),
+            threshold=float(data["threshold"]),
+            meta={k: v for k, v in data.items() if k not in ("mean", "scale", "coef", "intercept")},
+        )
 
     def probabilities(self, matrix: Any) -> Any:
         import numpy as np
@@ -99,8 +120,9 @@ class ClaimModel:
         return 1.0 / (1.0 + np.exp(-z))
 
 
-def feature_matrix(docs: Sequence[Doc], block_kinds: Sequence[str], batch_size: int = 64,
-                   embeddings: Any = None) -> Any:
+def feature_matrix(
+    docs: Sequence[Doc], block_kinds: Sequence[str], batch_size: int = 64, embeddings: Any = None
+) -> Any:
     """The classifier's input: hand-made features, then the sentence embedding, per sentence.
 
     ``embeddings``: the float32 all-MiniLM-L6-v2 vectors of ``d.text`` when already computed
@@ -110,8 +132,9 @@ def feature_matrix(docs: Sequence[Doc], block_kinds: Sequence[str], batch_size: 
 
     from .features import claim_features, encode
 
-    hand = np.asarray([claim_features(d, k) for d, k in zip(docs, block_kinds, strict=True)],
-                      dtype=np.float64).reshape(len(docs), -1)
+    hand = np.asarray(
+        [claim_features(d, k) for d, k in zip(docs, block_kinds, strict=True)], dtype=np.float64
+    ).reshape(len(docs), -1)
     if embeddings is None:
         embeddings = encode([d.text for d in docs], batch_size=batch_size)
     return np.hstack([hand, np.asarray(embeddings).astype(np.float64)])
@@ -153,14 +176,21 @@ class ClaimScorer:
         self.nlp = load_nlp()
         self.batch_size = batch_size
 
-    def score(self, texts: Sequence[str], block_kinds: Sequence[str] | None = None,
-              in_quote: Sequence[bool] | None = None) -> list[tuple[float, str | None]]:
+    def score(
+        self,
+        texts: Sequence[str],
+        block_kinds: Sequence[str] | None = None,
+        in_quote: Sequence[bool] | None = None,
+    ) -> list[tuple[float, str | None]]:
         """(probability, kind) per sentence; non-candidates get (0.0, None) without a model call."""
         return self.score_with_vectors(texts, block_kinds, in_quote)[0]
 
-    def score_with_vectors(self, texts: Sequence[str], block_kinds: Sequence[str] | None = None,
-                           in_quote: Sequence[bool] | None = None,
-                           ) -> tuple[list[tuple[float, str | None]], dict[int, Any]]:
+    def score_with_vectors(
+        self,
+        texts: Sequence[str],
+        block_kinds: Sequence[str] | None = None,
+        in_quote: Sequence[bool] | None = None,
+    ) -> tuple[list[tuple[float, str | None]], dict[int, Any]]:
         """:meth:`score`, and the float32 all-MiniLM-L6-v2 vector of ``texts[i].strip()`` for
         every candidate ``i`` (the embedding the classifier used)."""
         kinds = list(block_kinds) if block_kinds is not None else ["paragraph"] * len(texts)
@@ -170,8 +200,9 @@ class ClaimScorer:
         if not idx:
             return out, {}
         docs, emb = self._parse_and_encode([texts[i].strip() for i in idx])
-        probs = self.model.probabilities(feature_matrix(docs, [kinds[i] for i in idx],
-                                                        self.batch_size, embeddings=emb))
+        probs = self.model.probabilities(
+            feature_matrix(docs, [kinds[i] for i in idx], self.batch_size, embeddings=emb)
+        )
         for i, doc, p in zip(idx, docs, probs, strict=True):
             out[i] = (float(p), claim_kind(doc))
         return out, dict(zip(idx, emb, strict=True))
@@ -186,7 +217,7 @@ class ClaimScorer:
         from .features import encode
 
         chunk = self.batch_size * PARSE_AHEAD_BATCHES
-        parts = [texts[i:i + chunk] for i in range(0, len(texts), chunk)]
+        parts = [texts[i : i + chunk] for i in range(0, len(texts), chunk)]
 
         def parse(part: list[str]) -> list[Doc]:
             return list(self.nlp.pipe(part, batch_size=self.batch_size))
@@ -237,9 +268,13 @@ class ClaimsStage(Stage):
         # embed stage uses the same model (and device), the claims' vectors are stored in
         # ``embeddings`` under its model name, and the embed stage reuses them by content hash.
         encoder = self.scorer.model.meta.get("encoder", embed.DEFAULT_MODEL)
-        self.embed_model = (embed.model_name() if self.store_vectors
-                            and encoder == embed.DEFAULT_MODEL
-                            and embed.shares_classifier_encoder() else None)
+        self.embed_model = (
+            embed.model_name()
+            if self.store_vectors
+            and encoder == embed.DEFAULT_MODEL
+            and embed.shares_classifier_encoder()
+            else None
+        )
 
     def process(self, con: duckdb.DuckDBPyConnection, docs: list[PendingDoc]) -> int:
         from ..db.store import bulk_insert
@@ -252,23 +287,28 @@ class ClaimsStage(Stage):
             "SELECT s.id, s.document_id, s.text, coalesce(b.kind, 'paragraph'), s.in_quote "
             "FROM sentences s LEFT JOIN blocks b ON b.id = s.block_id "
             "WHERE s.document_id IN (SELECT unnest(?)) ORDER BY s.document_id, s.position",
-            [ids]).fetchall()
+            [ids],
+        ).fetchall()
         if not rows:
             return 0
         scored, vecs = self.scorer.score_with_vectors(
-            [r[2] for r in rows], [r[3] for r in rows], [bool(r[4]) for r in rows])
+            [r[2] for r in rows], [r[3] for r in rows], [bool(r[4]) for r in rows]
+        )
         model = self.scorer.model
-        kept = [i for i, (p, kind) in enumerate(scored)
-                if kind is not None and p >= model.threshold]
-        out = [(rows[i][0], rows[i][1], round(scored[i][0], 6), scored[i][1], model.name)
-               for i in kept]
+        kept = [
+            i for i, (p, kind) in enumerate(scored) if kind is not None and p >= model.threshold
+        ]
+        out = [
+            (rows[i][0], rows[i][1], round(scored[i][0], 6), scored[i][1], model.name) for i in kept
+        ]
         bulk_insert(con, "claims", ("sentence_id", "document_id", "score", "kind", "model"), out)
         if self.embed_model:
             self._store_vectors(con, ids, [(rows[i][0], rows[i][2], vecs[i]) for i in kept])
         return len(out)
 
-    def _store_vectors(self, con: duckdb.DuckDBPyConnection, ids: list[str],
-                       claims: list[tuple[str, str, Any]]) -> None:
+    def _store_vectors(
+        self, con: duckdb.DuckDBPyConnection, ids: list[str], claims: list[tuple[str, str, Any]]
+    ) -> None:
         """The claims' vectors as the embed stage would store them (item_kind 'claim')."""
         from ..htmltext import content_hash
         from . import embed
@@ -277,8 +317,14 @@ class ClaimsStage(Stage):
         embed.delete_vectors(con, self.embed_model, ("claim",), ids)
         # The vector is of the stripped text; the embed stage embeds the stored text as is.
         claims = [c for c in claims if c[1] == c[1].strip()]
-        embed.store_vectors(con, self.embed_model, ["claim"] * len(claims), [c[0] for c in claims],
-                            [content_hash(c[1]) for c in claims], [c[2] for c in claims])
+        embed.store_vectors(
+            con,
+            self.embed_model,
+            ["claim"] * len(claims),
+            [c[0] for c in claims],
+            [content_hash(c[1]) for c in claims],
+            [c[2] for c in claims],
+        )
         self.vectors_stored += len(claims)
 
     def finish(self, con: duckdb.DuckDBPyConnection) -> str:

@@ -32,8 +32,11 @@ class DocView:
 
     def own(self) -> list[Sent]:
         """The author's own sentences: not quoted, not headings."""
-        return [s for s in self.sents if not s.in_quote and s.kind != "heading"
-                and len(s.text) >= MIN_CLAIM_CHARS]
+        return [
+            s
+            for s in self.sents
+            if not s.in_quote and s.kind != "heading" and len(s.text) >= MIN_CLAIM_CHARS
+        ]
 
     def claims(self) -> list[Sent]:
         flagged = [s for s in self.own() if s.claim]

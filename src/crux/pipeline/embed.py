@@ -79,8 +79,10 @@ def _split(name: str | None) -> tuple[str, str]:
     base, plus, suffix = name.rpartition("+")
     if plus and suffix in encoders.PATHS:
         if suffix != encoders.TORCH and base not in _PACKAGED:
-            raise UsageError(f"encoder {suffix}: only the packaged {DEFAULT_MODEL} has it; "
-                             f"set encoder = torch for {base!r}")
+            raise UsageError(
+                f"encoder {suffix}: only the packaged {DEFAULT_MODEL} has it; "
+                f"set encoder = torch for {base!r}"
+            )
         return base, suffix
     if name not in _PACKAGED:
         return name, encoders.TORCH
@@ -93,8 +95,9 @@ def _model_path(name: str) -> str:
     return str(encoders.packaged_dir())
 
 
-def load_model(name: str | None = None, *, device: str | None = None,
-               threads: int | None = None) -> Any:
+def load_model(
+    name: str | None = None, *, device: str | None = None, threads: int | None = None
+) -> Any:
     """A ``SentenceTransformer`` for ``name`` (default: the ``embed_model`` setting); cached.
 
     Nothing is downloaded: Hugging Face runs offline unless ``HF_HUB_OFFLINE`` says otherwise.
@@ -105,7 +108,9 @@ def load_model(name: str | None = None, *, device: str | None = None,
     base, path = _split(name)
     if path != encoders.TORCH:
         if device != "cpu":
-            raise UsageError(f"encoder {path} runs on the CPU only; use --device cpu or set encoder = torch")
+            raise UsageError(
+                f"encoder {path} runs on the CPU only; use --device cpu or set encoder = torch"
+            )
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         return encoders.load(path, _model_path(base), threads=threads)
     try:
@@ -123,6 +128,7 @@ def load_model(name: str | None = None, *, device: str | None = None,
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         from transformers.utils import logging as hf_logging
+
         hf_logging.disable_progress_bar()  # "Loading weights" bars: crux keeps stderr quiet
     except ImportError:  # pragma: no cover
         pass
@@ -130,8 +136,10 @@ def load_model(name: str | None = None, *, device: str | None = None,
         model = SentenceTransformer(path, device=device)
     except Exception as e:  # missing files, no network, bad config: one line
         first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
-        raise StageError(f"cannot load the embedding model {name!r} ({first}); set embed_model "
-                         f"to a local sentence-transformers folder, or pip install {PACKAGE}") from None
+        raise StageError(
+            f"cannot load the embedding model {name!r} ({first}); set embed_model "
+            f"to a local sentence-transformers folder, or pip install {PACKAGE}"
+        ) from None
     _models[(name, device)] = model
     return model
 
@@ -158,8 +166,9 @@ def empty(model: Any = None) -> np.ndarray:
     return np.zeros((0, dimension(model)), dtype=np.float32)
 
 
-def encode(texts: Sequence[str], *, model: str | None = None,
-           batch_size: int | None = None) -> np.ndarray:
+def encode(
+    texts: Sequence[str], *, model: str | None = None, batch_size: int | None = None
+) -> np.ndarray:
     """Unit-length float32 vectors, one row per text (shape ``(len(texts), dim)``).
 
     A text's vector depends on the text alone, bit for bit (see :func:`encode_with`)."""
@@ -192,8 +201,11 @@ def encode_with(m: Any, texts: Sequence[str], *, batch_size: int = 64) -> np.nda
     texts = list(texts)
     if encoders.is_local(m):  # onnx-int8 pads the same way; model2vec has no padding
         return np.asarray(m.encode(texts, batch_size=batch_size), dtype=np.float32)
-    kwargs: dict[str, Any] = {"normalize_embeddings": True, "convert_to_numpy": True,
-                              "show_progress_bar": False}
+    kwargs: dict[str, Any] = {
+        "normalize_embeddings": True,
+        "convert_to_numpy": True,
+        "show_progress_bar": False,
+    }
     lengths = _token_lengths(m, texts)
     if lengths is None:  # not a tokenizing model: nothing is padded
         return np.asarray(m.encode(texts, batch_size=batch_size, **kwargs), dtype=np.float32)
@@ -202,9 +214,12 @@ def encode_with(m: Any, texts: Sequence[str], *, batch_size: int = 64) -> np.nda
         groups.setdefault(-(-n // PAD_MULTIPLE), []).append(i)
     out = np.empty((len(texts), dimension(m)), dtype=np.float32)
     for _, idx in sorted(groups.items()):
-        out[idx] = m.encode([texts[i] for i in idx], batch_size=batch_size,
-                            processing_kwargs={"text": {"pad_to_multiple_of": PAD_MULTIPLE}},
-                            **kwargs)
+        out[idx] = m.encode(
+            [texts[i] for i in idx],
+            batch_size=batch_size,
+            processing_kwargs={"text": {"pad_to_multiple_of": PAD_MULTIPLE}},
+            **kwargs,
+        )
     return out
 
 
@@ -212,15 +227,19 @@ def _token_lengths(m: Any, texts: list[str], chunk: int = 1024) -> list[int] | N
     """The token count of each text as the model reads it (truncated), or None."""
     lengths: list[int] = []
     for k in range(0, len(texts), chunk):
-        features = m.preprocess(texts[k:k + chunk])
+        features = m.preprocess(texts[k : k + chunk])
         if "attention_mask" not in features:
             return None
         lengths += [int(n) for n in features["attention_mask"].sum(dim=1).tolist()]
     return lengths
 
 
-def vectors(con: duckdb.DuckDBPyConnection, item_kind: str, ids: Sequence[str] | None = None,
-            model: str | None = None) -> tuple[list[str], np.ndarray]:
+def vectors(
+    con: duckdb.DuckDBPyConnection,
+    item_kind: str,
+    ids: Sequence[str] | None = None,
+    model: str | None = None,
+) -> tuple[list[str], np.ndarray]:
     """Stored vectors of one kind, ordered by item id: ``(ids, array of shape (n, dim))``."""
     import numpy as np
 
@@ -235,19 +254,27 @@ def vectors(con: duckdb.DuckDBPyConnection, item_kind: str, ids: Sequence[str] |
     return list(got["item_id"]), np.stack(list(got["vector"])).astype(np.float32, copy=False)
 
 
-def delete_vectors(con: duckdb.DuckDBPyConnection, model: str, kinds: Sequence[str],
-                   document_ids: Sequence[str]) -> None:
+def delete_vectors(
+    con: duckdb.DuckDBPyConnection, model: str, kinds: Sequence[str], document_ids: Sequence[str]
+) -> None:
     """Remove the stored vectors of ``kinds`` for these documents (a sentence's document is
     its id without ``:s<n>``)."""
     con.execute(
         "DELETE FROM embeddings WHERE model = ? AND item_kind IN (SELECT unnest(?)) AND "
         "(CASE WHEN item_kind = 'document' THEN item_id "
         "ELSE regexp_replace(item_id, ':s[0-9]+$', '') END) IN (SELECT unnest(?))",
-        [model, list(kinds), list(document_ids)])
+        [model, list(kinds), list(document_ids)],
+    )
 
 
-def store_vectors(con: duckdb.DuckDBPyConnection, model: str, kinds: Sequence[str],
-                  item_ids: Sequence[str], hashes: Sequence[str], vecs: Sequence[Any]) -> None:
+def store_vectors(
+    con: duckdb.DuckDBPyConnection,
+    model: str,
+    kinds: Sequence[str],
+    item_ids: Sequence[str],
+    hashes: Sequence[str],
+    vecs: Sequence[Any],
+) -> None:
     """Insert ``embeddings`` rows (one statement); ``hashes`` are :func:`content_hash` of the texts."""
     import numpy as np
 
@@ -264,9 +291,11 @@ def store_vectors(con: duckdb.DuckDBPyConnection, model: str, kinds: Sequence[st
     }
     con.register("_crux_embed_rows", frame)
     try:
-        con.execute("INSERT INTO embeddings (item_kind, item_id, model, content_hash, vector) "
-                    "SELECT item_kind, item_id, model, content_hash, vector::FLOAT[] "
-                    "FROM _crux_embed_rows")
+        con.execute(
+            "INSERT INTO embeddings (item_kind, item_id, model, content_hash, vector) "
+            "SELECT item_kind, item_id, model, content_hash, vector::FLOAT[] "
+            "FROM _crux_embed_rows"
+        )
     finally:
         con.unregister("_crux_embed_rows")
 
@@ -274,13 +303,16 @@ def store_vectors(con: duckdb.DuckDBPyConnection, model: str, kinds: Sequence[st
 def classifier_suffix() -> str:
     """``""`` when the claim and forecast classifiers read fp32 vectors, else ``+<path>``: part of
     their stages' versions, so switching the encoder redoes their decisions."""
-    return model_name(DEFAULT_MODEL)[len(DEFAULT_MODEL):]
+    return model_name(DEFAULT_MODEL)[len(DEFAULT_MODEL) :]
 
 
 def shares_classifier_encoder(name: str | None = None, device: str | None = None) -> bool:
     """Whether the embed stage's vectors for a text are the claim classifier's (same packaged
     all-MiniLM-L6-v2 on the CPU), so the claims stage can store the ones it computed."""
-    return model_name(name) == model_name(DEFAULT_MODEL) and str(device or config.get("device")) == "cpu"
+    return (
+        model_name(name) == model_name(DEFAULT_MODEL)
+        and str(device or config.get("device")) == "cpu"
+    )
 
 
 class EmbedStage(Stage):
@@ -308,23 +340,38 @@ class EmbedStage(Stage):
         """``(item_kind, item_id, text)`` to embed for these documents."""
         out: list[tuple[str, str, str]] = []
         for doc_id, title, text in con.execute(
-                "SELECT id, title, text FROM documents WHERE id IN (SELECT unnest(?)) ORDER BY id",
-                [ids]).fetchall():
+            "SELECT id, title, text FROM documents WHERE id IN (SELECT unnest(?)) ORDER BY id",
+            [ids],
+        ).fetchall():
             body = (text or "").strip()[:DOC_CHARS]
             full = f"{title.strip()}\n\n{body}" if title and title.strip() else body
             if full.strip():
                 out.append(("document", doc_id, full.strip()))
-        out += [("quote", i, t) for i, t in con.execute(
-            "SELECT id, text FROM sentences WHERE in_quote AND document_id IN (SELECT unnest(?)) "
-            "ORDER BY document_id, position", [ids]).fetchall()]
-        out += [("claim", i, t) for i, t in con.execute(
-            "SELECT s.id, s.text FROM claims c JOIN sentences s ON s.id = c.sentence_id "
-            "WHERE c.document_id IN (SELECT unnest(?)) ORDER BY s.document_id, s.position",
-            [ids]).fetchall()]
+        out += [
+            ("quote", i, t)
+            for i, t in con.execute(
+                "SELECT id, text FROM sentences WHERE in_quote AND document_id IN (SELECT unnest(?)) "
+                "ORDER BY document_id, position",
+                [ids],
+            ).fetchall()
+        ]
+        out += [
+            ("claim", i, t)
+            for i, t in con.execute(
+                "SELECT s.id, s.text FROM claims c JOIN sentences s ON s.id = c.sentence_id "
+                "WHERE c.document_id IN (SELECT unnest(?)) ORDER BY s.document_id, s.position",
+                [ids],
+            ).fetchall()
+        ]
         if self.sentences:
-            out += [("sentence", i, t) for i, t in con.execute(
-                "SELECT id, text FROM sentences WHERE NOT in_quote AND document_id IN "
-                "(SELECT unnest(?)) ORDER BY document_id, position", [ids]).fetchall()]
+            out += [
+                ("sentence", i, t)
+                for i, t in con.execute(
+                    "SELECT id, text FROM sentences WHERE NOT in_quote AND document_id IN "
+                    "(SELECT unnest(?)) ORDER BY document_id, position",
+                    [ids],
+                ).fetchall()
+            ]
         return out
 
     def process(self, con: duckdb.DuckDBPyConnection, docs: list[PendingDoc]) -> int:
@@ -338,7 +385,8 @@ class EmbedStage(Stage):
             got = con.execute(
                 "SELECT content_hash, any_value(vector) FROM embeddings WHERE model = ? AND "
                 "content_hash IN (SELECT unnest(?)) GROUP BY content_hash",
-                [self.model, sorted(set(hashes))]).fetchnumpy()
+                [self.model, sorted(set(hashes))],
+            ).fetchnumpy()
             known = dict(zip(got["content_hash"], got["any_value(vector)"], strict=True))
         todo: dict[str, str] = {}
         for (_, _, text), h in zip(items, hashes, strict=True):
@@ -355,8 +403,14 @@ class EmbedStage(Stage):
         delete_vectors(con, self.model, KINDS, ids)
         if not items:
             return 0
-        store_vectors(con, self.model, [k for k, _, _ in items], [i for _, i, _ in items], hashes,
-                      [known[h] for h in hashes])
+        store_vectors(
+            con,
+            self.model,
+            [k for k, _, _ in items],
+            [i for _, i, _ in items],
+            hashes,
+            [known[h] for h in hashes],
+        )
         return len(items)
 
     def finish(self, con: duckdb.DuckDBPyConnection) -> str:
@@ -364,6 +418,19 @@ class EmbedStage(Stage):
         return f"{s['encoded']} texts encoded, {s['reused']} reused"
 
 
-__all__ = ["DEFAULT_MODEL", "PAD_MULTIPLE", "EmbedStage", "classifier_suffix", "delete_vectors", "dimension", "empty", "encode",
-           "encode_with", "load_model", "model_name", "shares_classifier_encoder", "store_vectors",
-           "vectors"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "PAD_MULTIPLE",
+    "EmbedStage",
+    "classifier_suffix",
+    "delete_vectors",
+    "dimension",
+    "empty",
+    "encode",
+    "encode_with",
+    "load_model",
+    "model_name",
+    "shares_classifier_encoder",
+    "store_vectors",
+    "vectors",
+]

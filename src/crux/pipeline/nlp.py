@@ -28,9 +28,22 @@ log = logging.getLogger(__name__)
 SENTENCIZER = "sentencizer"
 # Components that sentence splitting never needs (their names across spaCy's pipelines).
 _NOT_FOR_SENTENCES = (
-    "tok2vec", "tagger", "morphologizer", "parser", "attribute_ruler", "lemmatizer",
-    "trainable_lemmatizer", "ner", "entity_ruler", "span_ruler", "spancat", "entity_linker",
-    "textcat", "textcat_multilabel", "transformer", "curated_transformer",
+    "tok2vec",
+    "tagger",
+    "morphologizer",
+    "parser",
+    "attribute_ruler",
+    "lemmatizer",
+    "trainable_lemmatizer",
+    "ner",
+    "entity_ruler",
+    "span_ruler",
+    "spancat",
+    "entity_linker",
+    "textcat",
+    "textcat_multilabel",
+    "transformer",
+    "curated_transformer",
 )
 
 _cache: dict[str, Language] = {}
@@ -102,9 +115,11 @@ def analysis_pipeline(name: str | None = None, disable: tuple[str, ...] = ("ner"
     try:
         nlp = spacy.load(name, disable=list(disable))
     except OSError:
-        raise StageError(f"the spaCy model {name!r} (setting spacy_model) is not installed, and the "
-                         f"claim features need its tagger and parser: pip install {name.replace('_', '-')}, "
-                         "or set spacy_model to an installed model") from None
+        raise StageError(
+            f"the spaCy model {name!r} (setting spacy_model) is not installed, and the "
+            f"claim features need its tagger and parser: pip install {name.replace('_', '-')}, "
+            "or set spacy_model to an installed model"
+        ) from None
     _cache[key] = nlp
     return nlp
 
@@ -116,7 +131,9 @@ def _load_senter(spacy, name: str) -> Language:  # type: ignore[no-untyped-def]
             nlp.enable_pipe("senter")
         return nlp
     # No senter: keep the parser (and the tok2vec it listens to).
-    nlp = spacy.load(name, exclude=[c for c in _NOT_FOR_SENTENCES if c not in ("tok2vec", "parser")])
+    nlp = spacy.load(
+        name, exclude=[c for c in _NOT_FOR_SENTENCES if c not in ("tok2vec", "parser")]
+    )
     if "parser" not in nlp.pipe_names and "sentencizer" not in nlp.pipe_names:
         nlp.add_pipe("sentencizer")
     return nlp
@@ -126,8 +143,20 @@ def _notice(name: str, why: str) -> None:
     if name in _noticed:
         return
     _noticed.add(name)
-    log.warning("spaCy model %s %s; splitting sentences with spaCy's rule-based sentencizer "
-                "(install it: pip install %s)", name, why, name.replace("_", "-"))
+    log.warning(
+        "spaCy model %s %s; splitting sentences with spaCy's rule-based sentencizer "
+        "(install it: pip install %s)",
+        name,
+        why,
+        name.replace("_", "-"),
+    )
 
 
-__all__ = ["SENTENCIZER", "analysis_pipeline", "model_available", "model_name", "sentence_pipeline", "splitter_id"]
+__all__ = [
+    "SENTENCIZER",
+    "analysis_pipeline",
+    "model_available",
+    "model_name",
+    "sentence_pipeline",
+    "splitter_id",
+]

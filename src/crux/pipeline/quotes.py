@@ -24,29 +24,46 @@ from .stance import normalise
 if TYPE_CHECKING:
     from .docview import DocView, Sent
 
-__all__ = ["LinkSite", "QuoteGroup", "attribute_quotes", "inline_quotes", "quote_blocks", "quote_groups"]
+__all__ = [
+    "LinkSite",
+    "QuoteGroup",
+    "attribute_quotes",
+    "inline_quotes",
+    "quote_blocks",
+    "quote_groups",
+]
 
-ANSWER_MAX = 5     # sentences after a quote that count as its answer
-LEAD_IN = 2        # sentences before a quote that may introduce it
+ANSWER_MAX = 5  # sentences after a quote that count as its answer
+LEAD_IN = 2  # sentences before a quote that may introduce it
 _SKIP = frozenset(("heading", "caption", "table_cell", "code", "math"))
-_GENERIC_ANCHOR = re.compile(r"^(?:here|this|this one|link|source|post|article|paper|comment|pdf|\[?\d+\]?|"
-                             r"https?://\S+|www\.\S+|\S+\.(?:com|org|net|io)\S*)$", re.I)
+_GENERIC_ANCHOR = re.compile(
+    r"^(?:here|this|this one|link|source|post|article|paper|comment|pdf|\[?\d+\]?|"
+    r"https?://\S+|www\.\S+|\S+\.(?:com|org|net|io)\S*)$",
+    re.I,
+)
 _NAME = re.compile(r"\b[A-Z][a-z][\w'\u2019-]{1,}\b")
-_NOT_NAMES = frozenset("""the this that these those there here then than what when where which who why how
+_NOT_NAMES = frozenset(
+    """the this that these those there here then than what when where which who why how
 it its it's i i'm i've we our you your he she they his her their a an and but or so if in on at of for to
 from by with as is are was were be been my me one two some many most much more less all any each every
 no not yes also still just only even however because since while although though after before first
-second third finally crucially indeed thus hence note see let let's consider quoting quote""".split())
-_STOP = _NOT_NAMES | frozenset("""about into over under out up down off again further once can could should would
-will may might must do does did done have has had having say says said writes wrote argues argued""".split())
-_NEW_SOURCE = re.compile(r"\b(?:a|an|one|another)\b[^.:]{0,50}\b(?:post|paper|article|book|essay|comment|tweet|"
-                         r"thread|blog|study|report|letter|speech|interview)\b", re.I)
+second third finally crucially indeed thus hence note see let let's consider quoting quote""".split()
+)
+_STOP = _NOT_NAMES | frozenset(
+    """about into over under out up down off again further once can could should would
+will may might must do does did done have has had having say says said writes wrote argues argued""".split()
+)
+_NEW_SOURCE = re.compile(
+    r"\b(?:a|an|one|another)\b[^.:]{0,50}\b(?:post|paper|article|book|essay|comment|tweet|"
+    r"thread|blog|study|report|letter|speech|interview)\b",
+    re.I,
+)
 _INLINE = re.compile(r"[\u201c\"]([^\u201c\u201d\"]{20,400})[\u201d\"]")
 
 
 @dataclass
 class QuoteGroup:
-    start: int                       # index of the first quoted sentence in ``doc.sents``
+    start: int  # index of the first quoted sentence in ``doc.sents``
     quoted: list[Sent]
     answer: list[Sent] = field(default_factory=list)
 
@@ -56,7 +73,7 @@ class LinkSite:
     """A hyperlink of the document and the sentence it sits in."""
 
     key: str
-    index: int                       # sentence index in ``doc.sents``
+    index: int  # sentence index in ``doc.sents``
     anchor: str
     url: str = ""
 
@@ -86,7 +103,11 @@ def quote_groups(doc: DocView) -> list[tuple[list[Sent], list[Sent]]]:
 def inline_quotes(text: str) -> list[str]:
     """Quotations of at least six words inside a sentence of the author's own (shorter ones are
     mostly terms: "the hard problem of consciousness")."""
-    return [m.group(1).strip(" ,.") for m in _INLINE.finditer(text or "") if len(m.group(1).split()) >= 6]
+    return [
+        m.group(1).strip(" ,.")
+        for m in _INLINE.finditer(text or "")
+        if len(m.group(1).split()) >= 6
+    ]
 
 
 def _names(texts: list[str]) -> set[str]:

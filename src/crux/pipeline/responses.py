@@ -65,13 +65,30 @@ if TYPE_CHECKING:
 __all__ = ["RESPONSE_MIN", "ResponsesStage", "analyse"]
 
 RESPONSE_MIN = 0.5
-_NAMED = re.compile(r"\b(?:paper|post|essay|article|report|book|blog ?post|piece)\s+(?:called|titled|"
-                    r"named|entitled)\s+[\"\u201c']([^\"\u201d']{4,120})[\"\u201d']", re.I)
-OPENING_SENTS = 8   # a quote starting this early is what the post starts from
-_W = {"named": 0.25, "reply": 0.6, "title": 0.6, "followup": 0.5, "opening": 0.25, "cue": 0.3, "review": 0.3,
-      "reported": 0.15,
-      "stance": 0.15, "quotes": 0.5, "quoted": 0.1, "mentions": 0.05, "claims": 0.2, "cite": -0.6, "list": -0.3,
-      "crowded": -0.25}
+_NAMED = re.compile(
+    r"\b(?:paper|post|essay|article|report|book|blog ?post|piece)\s+(?:called|titled|"
+    r"named|entitled)\s+[\"\u201c']([^\"\u201d']{4,120})[\"\u201d']",
+    re.I,
+)
+OPENING_SENTS = 8  # a quote starting this early is what the post starts from
+_W = {
+    "named": 0.25,
+    "reply": 0.6,
+    "title": 0.6,
+    "followup": 0.5,
+    "opening": 0.25,
+    "cue": 0.3,
+    "review": 0.3,
+    "reported": 0.15,
+    "stance": 0.15,
+    "quotes": 0.5,
+    "quoted": 0.1,
+    "mentions": 0.05,
+    "claims": 0.2,
+    "cite": -0.6,
+    "list": -0.3,
+    "crowded": -0.25,
+}
 # Signals that say the document answers the target; without one (or two claim pairs) a link is a
 # citation whatever its score ("Jessica recently wrote about X" in an opening).
 _EVIDENCE = ("reply", "title", "followup", "cue", "quotes", "stance", "named", "review")
@@ -121,16 +138,22 @@ def _title_matches(rest: str, tgt: DocView | None) -> bool:
     return len(a & b) >= max(2, 0.6 * min(len(a), len(b)))
 
 
-def analyse(con: duckdb.DuckDBPyConnection, doc_id: str, views: dict[str, DocView],
-            links: list[tuple], by_author: dict[str, list[str]]) -> list[tuple]:
+def analyse(
+    con: duckdb.DuckDBPyConnection,
+    doc_id: str,
+    views: dict[str, DocView],
+    links: list[tuple],
+    by_author: dict[str, list[str]],
+) -> list[tuple]:
     """responses rows for one document."""
     src = views[doc_id]
     cands: dict[str, dict[str, Any]] = {}
     own_key = src.url_key
 
     def cand(key: str, tid: str | None, url: str | None) -> dict[str, Any]:
-        c = cands.setdefault(key, {"target_id": tid, "target_url": url, "signals": {}, "anchors": [],
-                                   "context": []})
+        c = cands.setdefault(
+            key, {"target_id": tid, "target_url": url, "signals": {}, "anchors": [], "context": []}
+        )
         if tid and not c["target_id"]:
             c["target_id"] = tid
         return c
@@ -159,8 +182,11 @@ def analyse(con: duckdb.DuckDBPyConnection, doc_id: str, views: dict[str, DocVie
     if tr:
         # The title names one target: a linked document it matches (first link wins), else the
         # named author's latest earlier post.
-        linked = [k for k, c in cands.items() if c["target_id"] in views
-                  and _title_matches(tr[1], views[c["target_id"]])]
+        linked = [
+            k
+            for k, c in cands.items()
+            if c["target_id"] in views and _title_matches(tr[1], views[c["target_id"]])
+        ]
         if linked:
             title_target = linked[0]
         else:
@@ -173,7 +199,9 @@ def analyse(con: duckdb.DuckDBPyConnection, doc_id: str, views: dict[str, DocVie
             # an outside work the title names: its link's URL, anchor or sentence names it
             # ("A long reply to Ben Garfinkel on ..." -> .../ben-garfinkel-classic-ai-risk-arguments)
             named = [(_names_link(tr[1], c), k) for k, c in cands.items() if c["target_id"] is None]
-            strength, key = max(named, key=lambda x: x[0], default=(0.0, None))  # first link wins a tie
+            strength, key = max(
+                named, key=lambda x: x[0], default=(0.0, None)
+            )  # first link wins a tie
             if strength > 0:
                 title_target = key
     groups = quote_blocks(src)
@@ -182,9 +210,20 @@ def analyse(con: duckdb.DuckDBPyConnection, doc_id: str, views: dict[str, DocVie
     if len(owners) < len(groups):
         # Quotes no link introduces belong to the one outside work the opening announces an answer
         # to ("A response to <X>", "<X> ... I think it is mistaken"), or the title names.
-        mains = {k for k, c in cands.items() if c["target_id"] is None and (
-            _announced(src, c["context"], first_blocks) or k == title_target or (
-                tr is not None and title_target is None and any(_title_matches_text(tr[1], a) for a in c["anchors"])))}
+        mains = {
+            k
+            for k, c in cands.items()
+            if c["target_id"] is None
+            and (
+                _announced(src, c["context"], first_blocks)
+                or k == title_target
+                or (
+                    tr is not None
+                    and title_target is None
+                    and any(_title_matches_text(tr[1], a) for a in c["anchors"])
+                )
+            )
+        }
         if len(mains) == 1:
             main = mains.pop()
             for gi in range(len(groups)):
@@ -193,8 +232,14 @@ def analyse(con: duckdb.DuckDBPyConnection, doc_id: str, views: dict[str, DocVie
     for gi, (key, inherited) in owners.items():
         by_owner.setdefault(key, []).append((groups[gi], inherited))
     # The post opens by quoting a linked source: under a response title, that source is what it answers.
-    opening_owner = next((owners[gi][0] for gi, g in enumerate(groups) if gi in owners and not owners[gi][1]
-                          and g.start < OPENING_SENTS), None)
+    opening_owner = next(
+        (
+            owners[gi][0]
+            for gi, g in enumerate(groups)
+            if gi in owners and not owners[gi][1] and g.start < OPENING_SENTS
+        ),
+        None,
+    )
     quote_texts = [s.text for s in src.sents if s.in_quote]
     if quote_texts and not any(c["target_id"] is None and c["context"] for c in cands.values()):
         # An outside work named, not linked, in the opening and quoted below it.
@@ -207,28 +252,48 @@ def analyse(con: duckdb.DuckDBPyConnection, doc_id: str, views: dict[str, DocVie
                 c["anchors"].append(m.group(1))
                 c["signals"]["named"] = m.group(1)
                 break
-    review = review_cue(" ".join([s.text for s in src.sents if not s.in_quote and s.kind != "heading"][:6]),
-                        src.title)
+    review = review_cue(
+        " ".join([s.text for s in src.sents if not s.in_quote and s.kind != "heading"][:6]),
+        src.title,
+    )
     rows = []
     for key, c in cands.items():
         sig: dict[str, Any] = c["signals"]
         tgt = views.get(c["target_id"]) if c["target_id"] else None
-        if tr and (key == title_target or (tgt is None and title_target is None and (any(
-                _title_matches_text(tr[1], a) for a in c["anchors"]) or key == opening_owner))):
+        if tr and (
+            key == title_target
+            or (
+                tgt is None
+                and title_target is None
+                and (
+                    any(_title_matches_text(tr[1], a) for a in c["anchors"]) or key == opening_owner
+                )
+            )
+        ):
             sig["title"] = tr[0]
         ctx_text = []
-        own_text: list[str] = []   # the link sentences, and the ones either side
+        own_text: list[str] = []  # the link sentences, and the ones either side
         opening = False
         for i, s in c["context"]:
             if s.kind == "blockquote":
                 continue
             text = s.text
-            own_text += [*(x.text for x in src.sents[max(0, i - 1):i] if x.kind != "blockquote" and x.block == s.block),
-                         s.text,
-                         *(x.text for x in src.sents[i + 1:i + 2] if not x.in_quote)]
+            own_text += [
+                *(
+                    x.text
+                    for x in src.sents[max(0, i - 1) : i]
+                    if x.kind != "blockquote" and x.block == s.block
+                ),
+                s.text,
+                *(x.text for x in src.sents[i + 1 : i + 2] if not x.in_quote),
+            ]
             if s.block in first_blocks or i < 3:
                 opening = True
-                nxt = [x.text for x in src.sents[i + 1:i + 3] if x.block == s.block and not x.in_quote]
+                nxt = [
+                    x.text
+                    for x in src.sents[i + 1 : i + 3]
+                    if x.block == s.block and not x.in_quote
+                ]
                 text = " ".join([text, *nxt])
             for a in c["anchors"]:
                 if a and len(a) < len(s.text):
@@ -255,7 +320,11 @@ def analyse(con: duckdb.DuckDBPyConnection, doc_id: str, views: dict[str, DocVie
                 sig["reported"] = wc
         if "title" not in sig and _names_in_title(src.title, tgt, c["anchors"]):
             sig["title"] = "names it"
-        named_title = tgt.title if tgt is not None else (c["anchors"][0] if sig.get("title") == "names it" else None)
+        named_title = (
+            tgt.title
+            if tgt is not None
+            else (c["anchors"][0] if sig.get("title") == "names it" else None)
+        )
         fc = followup_cue(" ".join(own_text), src.title, named_title)
         if fc:
             sig["followup"] = fc
@@ -278,7 +347,9 @@ def analyse(con: duckdb.DuckDBPyConnection, doc_id: str, views: dict[str, DocVie
             owned = [(g, True) for g in groups]
         if tgt is not None:
             inline = _inline_matches(src, tgt)
-            strong = inline > 0 or any(k in sig for k in ("reply", "title", "opening", "cue", "followup"))
+            strong = inline > 0 or any(
+                k in sig for k in ("reply", "title", "opening", "cue", "followup")
+            )
             if strong or quote_texts:
                 matches = match_pair(src, tgt, reply="reply" in sig, embeddings=strong, loose=False)
                 quoted = [m.target_text for m in matches if m.method == "quote-reply"]
@@ -306,23 +377,35 @@ def analyse(con: duckdb.DuckDBPyConnection, doc_id: str, views: dict[str, DocVie
         for k, w in _W.items():
             if k in sig:
                 score += w
-        if "cite" in sig and ("title" in sig or "quotes" in sig or "reply" in sig or "followup" in sig):
+        if "cite" in sig and (
+            "title" in sig or "quotes" in sig or "reply" in sig or "followup" in sig
+        ):
             score -= _W["cite"] / 2  # a strong signal outweighs a "see also"
         if "opening" in sig and "cue" in sig:
             score += 0.1
         score = max(0.0, min(1.0, score))
         cued = any(sentence_stance(m.source.text, m.target_text)[1] >= 0.55 for m in matches)
-        evidence_of_response = (any(k in sig for k in _EVIDENCE) or sig.get("claims", 0) >= 2
-                                or ("claims" in sig and cued and "mentions" in sig))
+        evidence_of_response = (
+            any(k in sig for k in _EVIDENCE)
+            or sig.get("claims", 0) >= 2
+            or ("claims" in sig and cued and "mentions" in sig)
+        )
         # Quoting an outside work is mostly exposition or evidence ("As Bryan Caplan says:", a
         # primary source, a definition): alone, even with a reply after it, the document only
         # cites it. The answers to its quotes still make claim links ("quote_relation").
         # A post or comment of a forum (or of the source's own site) that is not in the corpus
         # is quoted to be answered more often: it keeps the quotes as evidence.
-        quotes_only = (tgt is None and not _forum_post(key, c["target_url"], src.url)
-                       and not any(k in sig for k in _EVIDENCE if k != "quotes"))
+        quotes_only = (
+            tgt is None
+            and not _forum_post(key, c["target_url"], src.url)
+            and not any(k in sig for k in _EVIDENCE if k != "quotes")
+        )
         relation, why, quote_relation = "cites", None, None
-        if score >= RESPONSE_MIN and evidence_of_response and not _SUMMARY.search(str(sig.get("cite", ""))):
+        if (
+            score >= RESPONSE_MIN
+            and evidence_of_response
+            and not _SUMMARY.search(str(sig.get("cite", "")))
+        ):
             relation, why = _relation(context, sig, tr, tgt, matches, src, votes)
             if quotes_only:
                 relation, quote_relation = "cites", relation
@@ -339,8 +422,17 @@ def analyse(con: duckdb.DuckDBPyConnection, doc_id: str, views: dict[str, DocVie
             evidence["quote"] = quoted[:8]
         if owned:
             evidence["quote_groups"] = [g.quoted[0].id for g, _ in owned]
-        rows.append((doc_id, key, c["target_id"], c["target_url"], relation, round(score, 3),
-                     json.dumps(evidence, ensure_ascii=False)))
+        rows.append(
+            (
+                doc_id,
+                key,
+                c["target_id"],
+                c["target_url"],
+                relation,
+                round(score, 3),
+                json.dumps(evidence, ensure_ascii=False),
+            )
+        )
     return rows
 
 
@@ -348,7 +440,9 @@ def _announced(src: DocView, context: list[tuple[int, Any]], first_blocks: list[
     """A link in the opening whose paragraph announces an answer to it."""
     for i, s in context:
         if s.kind != "blockquote" and (s.block in first_blocks or i < 3):
-            text = " ".join([s.text, *(x.text for x in src.sents[i + 1:i + 3] if x.block == s.block)])
+            text = " ".join(
+                [s.text, *(x.text for x in src.sents[i + 1 : i + 3] if x.block == s.block)]
+            )
             if response_cue(text):
                 return True
     return False
@@ -373,8 +467,11 @@ def _names_in_title(title: str | None, tgt: DocView | None, anchors: list[str]) 
     t = normalise(title or "")
     if not t:
         return False
-    names = [normalise(q) for q in re.findall(r"[\u201c\"]([^\u201c\u201d\"]+)[\u201d\"]", title or "")
-             if any(normalise(q) == normalise(a) for a in anchors)]
+    names = [
+        normalise(q)
+        for q in re.findall(r"[\u201c\"]([^\u201c\u201d\"]+)[\u201d\"]", title or "")
+        if any(normalise(q) == normalise(a) for a in anchors)
+    ]
     if tgt is not None:
         names.append(normalise(tgt.title or ""))
     return any(len(n.split()) >= 3 and n in t and n != t for n in names)
@@ -397,7 +494,11 @@ def _names_link(rest: str, c: dict[str, Any]) -> int:
         return 0
     url = (c.get("target_url") or "").lower()
     url_words = set(re.findall(r"[a-z0-9]+", url.split("://", 1)[-1]))
-    text = set(normalise(" ".join([*c["anchors"], *(s.text for _, s in c["context"] if s.kind != "blockquote")])).split())
+    text = set(
+        normalise(
+            " ".join([*c["anchors"], *(s.text for _, s in c["context"] if s.kind != "blockquote")])
+        ).split()
+    )
     have = url_words | text
     joined = {a + b for a, b in zip(words, words[1:], strict=False)}
     found = sum(w in have for w in words) + 2 * sum(j in url_words for j in joined)
@@ -409,18 +510,35 @@ def _title_matches_text(rest: str, anchor: str) -> bool:
     return bool(a) and bool(b) and len(a & b) >= max(2, 0.6 * min(len(a), len(b)))
 
 
-def _relation(context: str, sig: dict[str, Any], tr: tuple[str, str] | None, tgt: DocView | None,
-              matches: list, src: DocView, quote_votes: dict[str, float]) -> tuple[str, str]:
+def _relation(
+    context: str,
+    sig: dict[str, Any],
+    tr: tuple[str, str] | None,
+    tgt: DocView | None,
+    matches: list,
+    src: DocView,
+    quote_votes: dict[str, float],
+) -> tuple[str, str]:
     rel, why = _relation_from_cues(context, sig, tr, tgt, matches, src, quote_votes)
-    if rel == "rebuts" and why in ("claim stance", "quote answers", "default") \
-            and (src.title or "").rstrip().endswith("?"):
+    if (
+        rel == "rebuts"
+        and why in ("claim stance", "quote answers", "default")
+        and (src.title or "").rstrip().endswith("?")
+    ):
         # a question post takes its target up; only a cue or a title makes it a rebuttal
         return "extends", f"question post ({why})"
     return rel, why
 
 
-def _relation_from_cues(context: str, sig: dict[str, Any], tr: tuple[str, str] | None, tgt: DocView | None,
-                        matches: list, src: DocView, quote_votes: dict[str, float]) -> tuple[str, str]:
+def _relation_from_cues(
+    context: str,
+    sig: dict[str, Any],
+    tr: tuple[str, str] | None,
+    tgt: DocView | None,
+    matches: list,
+    src: DocView,
+    quote_votes: dict[str, float],
+) -> tuple[str, str]:
     if "reply" in sig:
         votes = {"attacks": 0.0, "supports": 0.0}
         first = [s for s in src.sents if not s.in_quote][:2]
@@ -436,8 +554,21 @@ def _relation_from_cues(context: str, sig: dict[str, Any], tr: tuple[str, str] |
         return ("rebuts" if votes["attacks"] > votes["supports"] else "supports"), "stance"
     if "followup" in sig:
         return "extends", f"follow-up: {sig['followup']}"
-    if "title" in sig and tr and tr[0] in ("contra", "against", "rebuttal to", "rebutting", "critique of",
-                                           "a critique of", "why i disagree with", "disagreeing with"):
+    if (
+        "title" in sig
+        and tr
+        and tr[0]
+        in (
+            "contra",
+            "against",
+            "rebuttal to",
+            "rebutting",
+            "critique of",
+            "a critique of",
+            "why i disagree with",
+            "disagreeing with",
+        )
+    ):
         return "rebuts", f"title: {tr[0]}"
     rel, cue = link_relation(context)
     if rel:
@@ -450,7 +581,9 @@ def _relation_from_cues(context: str, sig: dict[str, Any], tr: tuple[str, str] |
             return "rebuts", f"title: {cue_word}"
         return "rebuts", f"title: {cue_word}"
     if quote_votes["attacks"] or quote_votes["supports"]:
-        return ("supports" if quote_votes["supports"] > quote_votes["attacks"] else "rebuts"), "quote answers"
+        return (
+            "supports" if quote_votes["supports"] > quote_votes["attacks"] else "rebuts"
+        ), "quote answers"
     if "review" in sig:
         return "supports", f"review: {sig['review']}"
     if tgt is None and ("quotes" in sig or "quoted" in sig):
@@ -468,8 +601,15 @@ class ResponsesStage(Stage):
 
     name: ClassVar[str] = "responses"
     version: ClassVar[str] = "5"
-    reads: ClassVar[tuple[str, ...]] = ("documents", "links", "document_keys", "blocks", "sentences", "claims",
-                                        "embeddings")
+    reads: ClassVar[tuple[str, ...]] = (
+        "documents",
+        "links",
+        "document_keys",
+        "blocks",
+        "sentences",
+        "claims",
+        "embeddings",
+    )
     writes: ClassVar[tuple[str, ...]] = ("responses",)
     after: ClassVar[tuple[str, ...]] = ("segment",)
     batch_size: ClassVar[int] = 128
@@ -486,22 +626,28 @@ class ResponsesStage(Stage):
         "      UNION ALL SELECT id, id FROM documents) l "
         "  ON l.source_id = d.id "
         "JOIN _stage_state g ON g.stage IN ('segment', 'claims') AND g.document_id = l.target_id "
-        "WHERE g.done_at > r.done_at ORDER BY d.id")
+        "WHERE g.done_at > r.done_at ORDER BY d.id"
+    )
 
     def process(self, con: duckdb.DuckDBPyConnection, docs: list[PendingDoc]) -> int:
         from ..db.store import bulk_insert
+
         ids = [d.id for d in docs]
         con.execute("DELETE FROM responses WHERE source_id IN (SELECT unnest(?))", [ids])
         links: dict[str, list[tuple]] = {}
         for row in con.execute(
-                "SELECT source_id, position, target_url, target_key, target_id, anchor_text FROM links "
-                "WHERE source_id IN (SELECT unnest(?)) ORDER BY source_id, position", [ids]).fetchall():
+            "SELECT source_id, position, target_url, target_key, target_id, anchor_text FROM links "
+            "WHERE source_id IN (SELECT unnest(?)) ORDER BY source_id, position",
+            [ids],
+        ).fetchall():
             links.setdefault(row[0], []).append(row[1:])
         # Posts by an author named in a "Contra X" title, published before the responder.
         by_author: dict[str, list[str]] = {}
         titled = con.execute(
             "SELECT id, title, published_at FROM documents WHERE id IN (SELECT unnest(?)) "
-            "AND kind = 'post'", [ids]).fetchall()
+            "AND kind = 'post'",
+            [ids],
+        ).fetchall()
         for did, title, published in titled:
             tr = title_response(title)
             if not tr:
@@ -514,27 +660,41 @@ class ResponsesStage(Stage):
                 "SELECT id FROM documents WHERE kind = 'post' AND id <> ? AND author IS NOT NULL "
                 "AND regexp_matches(lower(author), ?) AND (? IS NULL OR published_at <= ?) "
                 "ORDER BY published_at DESC LIMIT 20",
-                [did, rf"\b({alternatives})\b", published, published]).fetchall()
+                [did, rf"\b({alternatives})\b", published, published],
+            ).fetchall()
             by_author[did] = [h[0] for h in hits]
         need = set(ids)
         for link_rows in links.values():
             need.update(r[3] for r in link_rows if r[3])
         for named_ids in by_author.values():
             need.update(named_ids)
-        parents = con.execute("SELECT parent_id FROM documents WHERE id IN (SELECT unnest(?)) "
-                              "AND parent_id IS NOT NULL", [ids]).fetchall()
+        parents = con.execute(
+            "SELECT parent_id FROM documents WHERE id IN (SELECT unnest(?)) "
+            "AND parent_id IS NOT NULL",
+            [ids],
+        ).fetchall()
         need.update(p[0] for p in parents)
         views = load_docs(con, list(need))
         hot = {d for d in ids if d in views and (views[d].kind == "comment" or d in by_author)}
-        VECTORS.prefetch(con, {k: v for k, v in views.items()
-                               if k in hot or any(views[h].parent_id == k for h in hot)})
+        VECTORS.prefetch(
+            con,
+            {
+                k: v
+                for k, v in views.items()
+                if k in hot or any(views[h].parent_id == k for h in hot)
+            },
+        )
         rows: list[tuple] = []
         for d in ids:
             if d in views:
                 rows.extend(analyse(con, d, views, links.get(d, []), by_author))
-        bulk_insert(con, "responses", ("source_id", "target_key", "target_id", "target_url", "relation",
-                                       "score", "evidence"), rows,
-                    "ON CONFLICT (source_id, target_key) DO NOTHING")
+        bulk_insert(
+            con,
+            "responses",
+            ("source_id", "target_key", "target_id", "target_url", "relation", "score", "evidence"),
+            rows,
+            "ON CONFLICT (source_id, target_key) DO NOTHING",
+        )
         return len(rows)
 
     def finish(self, con: duckdb.DuckDBPyConnection) -> str:
@@ -546,5 +706,6 @@ class ResponsesStage(Stage):
             "  JOIN responses c ON c.source_id = a.source_id AND c.target_id = b.target_id "
             "  WHERE a.relation = 'supports' AND c.relation IN ('supports', 'extends')) t "
             "WHERE responses.source_id = t.source_id AND responses.target_key = t.target_key "
-            "RETURNING 1").fetchall()
+            "RETURNING 1"
+        ).fetchall()
         return f"{len(changed)} relations inferred" if changed else ""

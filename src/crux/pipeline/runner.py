@@ -50,12 +50,21 @@ def progress_bars(enabled: bool) -> Callable[[str, int], Callable[[int], Any]] |
     def factory(name: str, total: int) -> Callable[[int], Any]:
         bar = tqdm(total=total, desc=name, unit="doc", file=sys.stderr, leave=False)
         return bar.update
+
     return factory
 
 
-def run(con: duckdb.DuckDBPyConnection, stages: list[str] | None = None, *, device: str | None = None,
-        threads: int | None = None, limit: int | None = None, force: bool = False,
-        progress: bool | None = None, echo: Callable[[str], Any] | None = None) -> list[StageResult]:
+def run(
+    con: duckdb.DuckDBPyConnection,
+    stages: list[str] | None = None,
+    *,
+    device: str | None = None,
+    threads: int | None = None,
+    limit: int | None = None,
+    force: bool = False,
+    progress: bool | None = None,
+    echo: Callable[[str], Any] | None = None,
+) -> list[StageResult]:
     """Run the named stages (default: all), in pipeline order; return their results.
 
     ``device`` and ``threads`` override the settings of those names for this call. ``progress``

@@ -41,21 +41,39 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_CHUNK = 20_000   # characters handed to spaCy at once (long blocks are cut at a space)
+MAX_CHUNK = 20_000  # characters handed to spaCy at once (long blocks are cut at a space)
 MAX_SENTENCE = 1_500  # a longer "sentence" (a list without punctuation) is cut at spaces
 NO_SENTENCES = frozenset(("code", "math"))
 
-_CONTEXT = {"h1": "heading", "h2": "heading", "h3": "heading", "h4": "heading", "h5": "heading",
-            "h6": "heading", "li": "list_item", "dt": "list_item", "dd": "list_item",
-            "td": "table_cell", "th": "table_cell", "figcaption": "caption", "caption": "caption"}
+_CONTEXT = {
+    "h1": "heading",
+    "h2": "heading",
+    "h3": "heading",
+    "h4": "heading",
+    "h5": "heading",
+    "h6": "heading",
+    "li": "list_item",
+    "dt": "list_item",
+    "dd": "list_item",
+    "td": "table_cell",
+    "th": "table_cell",
+    "figcaption": "caption",
+    "caption": "caption",
+}
 _CONTAINERS = frozenset(
     "p div section article body html main header footer aside nav details summary figure dl ul ol "
-    "table tbody thead tfoot tr hr center form fieldset".split())
-_SKIP = frozenset("script style template noscript head svg button select textarea iframe audio "
-                  "video object title".split())
+    "table tbody thead tfoot tr hr center form fieldset".split()
+)
+_SKIP = frozenset(
+    "script style template noscript head svg button select textarea iframe audio "
+    "video object title".split()
+)
 _WS = re.compile(r"[ \t\r\n\f\v\u00a0\u200b]+")
 _DISPLAY_TEX = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]", re.S)
-_INLINE_TEX = re.compile(r"\\\((.+?)\\\)|(?<![\\$\w])\$(?=[^\s$])([^$\n]{1,200}?[\\^_{}=][^$\n]{0,200}?)(?<=[^\s$])\$(?![\w$])", re.S)
+_INLINE_TEX = re.compile(
+    r"\\\((.+?)\\\)|(?<![\\$\w])\$(?=[^\s$])([^$\n]{1,200}?[\\^_{}=][^$\n]{0,200}?)(?<=[^\s$])\$(?![\w$])",
+    re.S,
+)
 
 
 @dataclass
@@ -76,6 +94,7 @@ class Sentence:
 
 
 # ---- HTML → blocks ------------------------------------------------------------------------
+
 
 def _classes(el: etree._Element) -> str:
     return el.get("class") or ""
@@ -280,29 +299,33 @@ def text_blocks(text: str | None) -> list[Block]:
             lines = [re.sub(rf"^(\s*>){{{depth}}}\s?", "", ln) for ln in lines]
         body = _WS.sub(" ", " ".join(ln.strip() for ln in lines)).strip()
         if body:
-            out.extend(_split_display_tex(Block("blockquote" if depth else "paragraph", body, depth)))
+            out.extend(
+                _split_display_tex(Block("blockquote" if depth else "paragraph", body, depth))
+            )
     return out
 
 
 # ---- blocks → sentences -------------------------------------------------------------------
 
+
 def _chunks(text: str) -> list[tuple[int, str]]:
     """``text`` cut into pieces of at most MAX_CHUNK characters, at a sentence end or a space."""
     out, pos = [], 0
     while len(text) - pos > MAX_CHUNK:
-        window = text[pos:pos + MAX_CHUNK]
+        window = text[pos : pos + MAX_CHUNK]
         cut = max(window.rfind(". "), window.rfind("\n"))
         if cut < MAX_CHUNK // 2:
             cut = window.rfind(" ")
         cut = cut + 1 if cut > 0 else MAX_CHUNK
-        out.append((pos, text[pos:pos + cut]))
+        out.append((pos, text[pos : pos + cut]))
         pos += cut
     out.append((pos, text[pos:]))
     return out
 
 
-def split_sentences(nlp: Language, doc_blocks: list[list[Block]],
-                    batch_size: int = 256) -> list[list[Sentence]]:
+def split_sentences(
+    nlp: Language, doc_blocks: list[list[Block]], batch_size: int = 256
+) -> list[list[Sentence]]:
     """Sentences of each document's blocks, one ``nlp.pipe`` over all of them."""
     jobs: list[tuple[int, int, int]] = []  # (document, block, offset)
     texts: list[str] = []
@@ -364,7 +387,7 @@ def _block_sentences(index: int, block: Block, starts: set[int]) -> list[Sentenc
     out = []
     quoted = block.depth > 0
     for a, z in zip(cuts, cuts[1:], strict=False):
-        for s, e in (_cap(text, a, z) if z - a > MAX_SENTENCE else ((a, z),)):
+        for s, e in _cap(text, a, z) if z - a > MAX_SENTENCE else ((a, z),):
             piece = text[s:e]
             s += len(piece) - len(piece.lstrip())
             e -= len(piece) - len(piece.rstrip())
@@ -393,10 +416,16 @@ _CUE = re.compile(
     r"noted|puts? it|asks?|asked|repl(?:y|ies|ied)|responds?|responded|tells?|told|tweet(?:s|ed)?|"
     r"quipped|observes?|observed|concludes?|concluded|suggests?|suggested|explains?|explained|"
     r"insists?|insisted|remarks?|remarked|adds?|added|continues?|continued|according to|"
-    r"in (?:his|her|their) words|quote|quoting|as [A-Z][\w.'’-]* (?:has )?(?:put|says?|said))\b", re.I)
-_FIRST_PERSON = re.compile(r"\b(?:I|we|I'd|I've|we've|I’d|I’ve|we’ve)\s+(?:\w+\s+){0,2}$|\b(?:I|we)\s+$")
-_AFTER = re.compile(r"^[,.;:!?]?\s*(?:[—–]|--?\s)\s*\S|^[,.]?\s*\(?[A-Z@][\w.'’-]*(?: [A-Z][\w.'’-]*)?\s+"
-                    r"(?:says?|said|writes?|wrote|argues?|argued|adds?|added|continues?|continued)\b")
+    r"in (?:his|her|their) words|quote|quoting|as [A-Z][\w.'’-]* (?:has )?(?:put|says?|said))\b",
+    re.I,
+)
+_FIRST_PERSON = re.compile(
+    r"\b(?:I|we|I'd|I've|we've|I’d|I’ve|we’ve)\s+(?:\w+\s+){0,2}$|\b(?:I|we)\s+$"
+)
+_AFTER = re.compile(
+    r"^[,.;:!?]?\s*(?:[—–]|--?\s)\s*\S|^[,.]?\s*\(?[A-Z@][\w.'’-]*(?: [A-Z][\w.'’-]*)?\s+"
+    r"(?:says?|said|writes?|wrote|argues?|argued|adds?|added|continues?|continued)\b"
+)
 
 
 _QUOTE_MARKS = re.compile('[“«”»"]')
@@ -420,25 +449,26 @@ def quote_spans(text: str) -> list[tuple[int, int]]:
     pairs = [(straight[k], straight[k + 1] + 1) for k in range(0, len(straight) - 1, 2)]
     # Straight marks count only when every pair opens after a space and closes before one.
     if len(straight) % 2 == 0 and all(
-            (a == 0 or not text[a - 1].isalnum()) and (z == len(text) or not text[z].isalnum())
-            for a, z in pairs):
+        (a == 0 or not text[a - 1].isalnum()) and (z == len(text) or not text[z].isalnum())
+        for a, z in pairs
+    ):
         spans += pairs
     return sorted(spans)
 
 
 def _attributed(blocks: list[Block], b: int, span: tuple[int, int]) -> bool:
     text = blocks[b].text
-    before = text[max(0, span[0] - 150):span[0]]
+    before = text[max(0, span[0] - 150) : span[0]]
     cut = max(before.rfind(". "), before.rfind("? "), before.rfind("! "))
-    before = before[cut + 1:] if cut >= 0 else before
+    before = before[cut + 1 :] if cut >= 0 else before
     cue = _CUE.search(before)
-    if cue and _FIRST_PERSON.search(before[:cue.start()]):
+    if cue and _FIRST_PERSON.search(before[: cue.start()]):
         return False  # "I told them", "we ask": the author's own words
     if cue or before.rstrip().endswith(":"):
         return True
-    if not text[:span[0]].strip() and b > 0 and blocks[b - 1].text.rstrip().endswith(":"):
+    if not text[: span[0]].strip() and b > 0 and blocks[b - 1].text.rstrip().endswith(":"):
         return True  # "Marcus argues:" then a paragraph in quotation marks
-    return bool(_AFTER.search(text[span[1]:span[1] + 60]))
+    return bool(_AFTER.search(text[span[1] : span[1] + 60]))
 
 
 def mark_inline_quotes(blocks: list[Block], sents: list[Sentence]) -> None:
@@ -466,17 +496,24 @@ def mark_inline_quotes(blocks: list[Block], sents: list[Sentence]) -> None:
             if inside * 2 < (s.end - s.start):
                 continue
             quoted = blocks[s.block].text[qa:qz]
-            outside = blocks[s.block].text[s.start:max(s.start, qa)] + " " + \
-                blocks[s.block].text[min(qz, s.end):s.end]
+            outside = (
+                blocks[s.block].text[s.start : max(s.start, qa)]
+                + " "
+                + blocks[s.block].text[min(qz, s.end) : s.end]
+            )
             if s.text.endswith(":"):
                 break  # the sentence introduces something ("In “Title”, X wrote:")
-            if len(quoted.split()) >= 4 and len(outside.split()) <= 10 and \
-                    _attributed(blocks, s.block, (qa, qz)):
+            if (
+                len(quoted.split()) >= 4
+                and len(outside.split()) <= 10
+                and _attributed(blocks, s.block, (qa, qz))
+            ):
                 s.in_quote = True
                 break
 
 
 # ---- the stage ----------------------------------------------------------------------------
+
 
 def document_blocks(html: str | None, text: str | None, doc_id: str = "?") -> list[Block]:
     """A document's blocks: from its HTML, else from its text; bad HTML falls back to text."""
@@ -484,8 +521,12 @@ def document_blocks(html: str | None, text: str | None, doc_id: str = "?") -> li
         try:
             return html_blocks(html)
         except Exception as e:  # never lose a document to bad markup
-            log.warning("document %s: could not read its HTML (%s: %s); segmented its text instead",
-                        doc_id, type(e).__name__, str(e)[:100])
+            log.warning(
+                "document %s: could not read its HTML (%s: %s); segmented its text instead",
+                doc_id,
+                type(e).__name__,
+                str(e)[:100],
+            )
     return text_blocks(text)
 
 
@@ -511,24 +552,51 @@ class SegmentStage(Stage):
             self.setup(con)
         assert self.nlp is not None
         ids = [d.id for d in docs]
-        rows = con.execute("SELECT id, html, text FROM documents WHERE id IN (SELECT unnest(?)) "
-                           "ORDER BY id", [ids]).fetchall()
+        rows = con.execute(
+            "SELECT id, html, text FROM documents WHERE id IN (SELECT unnest(?)) ORDER BY id", [ids]
+        ).fetchall()
         con.execute("DELETE FROM sentences WHERE document_id IN (SELECT unnest(?))", [ids])
         con.execute("DELETE FROM blocks WHERE document_id IN (SELECT unnest(?))", [ids])
         all_blocks = [document_blocks(html, text, doc_id) for doc_id, html, text in rows]
         all_sents = split_sentences(self.nlp, all_blocks)
         block_rows, sent_rows = [], []
         for (doc_id, _, _), blocks, sents in zip(rows, all_blocks, all_sents, strict=True):
-            block_rows += [(f"{doc_id}:b{i}", doc_id, i, b.kind, b.text, b.depth)
-                           for i, b in enumerate(blocks)]
-            sent_rows += [(f"{doc_id}:s{i}", doc_id, f"{doc_id}:b{s.block}", i, s.text, s.start,
-                           s.end, s.in_quote) for i, s in enumerate(sents)]
-        bulk_insert(con, "blocks", ("id", "document_id", "position", "kind", "text", "depth"),
-                    block_rows)
-        bulk_insert(con, "sentences", ("id", "document_id", "block_id", "position", "text",
-                                       "start", '"end"', "in_quote"), sent_rows)
+            block_rows += [
+                (f"{doc_id}:b{i}", doc_id, i, b.kind, b.text, b.depth) for i, b in enumerate(blocks)
+            ]
+            sent_rows += [
+                (
+                    f"{doc_id}:s{i}",
+                    doc_id,
+                    f"{doc_id}:b{s.block}",
+                    i,
+                    s.text,
+                    s.start,
+                    s.end,
+                    s.in_quote,
+                )
+                for i, s in enumerate(sents)
+            ]
+        bulk_insert(
+            con, "blocks", ("id", "document_id", "position", "kind", "text", "depth"), block_rows
+        )
+        bulk_insert(
+            con,
+            "sentences",
+            ("id", "document_id", "block_id", "position", "text", "start", '"end"', "in_quote"),
+            sent_rows,
+        )
         return len(block_rows) + len(sent_rows)
 
 
-__all__ = ["Block", "SegmentStage", "Sentence", "document_blocks", "html_blocks",
-           "mark_inline_quotes", "quote_spans", "split_sentences", "text_blocks"]
+__all__ = [
+    "Block",
+    "SegmentStage",
+    "Sentence",
+    "document_blocks",
+    "html_blocks",
+    "mark_inline_quotes",
+    "quote_spans",
+    "split_sentences",
+    "text_blocks",
+]

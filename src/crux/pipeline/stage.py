@@ -32,16 +32,18 @@ class PendingDoc:
 @dataclass
 class StageResult:
     stage: str
-    docs: int = 0          # documents processed now
-    rows_out: int = 0      # rows written
-    up_to_date: int = 0    # documents that needed no work
+    docs: int = 0  # documents processed now
+    rows_out: int = 0  # rows written
+    up_to_date: int = 0  # documents that needed no work
     seconds: float = 0.0
     note: str = ""
 
     def summary(self) -> str:
         extra = f"; {self.note}" if self.note else ""
-        return (f"{self.stage}: {self.docs} documents processed, {self.rows_out} rows, "
-                f"{self.up_to_date} up to date ({self.seconds:.1f}s){extra}")
+        return (
+            f"{self.stage}: {self.docs} documents processed, {self.rows_out} rows, "
+            f"{self.up_to_date} up to date ({self.seconds:.1f}s){extra}"
+        )
 
 
 Progress = Callable[[int], Any]
@@ -54,7 +56,7 @@ class Stage:
     version: ClassVar[str] = "1"
     reads: ClassVar[tuple[str, ...]] = ("documents",)
     writes: ClassVar[tuple[str, ...]] = ()
-    after: ClassVar[tuple[str, ...]] = ()   # stages whose output for a document must be current
+    after: ClassVar[tuple[str, ...]] = ()  # stages whose output for a document must be current
     # Stages whose output this one reads: when one of them rewrote a document's rows after this
     # stage did, the document is redone (e.g. embed after claims).
     inputs: ClassVar[tuple[str, ...]] = ()
@@ -83,16 +85,25 @@ class Stage:
             "AND s.content_hash = d.content_hash AND s.version = ?)"
         ]
         for _ in self.after:
-            conds.append("EXISTS (SELECT 1 FROM _stage_state u WHERE u.stage = ? AND u.document_id = d.id "
-                         "AND u.content_hash = d.content_hash)")
-        return "SELECT d.id, d.content_hash FROM documents d WHERE " + " AND ".join(conds) + " ORDER BY d.id"
+            conds.append(
+                "EXISTS (SELECT 1 FROM _stage_state u WHERE u.stage = ? AND u.document_id = d.id "
+                "AND u.content_hash = d.content_hash)"
+            )
+        return (
+            "SELECT d.id, d.content_hash FROM documents d WHERE "
+            + " AND ".join(conds)
+            + " ORDER BY d.id"
+        )
 
-    def pending(self, con: duckdb.DuckDBPyConnection, *, force: bool = False,
-                limit: int | None = None) -> list[PendingDoc]:
+    def pending(
+        self, con: duckdb.DuckDBPyConnection, *, force: bool = False, limit: int | None = None
+    ) -> list[PendingDoc]:
         if force:
             rows = con.execute("SELECT id, content_hash FROM documents ORDER BY id").fetchall()
         else:
-            rows = con.execute(self.pending_sql(), [self.name, self.version, *self.after]).fetchall()
+            rows = con.execute(
+                self.pending_sql(), [self.name, self.version, *self.after]
+            ).fetchall()
         docs = [PendingDoc(r[0], r[1]) for r in rows]
         if not force:
             by_inputs, named = self.stale(con)
@@ -115,34 +126,48 @@ class Stage:
                 "AND e.document_id = d.id AND e.content_hash = d.content_hash AND e.version = ? "
                 "WHERE EXISTS (SELECT 1 FROM _stage_state u WHERE u.stage IN (SELECT unnest(?)) "
                 "AND u.document_id = d.id AND u.content_hash = d.content_hash "
-                "AND u.done_at > e.done_at)", [self.name, self.version, list(self.inputs)]).fetchall()
+                "AND u.done_at > e.done_at)",
+                [self.name, self.version, list(self.inputs)],
+            ).fetchall()
         if self.stale_sql:
             named = con.execute(self.stale_sql).fetchall()
         return ([PendingDoc(i, h) for i, h in by_inputs], [PendingDoc(i, h) for i, h in named])
 
     def mark_done(self, con: duckdb.DuckDBPyConnection, docs: list[PendingDoc]) -> None:
         from ..db.store import bulk_insert
-        now = _now()
-        bulk_insert(con, "_stage_state", ("stage", "document_id", "content_hash", "version", "done_at"),
-                    [(self.name, d.id, d.content_hash, self.version, now) for d in docs],
-                    "ON CONFLICT (stage, document_id) DO UPDATE SET content_hash = excluded.content_hash, "
-                    "version = excluded.version, done_at = excluded.done_at")
 
-    def run(self, con: duckdb.DuckDBPyConnection, *, limit: int | None = None, force: bool = False,
-            progress: Callable[[str, int], Progress] | None = None) -> StageResult:
+        now = _now()
+        bulk_insert(
+            con,
+            "_stage_state",
+            ("stage", "document_id", "content_hash", "version", "done_at"),
+            [(self.name, d.id, d.content_hash, self.version, now) for d in docs],
+            "ON CONFLICT (stage, document_id) DO UPDATE SET content_hash = excluded.content_hash, "
+            "version = excluded.version, done_at = excluded.done_at",
+        )
+
+    def run(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        *,
+        limit: int | None = None,
+        force: bool = False,
+        progress: Callable[[str, int], Progress] | None = None,
+    ) -> StageResult:
         t0 = time.perf_counter()
         result = StageResult(self.name)
         total = scalar(con, "SELECT count(*) FROM documents")
         todo = self.pending(con, force=force, limit=limit)
         result.up_to_date = total - len(todo) if not force else 0
-        with record_run(con, "process", self.name, {"version": self.version, "force": force,
-                                                    "limit": limit}) as run:
+        with record_run(
+            con, "process", self.name, {"version": self.version, "force": force, "limit": limit}
+        ) as run:
             run.rows_in = len(todo)
             tick = progress(self.name, len(todo)) if (progress and todo) else None
             if todo:
                 self.setup(con)
             for i in range(0, len(todo), self.batch_size):
-                batch = todo[i:i + self.batch_size]
+                batch = todo[i : i + self.batch_size]
                 with transaction(con):
                     result.rows_out += self.process(con, batch)
                     self.mark_done(con, batch)

@@ -12,9 +12,21 @@ from collections.abc import Sequence
 from difflib import SequenceMatcher
 from typing import Any
 
-__all__ = ["cite_cue", "encode", "followup_cue", "is_question", "link_relation", "normalise",
-           "quote_similarity", "reporting_cue", "response_cue", "review_cue", "rhetorical", "sentence_stance",
-           "title_response"]
+__all__ = [
+    "cite_cue",
+    "encode",
+    "followup_cue",
+    "is_question",
+    "link_relation",
+    "normalise",
+    "quote_similarity",
+    "reporting_cue",
+    "response_cue",
+    "review_cue",
+    "rhetorical",
+    "sentence_stance",
+    "title_response",
+]
 
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -43,7 +55,9 @@ def quote_similarity(quote: str, sentence: str) -> float:
 _TITLE = re.compile(
     r"^\s*(?:(?P<contra>contra|against|reply to|response to|responding to|a reply to|a response to|"
     r"rebuttal to|rebutting|in defen[cs]e of|defending|re:|on|comments? on|thoughts on|critique of|"
-    r"a critique of|why i disagree with|disagreeing with)\s+)(?P<rest>.+)$", re.I)
+    r"a critique of|why i disagree with|disagreeing with)\s+)(?P<rest>.+)$",
+    re.I,
+)
 
 
 # The unambiguous cues may follow a few words of a closed list: "A long reply to X", "Brief
@@ -52,7 +66,9 @@ _TITLE_INNER = re.compile(
     r"^\s*(?:(?:a|an|the|my|our|another|brief|short|long|quick|partial|full|detailed|final|belated|"
     r"first|second|proof|case|arguments?|objections?|notes?)\s+){1,3}?"
     r"(?P<contra>reply to|response to|rebuttal (?:to|of)|against|contra|"
-    r"critique of)\s+(?P<rest>.+)$", re.I)
+    r"critique of)\s+(?P<rest>.+)$",
+    re.I,
+)
 
 
 def title_response(title: str | None) -> tuple[str, str] | None:
@@ -75,7 +91,9 @@ _CITE = re.compile(
     r"source:|sources:|according to|as (?:described|discussed|explained|shown|argued) (?:in|by)|"
     r"i wrote about|i have written about|i've written about|previously|related:|h/t|via\b|"
     r"crossposted|cross-posted|originally posted|linkpost|survey results|the best data|summari[sz]ed by|"
-    r"brief review)", re.I)
+    r"brief review)",
+    re.I,
+)
 
 _RESP_OPEN = re.compile(
     r"\b(a response to|in response to|responding to|a reply to|this is my (?:reply|response)|"
@@ -83,12 +101,16 @@ _RESP_OPEN = re.compile(
     r"(?:writing|wrote|write) (?:a|my) (?:reply|response)|critique of|"
     r"i (?:strongly |mostly |partly )?disagree|i (?:strongly |mostly |partly )?agree|sides? with|"
     r"builds? on|add one point|more to say|(?:is|are|was) (?:wrong|mistaken|right)|pushback|push back|"
-    r"point[- ]by[- ]point|rebut|contra\b|in defen[cs]e|objections?)", re.I)
+    r"point[- ]by[- ]point|rebut|contra\b|in defen[cs]e|objections?)",
+    re.I,
+)
 # Reporting what the target says announces a response only together with other evidence
 # ("Jessica recently wrote about X" opens many posts that merely start from X).
 _RESP_WEAK = re.compile(
     r"\b(wrote up an argument|recently (?:wrote|argued|posted|published|made the case)|argues? that|"
-    r"argued that|makes? the case|claims? that)", re.I)
+    r"argued that|makes? the case|claims? that)",
+    re.I,
+)
 # A follow-up: the author continues a post of their own, or one that asked for it.
 _FOLLOWUP = re.compile(
     r"\b(follow-?up (?:to|on)|following up (?:on|to)|my (?:last|previous|earlier) (?:\w+ )?post|"
@@ -99,21 +121,32 @@ _FOLLOWUP = re.compile(
     r"began as an? (?:response|reply|comment)|(?:was )?originally (?:going to be|meant as|written as) an? "
     r"(?:comment|reply|response)|(?:criticism|critiques?|comments|objections) (?:of|on|to) my (?:\w+ )?post|"
     r"continuation of my|sequel to|(?:post|thread|piece|essay|sequence|idea) (?:was|is) (?:partly |largely |mostly |"
-    r"directly )?inspired by|I (?:recently )?commented (?:recently )?(?:that|on))", re.I)
-_FOLLOWUP_TITLE = re.compile(r"\b(retrospective|post-?mortem|revisit\w*|follow-?up|update|redux|results|"
-                             r"part (?:ii|2|two)|clarif\w*|more on|expanding on)\b", re.I)
+    r"directly )?inspired by|I (?:recently )?commented (?:recently )?(?:that|on))",
+    re.I,
+)
+_FOLLOWUP_TITLE = re.compile(
+    r"\b(retrospective|post-?mortem|revisit\w*|follow-?up|update|redux|results|"
+    r"part (?:ii|2|two)|clarif\w*|more on|expanding on)\b",
+    re.I,
+)
 
 _REBUT = re.compile(
     r"\b(disagree|wrong|mistaken|mistake|flawed|overrated|against|contra\b|rebut|objections?|critical|"
     r"critique|pushed back|push back|not convinced|unconvinced|misleading|doesn't hold|does not hold|"
-    r"fails?\b|error)", re.I)
+    r"fails?\b|error)",
+    re.I,
+)
 _SUPPORT = re.compile(
     r"\b(i (?:strongly |mostly |largely |broadly )?agree|sides? with|in defen[cs]e|defen[cs]e of|"
-    r"is right|are right|was right|convincing|endorse|second this|in support|supports?\b)", re.I)
+    r"is right|are right|was right|convincing|endorse|second this|in support|supports?\b)",
+    re.I,
+)
 _EXTEND = re.compile(
     r"\b(builds? on|building on|add one point|adds? (?:a|one|another) point|more to say|extends?|"
     r"following up|follow-up to|neither made|a further|complement|different numbers|"
-    r"arguing about different)", re.I)
+    r"arguing about different)",
+    re.I,
+)
 
 
 def cite_cue(text: str) -> str | None:
@@ -123,13 +156,15 @@ def cite_cue(text: str) -> str | None:
 
 
 # "I'm working on a response to X" announces another post, not this one.
-_PLANNED = re.compile(r"\b(?:working on|writing|drafting|planning|plan to write|going to write|will write)\s*$", re.I)
+_PLANNED = re.compile(
+    r"\b(?:working on|writing|drafting|planning|plan to write|going to write|will write)\s*$", re.I
+)
 
 
 def response_cue(text: str) -> str | None:
     """A phrase that announces a response ("A response to", "I disagree"); not a planned one."""
     for m in _RESP_OPEN.finditer(text or ""):
-        if not _PLANNED.search(text[max(0, m.start() - 30):m.start()]):
+        if not _PLANNED.search(text[max(0, m.start() - 30) : m.start()]):
             return m.group(0)
     return None
 
@@ -140,7 +175,9 @@ def reporting_cue(text: str) -> str | None:
     return m.group(0) if m else None
 
 
-def followup_cue(text: str, title: str | None = None, target_title: str | None = None) -> str | None:
+def followup_cue(
+    text: str, title: str | None = None, target_title: str | None = None
+) -> str | None:
     """The phrase that makes a document a follow-up ("My last post analyzed", "This is a follow-up to",
     "3 weeks ago I asked"), or its title: the target's title plus "Retrospective", "Update"..."""
     m = _FOLLOWUP.search(text or "")
@@ -156,9 +193,14 @@ def followup_cue(text: str, title: str | None = None, target_title: str | None =
 
 
 # A review of a work (a book, a paper): a response whose side its stance decides.
-_REVIEW = re.compile(r"\b(?:in this (?:post|essay),? I review|I(?:'m| am) (?:going to )?review(?:ing)?|"
-                     r"this (?:post|essay) (?:is|is a) (?:my )?review of|reading companion)\b", re.I)
-_REVIEW_TITLE = re.compile(r"^\s*(?:\[?(?:book|article|paper) review\]?:?|review:|(?:a )?review of)\s+\S", re.I)
+_REVIEW = re.compile(
+    r"\b(?:in this (?:post|essay),? I review|I(?:'m| am) (?:going to )?review(?:ing)?|"
+    r"this (?:post|essay) (?:is|is a) (?:my )?review of|reading companion)\b",
+    re.I,
+)
+_REVIEW_TITLE = re.compile(
+    r"^\s*(?:\[?(?:book|article|paper) review\]?:?|review:|(?:a )?review of)\s+\S", re.I
+)
 
 
 def review_cue(text: str, title: str | None = None) -> str | None:
@@ -193,7 +235,9 @@ _AGREE = re.compile(
     r"most convincing|convincing|i find .{0,40}(?:convincing|persuasive)|this is the (?:scariest|"
     r"strongest|best)|(?:is|was) closer than|i should have|i underweighted|strongest part|"
     r"both authors now agree|worries me most|well said|i (?:also )?think so|"
-    r"that's right|this is right|true,|nice job|well put|very nice|i do agree)", re.I)
+    r"that's right|this is right|true,|nice job|well put|very nice|i do agree)",
+    re.I,
+)
 _DISAGREE = re.compile(
     r"\b(i (?:strongly )?disagree|i don'?t think (?:that'?s|this is|it'?s) right|i don'?t think|"
     r"i do not think|i'?m not sure|not convinced|that is wrong|this is wrong|is wrong|looks wrong|"
@@ -205,11 +249,15 @@ _DISAGREE = re.compile(
     r"that is the point|on the contrary|nobody has shown|beside the point|misses the point|"
     r"not the (?:issue|point|question)|absurd\w*|nonsense|not how (?:this|it|any of this) works|"
     r"makes no sense|(?:does not|doesn'?t) make sense|(?:is|seems|looks) (?:\w+ ){0,3}suspicious|deeply confused|"
-    r"far from (?:sufficient|fully|clear|established|enough)|premature|i don'?t see how)", re.I)
+    r"far from (?:sufficient|fully|clear|established|enough)|premature|i don'?t see how)",
+    re.I,
+)
 _CONCESSION = re.compile(
     r"^(?:(?:fair point|granted|admittedly|sure|true|yes|ok(?:ay)?|while|although|though|even if|"
     r"i agree .{0,80}?|[\w' ]{1,40} (?:is|was|are) right (?:that|about))[^.;:]{0,200}?[,;:]\s*"
-    r"(?:but|yet|however|still)\b|^(?:fair point|granted)\b.*\bbut\b|^while\b.{5,200},)", re.I)
+    r"(?:but|yet|however|still)\b|^(?:fair point|granted)\b.*\bbut\b|^while\b.{5,200},)",
+    re.I,
+)
 _ADVERSATIVE = re.compile(r"\b(but|however|yet|still|although|though|nevertheless|whereas)\b", re.I)
 _NEG = re.compile(r"\b(not|no|never|n't|nobody|none|neither|nor|cannot|without)\b|n't\b", re.I)
 
@@ -217,7 +265,9 @@ _NEG = re.compile(r"\b(not|no|never|n't|nobody|none|neither|nor|cannot|without)\
 _RHETORICAL = re.compile(
     r"^(?:(?:but|and|so|then|yet)\s+)?(?:isn'?t|aren'?t|wasn'?t|weren'?t|doesn'?t|don'?t|didn'?t|can'?t|"
     r"couldn'?t|won'?t|wouldn'?t|shouldn'?t|haven'?t|hasn'?t|is it not|how (?:on earth|could anyone|can anyone)|"
-    r"who (?:would|could) (?:seriously|possibly|really)|why on earth|what else)\b|\breally\?\W*$", re.I)
+    r"who (?:would|could) (?:seriously|possibly|really)|why on earth|what else)\b|\breally\?\W*$",
+    re.I,
+)
 
 
 def is_question(text: str) -> bool:
@@ -235,7 +285,8 @@ def concession(text: str) -> bool:
     """True for "Fair point about X, but Y" / "While X is right that ..., Z is not"."""
     t = (text or "").strip()
     return bool(_CONCESSION.search(t)) or bool(
-        re.search(r"\b(?:is|are|was) right (?:that|about)\b.{0,200}\bbut\b", t, re.I))
+        re.search(r"\b(?:is|are|was) right (?:that|about)\b.{0,200}\bbut\b", t, re.I)
+    )
 
 
 def sentence_stance(text: str, target: str | None = None) -> tuple[str | None, float, list[str]]:
@@ -254,11 +305,11 @@ def sentence_stance(text: str, target: str | None = None) -> tuple[str | None, f
         return "attacks", 0.55, ["rhetorical question"]
     if a and not d:
         # "I agree that ..., but ..." is a concession; plain agreement supports.
-        if _ADVERSATIVE.search(t[a.end():]):
+        if _ADVERSATIVE.search(t[a.end() :]):
             return "attacks", 0.6, [a.group(0), "adversative"]
         return "supports", 0.8, [a.group(0)]
     if a and d:
-        if a.start() < d.start() and not _ADVERSATIVE.search(t[a.end():]):
+        if a.start() < d.start() and not _ADVERSATIVE.search(t[a.end() :]):
             return "supports", 0.55, [a.group(0)]
         return "attacks", 0.55, [d.group(0)]
     if target is not None:

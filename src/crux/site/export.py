@@ -53,17 +53,30 @@ class _Table:
 # Tables missing from the store are skipped. Order matters only for readability.
 PUBLIC_TABLES: list[_Table] = [
     _Table("sources", ("id",), ("etag", "last_modified", "config")),
-    _Table("documents", ("id",), ("url_key", "html"),
-           computed=(("html", "html_safe", clean_html),)),
+    _Table(
+        "documents", ("id",), ("url_key", "html"), computed=(("html", "html_safe", clean_html),)
+    ),
     _Table("links", ("source_id", "position"), ("target_key", "alt_key")),
     _Table("blocks", ("id",)),
     _Table("sentences", ("id",)),
-    _Table("claims", ("sentence_id",),
-           extra=(("text", "(SELECT s.text FROM sentences s WHERE s.id = t.sentence_id)"),)),
-    _Table("forecasts", ("sentence_id",),
-           extra=(("text", "(SELECT s.text FROM sentences s WHERE s.id = t.sentence_id)"),
-                  ("forecast_key", key_sql("t.document_id",
-                                           "(SELECT s.text FROM sentences s WHERE s.id = t.sentence_id)")))),
+    _Table(
+        "claims",
+        ("sentence_id",),
+        extra=(("text", "(SELECT s.text FROM sentences s WHERE s.id = t.sentence_id)"),),
+    ),
+    _Table(
+        "forecasts",
+        ("sentence_id",),
+        extra=(
+            ("text", "(SELECT s.text FROM sentences s WHERE s.id = t.sentence_id)"),
+            (
+                "forecast_key",
+                key_sql(
+                    "t.document_id", "(SELECT s.text FROM sentences s WHERE s.id = t.sentence_id)"
+                ),
+            ),
+        ),
+    ),
     _Table("resolutions", ("forecast_key",)),
     _Table("responses", ("source_id", "target_key")),
     _Table("claim_links", ("id",)),
@@ -85,8 +98,13 @@ INDEXES: dict[str, tuple[str, ...]] = {
     "claims": ("document_id", "score", "kind"),
     "forecasts": ("document_id", "horizon", "probability", "forecast_key"),
     "responses": ("target_id", "relation"),
-    "claim_links": ("source_sentence_id", "target_sentence_id", "source_document_id",
-                    "target_document_id", "relation"),
+    "claim_links": (
+        "source_sentence_id",
+        "target_sentence_id",
+        "source_document_id",
+        "target_document_id",
+        "relation",
+    ),
     "topic_assignments": ("item_id", "topic_id"),
     "debate_members": ("node_id",),
     "_runs": ("finished_at",),
@@ -98,46 +116,59 @@ FTS: dict[str, tuple[str, ...]] = {
 }
 
 # The newest topic run for each unit, and each document's / claim's topic in it.
-_LATEST_RUN = "(SELECT run_id FROM topic_runs WHERE unit = '{unit}' ORDER BY created_at DESC LIMIT 1)"
+_LATEST_RUN = (
+    "(SELECT run_id FROM topic_runs WHERE unit = '{unit}' ORDER BY created_at DESC LIMIT 1)"
+)
 _DOC_TOPIC = f"""
     (SELECT tp.label FROM topic_assignments ta JOIN topics tp
         ON tp.run_id = ta.run_id AND tp.topic_id = ta.topic_id
      WHERE ta.item_kind = 'document' AND ta.item_id = {{doc}} AND ta.topic_id >= 0
-       AND ta.run_id = {_LATEST_RUN.format(unit='documents')})"""
+       AND ta.run_id = {_LATEST_RUN.format(unit="documents")})"""
 _CLAIM_TOPIC = f"""
     (SELECT tp.label FROM topic_assignments ta JOIN topics tp
         ON tp.run_id = ta.run_id AND tp.topic_id = ta.topic_id
      WHERE ta.item_kind = 'claim' AND ta.item_id = {{claim}} AND ta.topic_id >= 0
-       AND ta.run_id = {_LATEST_RUN.format(unit='claims')})"""
+       AND ta.run_id = {_LATEST_RUN.format(unit="claims")})"""
 
 # name: (tables it needs, SQL). A view whose tables are missing is left out.
 VIEWS: dict[str, tuple[tuple[str, ...], str]] = {
-    "posts": (("documents", "sources"), f"""
+    "posts": (
+        ("documents", "sources"),
+        f"""
         SELECT d.id, d.title, d.author, s.name AS source, d.published_at,
-               substr(d.published_at, 1, 4) AS year, {_DOC_TOPIC.format(doc='d.id')} AS topic,
+               substr(d.published_at, 1, 4) AS year, {_DOC_TOPIC.format(doc="d.id")} AS topic,
                d.url, d.score, d.comment_count
         FROM documents d LEFT JOIN sources s ON s.id = d.source_id
-        WHERE d.kind = 'post' AND NOT d.deleted"""),
-    "claim_details": (("claims", "documents", "sources", "topics"), f"""
+        WHERE d.kind = 'post' AND NOT d.deleted""",
+    ),
+    "claim_details": (
+        ("claims", "documents", "sources", "topics"),
+        f"""
         SELECT c.sentence_id, c.text, round(c.score, 3) AS score, c.kind,
                c.document_id, d.title, d.author, s.name AS source, d.published_at,
                substr(d.published_at, 1, 4) AS year,
-               coalesce({_CLAIM_TOPIC.format(claim='c.sentence_id')},
-                        {_DOC_TOPIC.format(doc='c.document_id')}) AS topic,
+               coalesce({_CLAIM_TOPIC.format(claim="c.sentence_id")},
+                        {_DOC_TOPIC.format(doc="c.document_id")}) AS topic,
                (SELECT count(*) FROM claim_links l WHERE l.target_sentence_id = c.sentence_id
                   AND l.relation = 'attacks') AS attacked_by,
                d.url
         FROM claims c JOIN documents d ON d.id = c.document_id
-        LEFT JOIN sources s ON s.id = d.source_id"""),
-    "debate_links": (("responses", "documents"), """
+        LEFT JOIN sources s ON s.id = d.source_id""",
+    ),
+    "debate_links": (
+        ("responses", "documents"),
+        """
         SELECT r.source_id, src.title AS source_title, src.author AS source_author,
                src.published_at AS source_published_at, r.relation, round(r.score, 3) AS score,
                r.target_id, coalesce(tgt.title, r.target_url) AS target_title,
                tgt.author AS target_author, tgt.published_at AS target_published_at,
                substr(src.published_at, 1, 4) AS year
         FROM responses r JOIN documents src ON src.id = r.source_id
-        LEFT JOIN documents tgt ON tgt.id = r.target_id"""),
-    "claim_link_details": (("claim_links", "sentences", "documents"), """
+        LEFT JOIN documents tgt ON tgt.id = r.target_id""",
+    ),
+    "claim_link_details": (
+        ("claim_links", "sentences", "documents"),
+        """
         SELECT l.id, l.relation, round(l.score, 3) AS score, l.method,
                l.source_document_id, sd.title AS source_title, sd.author AS source_author,
                ss.text AS source_text,
@@ -147,8 +178,11 @@ VIEWS: dict[str, tuple[tuple[str, ...], str]] = {
         LEFT JOIN sentences ss ON ss.id = l.source_sentence_id
         LEFT JOIN sentences ts ON ts.id = l.target_sentence_id
         LEFT JOIN documents sd ON sd.id = l.source_document_id
-        LEFT JOIN documents td ON td.id = l.target_document_id"""),
-    "forecast_details": (("forecasts", "documents", "sources", "resolutions"), """
+        LEFT JOIN documents td ON td.id = l.target_document_id""",
+    ),
+    "forecast_details": (
+        ("forecasts", "documents", "sources", "resolutions"),
+        """
         SELECT f.sentence_id, f.text, f.form, f.probability, f.low, f.high, f.verbal,
                f.implied_probability, f.condition, f.score, f.horizon,
                substr(f.horizon, 1, 4) AS horizon_year, f.horizon_text, f.event, f.holder,
@@ -157,7 +191,8 @@ VIEWS: dict[str, tuple[tuple[str, ...], str]] = {
                r.outcome, r.resolved_at, r.source AS resolution_source
         FROM forecasts f JOIN documents d ON d.id = f.document_id
         LEFT JOIN sources s ON s.id = d.source_id
-        LEFT JOIN resolutions r ON r.forecast_key = f.forecast_key"""),
+        LEFT JOIN resolutions r ON r.forecast_key = f.forecast_key""",
+    ),
 }
 
 
@@ -169,15 +204,20 @@ class PublishResult:
     bytes: int = 0
 
     def summary(self) -> str:
-        rows = ", ".join(f"{n:,} {t}" for t, n in self.counts.items()
-                         if not t.startswith("_") and (n or t in ("sources", "documents")))
+        rows = ", ".join(
+            f"{n:,} {t}"
+            for t, n in self.counts.items()
+            if not t.startswith("_") and (n or t in ("sources", "documents"))
+        )
         return f"{rows}; {self.bytes / 1e6:.1f} MB in {self.seconds:.1f}s"
 
 
 def snapshot_path(db_path: str | os.PathLike[str]) -> Path:
     """Where ``crux publish`` writes the snapshot of ``db_path``: ``<name>.sqlite`` beside it."""
     p = Path(db_path)
-    return p.with_suffix(".sqlite") if p.suffix != ".sqlite" else p.with_name(p.stem + "-site.sqlite")
+    return (
+        p.with_suffix(".sqlite") if p.suffix != ".sqlite" else p.with_name(p.stem + "-site.sqlite")
+    )
 
 
 def metadata_path(snapshot: Path) -> Path:
@@ -189,9 +229,19 @@ def inspect_path(snapshot: Path) -> Path:
     return snapshot.with_suffix(".inspect.json")
 
 
-_AFFINITY = {"BOOLEAN": "INTEGER", "TINYINT": "INTEGER", "SMALLINT": "INTEGER", "INTEGER": "INTEGER",
-             "BIGINT": "INTEGER", "HUGEINT": "INTEGER", "UBIGINT": "INTEGER", "DOUBLE": "REAL",
-             "FLOAT": "REAL", "REAL": "REAL", "DECIMAL": "REAL"}
+_AFFINITY = {
+    "BOOLEAN": "INTEGER",
+    "TINYINT": "INTEGER",
+    "SMALLINT": "INTEGER",
+    "INTEGER": "INTEGER",
+    "BIGINT": "INTEGER",
+    "HUGEINT": "INTEGER",
+    "UBIGINT": "INTEGER",
+    "DOUBLE": "REAL",
+    "FLOAT": "REAL",
+    "REAL": "REAL",
+    "DECIMAL": "REAL",
+}
 
 
 def _sqlite_type(duck_type: str) -> str:
@@ -214,7 +264,9 @@ def _convert(value: Any) -> Any:
 def _copy_table(con: duckdb.DuckDBPyConnection, out: sqlite3.Connection, spec: _Table) -> int:
     all_cols = con.execute(
         "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
-        "AND table_schema = 'main' ORDER BY ordinal_position", [spec.name]).fetchall()
+        "AND table_schema = 'main' ORDER BY ordinal_position",
+        [spec.name],
+    ).fetchall()
     cols = [(name, typ) for name, typ in all_cols if name not in spec.skip]
     have = {name for name, _ in all_cols}
     computed = [(src, dst, fn) for src, dst, fn in spec.computed if src in have]
@@ -223,7 +275,7 @@ def _copy_table(con: duckdb.DuckDBPyConnection, out: sqlite3.Connection, spec: _
     out_defs += [f'"{dst}" TEXT' for _, dst, _ in computed]
     pk_sql = f", PRIMARY KEY ({', '.join(spec.pk)})" if spec.pk else ""
     out.execute(f'CREATE TABLE "{spec.name}" ({", ".join(out_defs)}{pk_sql})')
-    select = [f't."{c}"' for c, _ in cols] + [f"{expr} AS \"{name}\"" for name, expr in spec.extra]
+    select = [f't."{c}"' for c, _ in cols] + [f'{expr} AS "{name}"' for name, expr in spec.extra]
     select += [f't."{src}"' for src, _, _ in computed]
     order = f" ORDER BY {', '.join('t.' + k for k in spec.pk)}" if spec.pk else ""
     try:
@@ -253,23 +305,42 @@ def _write_debates(con: duckdb.DuckDBPyConnection, out: sqlite3.Connection) -> d
     from ..analysis.debates import DEBATE_COLUMNS, MEMBER_COLUMNS, debate_rows
 
     heads, members = debate_rows(con)
-    ints = {"rank", "nodes", "documents", "posts", "comments", "outside", "responses", "claim_links",
-            "rebuttals"}
-    out.execute("CREATE TABLE debate_groups (" + ", ".join(
-        f'"{c}" {"INTEGER" if c in ints else "TEXT"}' for c in DEBATE_COLUMNS) + ", PRIMARY KEY (id))")
-    out.execute("CREATE TABLE debate_members (" + ", ".join(f'"{c}" TEXT' for c in MEMBER_COLUMNS)
-                + ", PRIMARY KEY (debate_id, node_id))")
-    out.executemany(f"INSERT INTO debate_groups VALUES ({', '.join('?' for _ in DEBATE_COLUMNS)})", heads)
-    out.executemany(f"INSERT INTO debate_members VALUES ({', '.join('?' for _ in MEMBER_COLUMNS)})",
-                    members)
+    ints = {
+        "rank",
+        "nodes",
+        "documents",
+        "posts",
+        "comments",
+        "outside",
+        "responses",
+        "claim_links",
+        "rebuttals",
+    }
+    out.execute(
+        "CREATE TABLE debate_groups ("
+        + ", ".join(f'"{c}" {"INTEGER" if c in ints else "TEXT"}' for c in DEBATE_COLUMNS)
+        + ", PRIMARY KEY (id))"
+    )
+    out.execute(
+        "CREATE TABLE debate_members ("
+        + ", ".join(f'"{c}" TEXT' for c in MEMBER_COLUMNS)
+        + ", PRIMARY KEY (debate_id, node_id))"
+    )
+    out.executemany(
+        f"INSERT INTO debate_groups VALUES ({', '.join('?' for _ in DEBATE_COLUMNS)})", heads
+    )
+    out.executemany(
+        f"INSERT INTO debate_members VALUES ({', '.join('?' for _ in MEMBER_COLUMNS)})", members
+    )
     return {"debate_groups": len(heads), "debate_members": len(members)}
 
 
 VECTOR_KINDS = ("claim", "document")  # the embeddings.item_kind values the site searches
 
 
-def _write_vectors(con: duckdb.DuckDBPyConnection, out: sqlite3.Connection,
-                   existing: set[str]) -> tuple[int, list[tuple[str, str | None]]]:
+def _write_vectors(
+    con: duckdb.DuckDBPyConnection, out: sqlite3.Connection, existing: set[str]
+) -> tuple[int, list[tuple[str, str | None]]]:
     """The claims' and documents' vectors of the ``embed_model`` setting's model as
     ``vectors(item_kind, item_id, vector)``, one little-endian float32 blob per row, in rowid
     order (the site reads the table once into one matrix); and the ``_meta`` rows naming the
@@ -278,8 +349,10 @@ def _write_vectors(con: duckdb.DuckDBPyConnection, out: sqlite3.Connection,
 
     from .. import config
 
-    out.execute("CREATE TABLE vectors (item_kind TEXT NOT NULL, item_id TEXT NOT NULL, "
-                "vector BLOB NOT NULL)")
+    out.execute(
+        "CREATE TABLE vectors (item_kind TEXT NOT NULL, item_id TEXT NOT NULL, "
+        "vector BLOB NOT NULL)"
+    )
     if not {"embeddings", "claims", "documents"} <= existing:
         return 0, []
     model = str(config.get("embed_model"))
@@ -287,16 +360,22 @@ def _write_vectors(con: duckdb.DuckDBPyConnection, out: sqlite3.Connection,
         "SELECT e.item_kind, e.item_id, e.vector FROM embeddings e WHERE e.model = ? AND ("
         "(e.item_kind = 'claim' AND e.item_id IN (SELECT sentence_id FROM claims)) OR "
         "(e.item_kind = 'document' AND e.item_id IN (SELECT id FROM documents WHERE NOT deleted))) "
-        "ORDER BY e.item_kind, e.item_id", [model])
+        "ORDER BY e.item_kind, e.item_id",
+        [model],
+    )
     dim, n = 0, 0
     while rows := cur.fetchmany(2000):
         mat = np.asarray([r[2] for r in rows], dtype="<f4")
         if mat.ndim != 2 or (dim and mat.shape[1] != dim):  # mixed sizes under one model name
-            raise StageError(f"the stored {model} vectors have different sizes; "
-                             "run crux process --stage embed --force")
+            raise StageError(
+                f"the stored {model} vectors have different sizes; "
+                "run crux process --stage embed --force"
+            )
         dim = dim or mat.shape[1]
-        out.executemany("INSERT INTO vectors VALUES (?, ?, ?)",
-                        [(r[0], r[1], v.tobytes()) for r, v in zip(rows, mat, strict=True)])
+        out.executemany(
+            "INSERT INTO vectors VALUES (?, ?, ?)",
+            [(r[0], r[1], v.tobytes()) for r, v in zip(rows, mat, strict=True)],
+        )
         n += len(rows)
     if not n:
         return 0, []
@@ -311,10 +390,14 @@ CONTENT_COMMANDS = ("ingest", "crawl", "refresh", "demo")
 def _meta_rows(con: duckdb.DuckDBPyConnection, existing: set[str]) -> list[tuple[str, str | None]]:
     refreshed = None
     if "_runs" in existing:
-        row = con.execute("SELECT max(finished_at) FROM _runs WHERE status IN ('ok', 'partial') "
-                          "AND command IN (SELECT unnest(?))", [list(CONTENT_COMMANDS)]).fetchone()
+        row = con.execute(
+            "SELECT max(finished_at) FROM _runs WHERE status IN ('ok', 'partial') "
+            "AND command IN (SELECT unnest(?))",
+            [list(CONTENT_COMMANDS)],
+        ).fetchone()
         refreshed = row[0] if row else None
     from ..db.schema import SCHEMA_VERSION
+
     now = datetime.now(UTC).replace(tzinfo=None)
     return [
         ("last_refreshed_at", _convert(refreshed) if refreshed else None),
@@ -335,8 +418,14 @@ def _write_inspect(sq: sqlite3.Connection, tmp: Path, target: Path, counts: dict
     with tmp.open("rb") as fp:
         for chunk in iter(lambda: fp.read(1 << 20), b""):
             h.update(chunk)
-    data = {target.stem: {"hash": h.hexdigest(), "size": tmp.stat().st_size, "file": target.name,
-                          "tables": tables}}
+    data = {
+        target.stem: {
+            "hash": h.hexdigest(),
+            "size": tmp.stat().st_size,
+            "file": target.name,
+            "tables": tables,
+        }
+    }
     path = inspect_path(target)
     itmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     itmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
@@ -344,8 +433,11 @@ def _write_inspect(sq: sqlite3.Connection, tmp: Path, target: Path, counts: dict
     return path
 
 
-def publish(con: duckdb.DuckDBPyConnection, db_path: str | os.PathLike[str],
-            out: str | os.PathLike[str] | None = None) -> PublishResult:
+def publish(
+    con: duckdb.DuckDBPyConnection,
+    db_path: str | os.PathLike[str],
+    out: str | os.PathLike[str] | None = None,
+) -> PublishResult:
     """Write the snapshot of the store behind ``con`` and swap it into place."""
     import importlib.util
 
@@ -358,13 +450,19 @@ def publish(con: duckdb.DuckDBPyConnection, db_path: str | os.PathLike[str],
     t0 = time.perf_counter()
     target = Path(out) if out else snapshot_path(db_path)
     if not target.parent.exists():
-        raise UsageError(f"{target.parent}: folder does not exist; create it or choose another --out")
+        raise UsageError(
+            f"{target.parent}: folder does not exist; create it or choose another --out"
+        )
     if target.exists() and target.is_dir():
         raise UsageError(f"{target}: is a folder; choose a file name with --out")
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     tmp.unlink(missing_ok=True)
-    existing = {r[0] for r in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+    existing = {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+        ).fetchall()
+    }
     result = PublishResult(path=target)
     sq = sqlite3.connect(tmp)
     try:
@@ -388,15 +486,18 @@ def publish(con: duckdb.DuckDBPyConnection, db_path: str | os.PathLike[str],
         db = sqlite_utils.Database(sq)
         for table, cols in FTS.items():
             if table in result.counts:
-                db.table(table).enable_fts(list(cols), tokenize="porter", create_triggers=False,
-                                           replace=True)
+                db.table(table).enable_fts(
+                    list(cols), tokenize="porter", create_triggers=False, replace=True
+                )
         for name, (needs, sql) in VIEWS.items():
             if all(t in result.counts for t in needs):
                 db.create_view(name, sql, replace=True)
         sq.execute("ANALYZE")
         check = sq.execute("PRAGMA quick_check").fetchone()
         if not check or check[0] != "ok":
-            raise StorageError(f"the new snapshot failed its integrity check ({check}); the old one is kept")
+            raise StorageError(
+                f"the new snapshot failed its integrity check ({check}); the old one is kept"
+            )
         sq.commit()
         sq.close()
         # metadata and counts first: a server that sees the new file finds them ready
@@ -409,9 +510,11 @@ def publish(con: duckdb.DuckDBPyConnection, db_path: str | os.PathLike[str],
         sq.close()
         tmp.unlink(missing_ok=True)
         if _disk_full(e):
-            raise StorageError(f"{target.parent}: no space left on the device while writing the "
-                               "snapshot; free some space and run crux publish again (the old "
-                               "snapshot is kept)") from None
+            raise StorageError(
+                f"{target.parent}: no space left on the device while writing the "
+                "snapshot; free some space and run crux publish again (the old "
+                "snapshot is kept)"
+            ) from None
         raise
     result.seconds = time.perf_counter() - t0
     result.bytes = target.stat().st_size
@@ -428,6 +531,7 @@ def _disk_full(e: BaseException) -> bool:
 
 def _scrub_run_paths(sq: sqlite3.Connection) -> None:
     """``_runs.config`` in the snapshot names files by their name, never their local path."""
+
     def short(v: Any) -> Any:
         if isinstance(v, str) and os.path.isabs(v):
             return Path(v).name

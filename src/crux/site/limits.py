@@ -46,6 +46,7 @@ def quiet_errors() -> None:
 
     handler.rich = None  # type: ignore[attr-defined]
 
+
 GRACE_S = 1.0  # seconds a response may take past the SQL time limit (rendering, sending)
 ARBITRARY_SQL_AT_ONCE = 2  # requests with visitor SQL (?sql=, ?_where=) running at once
 SQL_THREADS = 6  # Datasette's num_sql_threads: room for the pages beside the visitor SQL
@@ -62,7 +63,8 @@ def max_bytes() -> int:
 def _too_big(limit: int) -> sqlite3.DataError:
     return sqlite3.DataError(
         f"query result too large: more than {limit:,} bytes of values (this site's limit, the "
-        "site_max_bytes setting); select fewer rows or columns, or page with _size and _next")
+        "site_max_bytes setting); select fewer rows or columns, or page with _size and _next"
+    )
 
 
 # one printf conversion: flags, width (digits or *), precision (digits or *), size, type
@@ -146,8 +148,11 @@ def limit_response(datasette: Any, request: Any, exception: Exception) -> Any:
         error = DatasetteError(str(exception), title="Too large", status=400)
     elif isinstance(exception, QueryInterrupted):
         limit = datasette.setting("sql_time_limit_ms")
-        error = DatasetteError(f"SQL query took too long: this site's time limit is {limit} ms "
-                               "(sql_time_limit_ms)", title="SQL interrupted", status=400)
+        error = DatasetteError(
+            f"SQL query took too long: this site's time limit is {limit} ms (sql_time_limit_ms)",
+            title="SQL interrupted",
+            status=400,
+        )
     else:
         return None
     return handle_exception(datasette, request, error)
@@ -159,16 +164,26 @@ def visitor_sql(scope: dict[str, Any]) -> bool:
     return any(k in _VISITOR_SQL and v.strip() for k, v in parse_qsl(qs, keep_blank_values=True))
 
 
-async def _refuse(scope: dict[str, Any], send: Any, status: int, message: str,
-                  headers: list[tuple[bytes, bytes]] | None = None) -> None:
+async def _refuse(
+    scope: dict[str, Any],
+    send: Any,
+    status: int,
+    message: str,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
     if scope.get("path", "").split("?")[0].endswith(".json"):
         body = json.dumps({"ok": False, "error": message, "status": status, "title": None}).encode()
         kind = b"application/json; charset=utf-8"
     else:
         body = (message + "\n").encode()
         kind = b"text/plain; charset=utf-8"
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", kind), *(headers or [])]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", kind), *(headers or [])],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -189,10 +204,14 @@ class Guard:
             return
         mine = visitor_sql(scope)
         if mine and self.running >= ARBITRARY_SQL_AT_ONCE:
-            await _refuse(scope, send, 429,
-                          f"too many SQL queries at once: this site runs {ARBITRARY_SQL_AT_ONCE} "
-                          "visitors' queries at a time; try again in a few seconds",
-                          [(b"retry-after", b"3")])
+            await _refuse(
+                scope,
+                send,
+                429,
+                f"too many SQL queries at once: this site runs {ARBITRARY_SQL_AT_ONCE} "
+                "visitors' queries at a time; try again in a few seconds",
+                [(b"retry-after", b"3")],
+            )
             return
         if not mine:
             # crux's own pages and Datasette's table pages run bounded queries (each under the
@@ -222,9 +241,13 @@ class Guard:
         try:
             await asyncio.wait_for(self.app(scope, receive, watched), limit)
         except TimeoutError:
-            text = (f"the response took longer than {limit:g} s, this site's time limit "
-                    "(sql_time_limit_ms plus rendering); ask for fewer rows or a cheaper query")
+            text = (
+                f"the response took longer than {limit:g} s, this site's time limit "
+                "(sql_time_limit_ms plus rendering); ask for fewer rows or a cheaper query"
+            )
             if not started:
                 await _refuse(scope, send, 503, text)
-            elif not finished:  # a stream (CSV): end it with the reason, as Datasette's own limits do
+            elif (
+                not finished
+            ):  # a stream (CSV): end it with the reason, as Datasette's own limits do
                 await send({"type": "http.response.body", "body": f"\n{text}\n".encode()})

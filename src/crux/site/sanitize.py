@@ -9,12 +9,59 @@ this function's output ``|safe``.
 
 from __future__ import annotations
 
-ALLOWED_TAGS: frozenset[str] = frozenset({
-    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "details",
-    "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i",
-    "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "small", "span", "strong",
-    "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
-})
+ALLOWED_TAGS: frozenset[str] = frozenset(
+    {
+        "a",
+        "abbr",
+        "b",
+        "blockquote",
+        "br",
+        "caption",
+        "cite",
+        "code",
+        "dd",
+        "del",
+        "details",
+        "dl",
+        "dt",
+        "em",
+        "figcaption",
+        "figure",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "i",
+        "img",
+        "ins",
+        "kbd",
+        "li",
+        "mark",
+        "ol",
+        "p",
+        "pre",
+        "q",
+        "s",
+        "small",
+        "span",
+        "strong",
+        "sub",
+        "summary",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "u",
+        "ul",
+    }
+)
 ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
     "a": {"href", "title"},
     "abbr": {"title"},
@@ -25,10 +72,27 @@ ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
 }
 URL_SCHEMES: frozenset[str] = frozenset({"http", "https", "mailto"})
 # Dropped with everything inside them (others are unwrapped: their text is kept).
-DROP_WITH_CONTENT: frozenset[str] = frozenset({
-    "script", "style", "iframe", "object", "embed", "svg", "math", "template", "noscript",
-    "textarea", "select", "form", "frameset", "frame", "applet", "xmp", "noembed",
-})
+DROP_WITH_CONTENT: frozenset[str] = frozenset(
+    {
+        "script",
+        "style",
+        "iframe",
+        "object",
+        "embed",
+        "svg",
+        "math",
+        "template",
+        "noscript",
+        "textarea",
+        "select",
+        "form",
+        "frameset",
+        "frame",
+        "applet",
+        "xmp",
+        "noembed",
+    }
+)
 
 
 def clean_html(html: str | None) -> str:

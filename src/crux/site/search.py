@@ -24,10 +24,10 @@ MAX_QUERY = 500
 
 @dataclass(frozen=True)
 class Group:
-    key: str       # the ``in=`` value and the section's id
+    key: str  # the ``in=`` value and the section's id
     title: str
-    fts: str       # the FTS5 table
-    table: str     # the table it indexes (a hit's rowid)
+    fts: str  # the FTS5 table
+    table: str  # the table it indexes (a hit's rowid)
     needs: tuple[str, ...]
 
 
@@ -59,21 +59,30 @@ def _sql(group: Group, have: set[str], count: bool) -> str:
     where = f"{group.fts} match :q"
     if group.table == "documents":
         where += f" and d.kind = '{group.key[:-1]}'"
-        head = ("select d.id as document_id, null as position, d.kind, "
-                "coalesce(d.title, 'comment by ' || coalesce(d.author, 'someone')) as title, d.author, "
-                f"substr(d.published_at, 1, 10) as published, {snip} as snip, null as extra")
+        head = (
+            "select d.id as document_id, null as position, d.kind, "
+            "coalesce(d.title, 'comment by ' || coalesce(d.author, 'someone')) as title, d.author, "
+            f"substr(d.published_at, 1, 10) as published, {snip} as snip, null as extra"
+        )
         frm = f"from {group.fts} join documents d on d.rowid = {group.fts}.rowid"
     else:
         t = "c" if group.table == "claims" else "f"
         pos = "s.position" if "sentences" in have else "null"
-        extra = ("c.kind" if t == "c" else
-                 "trim(coalesce(cast(round(f.probability * 100) as int) || '% ', '') "
-                 "|| coalesce(f.horizon_text, ''))")
-        head = (f"select {t}.document_id, {pos} as position, d.kind, "
-                "coalesce(d.title, 'comment by ' || coalesce(d.author, 'someone')) as title, d.author, "
-                f"substr(d.published_at, 1, 10) as published, {snip} as snip, {extra} as extra")
-        frm = (f"from {group.fts} join {group.table} {t} on {t}.rowid = {group.fts}.rowid "
-               f"join documents d on d.id = {t}.document_id")
+        extra = (
+            "c.kind"
+            if t == "c"
+            else "trim(coalesce(cast(round(f.probability * 100) as int) || '% ', '') "
+            "|| coalesce(f.horizon_text, ''))"
+        )
+        head = (
+            f"select {t}.document_id, {pos} as position, d.kind, "
+            "coalesce(d.title, 'comment by ' || coalesce(d.author, 'someone')) as title, d.author, "
+            f"substr(d.published_at, 1, 10) as published, {snip} as snip, {extra} as extra"
+        )
+        frm = (
+            f"from {group.fts} join {group.table} {t} on {t}.rowid = {group.fts}.rowid "
+            f"join documents d on d.id = {t}.document_id"
+        )
         if "sentences" in have:
             frm += f" left join sentences s on s.id = {t}.sentence_id"
     if count:
@@ -98,7 +107,9 @@ def readable(fts: str, q: str) -> bool:
     if con is None:
         con = _CHECK.con = sqlite3.connect(":memory:")
         for table, cols in FTS.items():
-            con.execute(f"CREATE VIRTUAL TABLE {table}_fts USING fts5({', '.join(cols)}, tokenize='porter')")
+            con.execute(
+                f"CREATE VIRTUAL TABLE {table}_fts USING fts5({', '.join(cols)}, tokenize='porter')"
+            )
     try:
         con.execute(f"SELECT count(*) FROM {fts} WHERE {fts} MATCH ?", [q]).fetchone()
     except sqlite3.Error:
@@ -112,9 +123,14 @@ async def _anchor(db: Any, doc_id: str, parts: list[tuple[str, bool]]) -> int | 
     if not words:
         return None
     cond = " or ".join("text like ? escape '\\'" for _ in words)
-    like = ["%" + w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for w in words]
-    res = await db.execute(f"select position from sentences where document_id = ? and ({cond}) "
-                           "order by position limit 1", [doc_id, *like])
+    like = [
+        "%" + w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for w in words
+    ]
+    res = await db.execute(
+        f"select position from sentences where document_id = ? and ({cond}) "
+        "order by position limit 1",
+        [doc_id, *like],
+    )
     rows = list(res.rows)
     return rows[0][0] if rows else None
 
@@ -132,8 +148,11 @@ async def _group_hits(db: Any, group: Group, have: set[str], fts_q: str, n: int)
 async def run(db: Any, have: set[str], q: str, only: str | None = None) -> dict[str, Any]:
     """Search ``q``: {"groups": [...], "note": str | None}. A group whose index cannot read
     ``q`` as FTS5 syntax searches ``q``'s words instead, and the note says so."""
-    groups = [g for g in GROUPS if set(g.needs) <= have and g.fts in have
-              and (only is None or g.key == only)]
+    groups = [
+        g
+        for g in GROUPS
+        if set(g.needs) <= have and g.fts in have and (only is None or g.key == only)
+    ]
     words = words_query(q)
     out, fell_back = [], False
     for g in groups:
@@ -150,11 +169,17 @@ async def run(db: Any, have: set[str], q: str, only: str | None = None) -> dict[
             out.append(await _group_hits(db, g, have, fts_q, n))
         fell_back |= fts_q != q
     if groups and not out:
-        return {"groups": [], "note": "Nothing to search for: give one or more words, e.g. "
-                                      "forecasting or \"prediction markets\"."}
-    note = ("Part of the query is search syntax that could not be read (quotes, AND/OR/NOT, "
-            "* and column: have special meanings), so its words were searched instead."
-            if fell_back else None)
+        return {
+            "groups": [],
+            "note": "Nothing to search for: give one or more words, e.g. "
+            'forecasting or "prediction markets".',
+        }
+    note = (
+        "Part of the query is search syntax that could not be read (quotes, AND/OR/NOT, "
+        "* and column: have special meanings), so its words were searched instead."
+        if fell_back
+        else None
+    )
     return {"groups": out, "note": note}
 
 
@@ -176,10 +201,18 @@ async def search_page(datasette: Any, request: Any) -> Any:
             result = await run(db, have, q, only)
         except QueryInterrupted:
             result["note"] = "That search took too long; try more specific words."
-    return await pages._render(datasette, request, "crux_search.html", {
-        "q": q, "only": only, "searched": bool(q), "missing_fts": "documents_fts" not in have,
-        **result,
-    })
+    return await pages._render(
+        datasette,
+        request,
+        "crux_search.html",
+        {
+            "q": q,
+            "only": only,
+            "searched": bool(q),
+            "missing_fts": "documents_fts" not in have,
+            **result,
+        },
+    )
 
 
 __all__ = ["GROUPS", "readable", "run", "search_page", "snippet_parts", "words_query"]

@@ -38,9 +38,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_QUERY = 500
-CLAIMS = 20     # claim hits shown
+CLAIMS = 20  # claim hits shown
 DOCUMENTS = 10  # document hits shown
-CACHE = 256     # query vectors kept (a reload or the JSON of the same query re-encodes nothing)
+CACHE = 256  # query vectors kept (a reload or the JSON of the same query re-encodes nothing)
 
 _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crux-semantic")
 _MODEL_LOCK = threading.Lock()
@@ -61,9 +61,9 @@ class Index:
 
     model: str
     matrix: np.ndarray
-    kinds: np.ndarray   # the item_kind of each row ("claim", "document")
+    kinds: np.ndarray  # the item_kind of each row ("claim", "document")
     ids: list[str]
-    seconds: float      # how long reading it took
+    seconds: float  # how long reading it took
     spans: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -77,7 +77,9 @@ class Index:
                 self.ids = [self.ids[i] for i in order]
             names, starts = np.unique(self.kinds, return_index=True)
             stops = [*starts[1:], len(self.kinds)]
-            self.spans = {str(n): (int(a), int(b)) for n, a, b in zip(names, starts, stops, strict=True)}
+            self.spans = {
+                str(n): (int(a), int(b)) for n, a, b in zip(names, starts, stops, strict=True)
+            }
 
     def nearest_many(self, qs: np.ndarray, kind: str, k: int) -> list[list[tuple[str, float]]]:
         """For each row of ``qs`` (b, dim), the ``k`` rows of ``kind`` with the highest dot
@@ -88,13 +90,15 @@ class Index:
         if hi <= lo or k <= 0:
             return [[] for _ in range(len(qs))]
         k = min(k, hi - lo)
-        scores = qs @ self.matrix[lo:hi].T            # (b, rows of kind)
+        scores = qs @ self.matrix[lo:hi].T  # (b, rows of kind)
         top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
         best = np.take_along_axis(scores, top, axis=1)
         order = np.argsort(-best, axis=1, kind="stable")
         top, best = np.take_along_axis(top, order, axis=1), np.take_along_axis(best, order, axis=1)
-        return [[(self.ids[lo + int(i)], float(v)) for i, v in zip(row, vals, strict=True)]
-                for row, vals in zip(top, best, strict=True)]
+        return [
+            [(self.ids[lo + int(i)], float(v)) for i, v in zip(row, vals, strict=True)]
+            for row, vals in zip(top, best, strict=True)
+        ]
 
     def nearest(self, q: np.ndarray, kind: str, k: int) -> list[tuple[str, float]]:
         """The ``k`` rows of ``kind`` with the highest dot product with ``q``, best first."""
@@ -107,8 +111,12 @@ def _read_index(conn: Any) -> Index | None:
 
     t0 = time.perf_counter()
     try:
-        meta = dict(conn.execute("select key, value from _meta where key like 'vectors_%'").fetchall())
-        rows = conn.execute("select item_kind, item_id, vector from vectors order by rowid").fetchall()
+        meta = dict(
+            conn.execute("select key, value from _meta where key like 'vectors_%'").fetchall()
+        )
+        rows = conn.execute(
+            "select item_kind, item_id, vector from vectors order by rowid"
+        ).fetchall()
     except Exception:  # an older snapshot: no vectors table
         return None
     if not rows or "vectors_model" not in meta:
@@ -117,9 +125,13 @@ def _read_index(conn: Any) -> Index | None:
     matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype="<f4").reshape(len(rows), -1)
     if dim and matrix.shape[1] != dim:
         return None
-    return Index(model=meta["vectors_model"], matrix=np.ascontiguousarray(matrix, dtype=np.float32),
-                 kinds=np.array([r[0] for r in rows]), ids=[r[1] for r in rows],
-                 seconds=time.perf_counter() - t0)
+    return Index(
+        model=meta["vectors_model"],
+        matrix=np.ascontiguousarray(matrix, dtype=np.float32),
+        kinds=np.array([r[0] for r in rows]),
+        ids=[r[1] for r in rows],
+        seconds=time.perf_counter() - t0,
+    )
 
 
 async def index(db: Any) -> Index | None:
@@ -155,7 +167,9 @@ def _encode_many(model: str, texts: list[str]) -> np.ndarray:
                 m = embed.load_model(model)
             except CruxError as e:
                 raise Unavailable(str(e)) from None
-            for t, v in zip(todo, embed.encode_with(m, todo, batch_size=max(len(todo), 1)), strict=True):
+            for t, v in zip(
+                todo, embed.encode_with(m, todo, batch_size=max(len(todo), 1)), strict=True
+            ):
                 vecs[t] = _cache[(model, t)] = v
             while len(_cache) > CACHE:
                 _cache.popitem(last=False)
@@ -175,9 +189,16 @@ def _rank_batch(idx: Index, asks: list[tuple[str, int, int]]) -> list[dict[str, 
     claims = idx.nearest_many(qs, "claim", max(kc for _, kc, _ in asks))
     docs = idx.nearest_many(qs, "document", max(kd for _, _, kd in asks))
     t2 = time.perf_counter()
-    return [{"claim": c[:kc], "document": d[:kd], "encode_ms": (t1 - t0) * 1000,
-             "rank_ms": (t2 - t1) * 1000, "batch": len(asks)}
-            for (_, kc, kd), c, d in zip(asks, claims, docs, strict=True)]
+    return [
+        {
+            "claim": c[:kc],
+            "document": d[:kd],
+            "encode_ms": (t1 - t0) * 1000,
+            "rank_ms": (t2 - t1) * 1000,
+            "batch": len(asks),
+        }
+        for (_, kc, kd), c, d in zip(asks, claims, docs, strict=True)
+    ]
 
 
 class _Batcher:
@@ -207,10 +228,12 @@ class _Batcher:
         if not self.waiting:
             self.busy = False
             return
-        batch, self.waiting = self.waiting[:self.size], self.waiting[self.size:]
+        batch, self.waiting = self.waiting[: self.size], self.waiting[self.size :]
         self.busy = True
         started = time.perf_counter()
-        job = loop.run_in_executor(_POOL, _rank_batch, self.idx, [(t, kc, kd) for t, kc, kd, _, _ in batch])
+        job = loop.run_in_executor(
+            _POOL, _rank_batch, self.idx, [(t, kc, kd) for t, kc, kd, _, _ in batch]
+        )
 
         def done(job: asyncio.Future[list[dict[str, Any]]]) -> None:
             try:
@@ -229,7 +252,9 @@ class _Batcher:
 
         job.add_done_callback(done)
 
-    async def _finish(self, futs: list[asyncio.Future[dict[str, Any]]], results: list[dict[str, Any]]) -> None:
+    async def _finish(
+        self, futs: list[asyncio.Future[dict[str, Any]]], results: list[dict[str, Any]]
+    ) -> None:
         t0 = time.perf_counter()
         try:
             details = await _details(self.db, self.have, results)
@@ -253,8 +278,9 @@ def _batcher(db: Any, idx: Index) -> _Batcher:
     return b
 
 
-async def _details(db: Any, have: set[str], ranked: list[dict[str, Any]]
-                   ) -> list[tuple[list[Any], list[Any]]]:
+async def _details(
+    db: Any, have: set[str], ranked: list[dict[str, Any]]
+) -> list[tuple[list[Any], list[Any]]]:
     """Each ranking's hits with their document titles, sentence positions and text, in rank
     order: two queries for the whole batch (claims, documents), ``IN (...)`` on primary keys."""
     from . import pages
@@ -266,19 +292,29 @@ async def _details(db: Any, have: set[str], ranked: list[dict[str, Any]]
     if claim_ids:
         pos = "s.position" if "sentences" in have else "null"
         join = " left join sentences s on s.id = c.sentence_id" if "sentences" in have else ""
-        rows = await pages._rows(db, (
-            f"select c.sentence_id, c.document_id, c.text, c.kind, {pos} as position, "
-            f"d.kind as document_kind, {title} as title, d.author, "
-            "substr(d.published_at, 1, 10) as published "
-            f"from claims c join documents d on d.id = c.document_id{join} "
-            f"where c.sentence_id in ({', '.join('?' for _ in claim_ids)})"), claim_ids)
+        rows = await pages._rows(
+            db,
+            (
+                f"select c.sentence_id, c.document_id, c.text, c.kind, {pos} as position, "
+                f"d.kind as document_kind, {title} as title, d.author, "
+                "substr(d.published_at, 1, 10) as published "
+                f"from claims c join documents d on d.id = c.document_id{join} "
+                f"where c.sentence_id in ({', '.join('?' for _ in claim_ids)})"
+            ),
+            claim_ids,
+        )
         claim_rows = {r["sentence_id"]: r for r in rows}
     doc_rows: dict[str, Any] = {}
     if doc_ids:
-        rows = await pages._rows(db, (
-            f"select d.id as document_id, d.kind as document_kind, {title} as title, d.author, "
-            "substr(d.published_at, 1, 10) as published, substr(d.text, 1, 280) as excerpt "
-            f"from documents d where d.id in ({', '.join('?' for _ in doc_ids)})"), doc_ids)
+        rows = await pages._rows(
+            db,
+            (
+                f"select d.id as document_id, d.kind as document_kind, {title} as title, d.author, "
+                "substr(d.published_at, 1, 10) as published, substr(d.text, 1, 280) as excerpt "
+                f"from documents d where d.id in ({', '.join('?' for _ in doc_ids)})"
+            ),
+            doc_ids,
+        )
         doc_rows = {r["document_id"]: r for r in rows}
     out = []
     for r in ranked:
@@ -291,17 +327,23 @@ async def _details(db: Any, have: set[str], ranked: list[dict[str, Any]]
     return out
 
 
-async def search(db: Any, have: set[str], q: str, *, k_claims: int = CLAIMS,
-                 k_docs: int = DOCUMENTS) -> dict[str, Any]:
+async def search(
+    db: Any, have: set[str], q: str, *, k_claims: int = CLAIMS, k_docs: int = DOCUMENTS
+) -> dict[str, Any]:
     """The claims and documents nearest ``q``: {"claims", "documents", "model", timings}."""
     idx = await index(db)
     if idx is None:
-        raise Unavailable("This snapshot has no vectors: run crux process (the embed stage), "
-                          "then crux publish.")
+        raise Unavailable(
+            "This snapshot has no vectors: run crux process (the embed stage), then crux publish."
+        )
     got = await _batcher(db, idx).search(have, q, k_claims, k_docs)
-    return {"claims": got["claims"], "documents": got["documents"], "model": idx.model,
-            "vectors": len(idx.ids),
-            **{k: got[k] for k in ("queue_ms", "encode_ms", "rank_ms", "details_ms", "batch")}}
+    return {
+        "claims": got["claims"],
+        "documents": got["documents"],
+        "model": idx.model,
+        "vectors": len(idx.ids),
+        **{k: got[k] for k in ("queue_ms", "encode_ms", "rank_ms", "details_ms", "batch")},
+    }
 
 
 async def semantic_page(datasette: Any, request: Any) -> Any:
@@ -331,8 +373,9 @@ async def semantic_page(datasette: Any, request: Any) -> Any:
         result.update(model=idx.model if idx else None, vectors=len(idx.ids) if idx else 0)
     if as_json:
         return Response.json({"q": q, **result}, status=status)
-    return await pages._render(datasette, request, "crux_semantic.html",
-                               {"q": q, "searched": bool(q), **result})
+    return await pages._render(
+        datasette, request, "crux_semantic.html", {"q": q, "searched": bool(q), **result}
+    )
 
 
 __all__ = ["Index", "Unavailable", "index", "search", "semantic_page"]

@@ -27,15 +27,44 @@ def datasette_command(snapshot: Path, *, host: str, port: int) -> list[str]:
     meta = metadata_path(snapshot)
     if not meta.exists():
         write_metadata(snapshot)
-    cmd = [sys.executable, "-m", "datasette", "serve", "-i", str(snapshot), "-m", str(meta),
-           "--template-dir", str(TEMPLATES), "--plugins-dir", str(PLUGINS),
-           "--host", host, "--port", str(port), "--setting", "sql_time_limit_ms", "3000",
-           "--setting", "facet_time_limit_ms", "500",
-           "--setting", "truncate_cells_html", "300",
-           "--setting", "num_sql_threads", str(SQL_THREADS), "--setting", "max_csv_mb", "50",
-           # a CSV stream of a whole table is written on the event loop: it stalled every
-           # other request (make bench, site_hostile), so it is refused; page with _next instead
-           "--setting", "allow_csv_stream", "off"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "datasette",
+        "serve",
+        "-i",
+        str(snapshot),
+        "-m",
+        str(meta),
+        "--template-dir",
+        str(TEMPLATES),
+        "--plugins-dir",
+        str(PLUGINS),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--setting",
+        "sql_time_limit_ms",
+        "3000",
+        "--setting",
+        "facet_time_limit_ms",
+        "500",
+        "--setting",
+        "truncate_cells_html",
+        "300",
+        "--setting",
+        "num_sql_threads",
+        str(SQL_THREADS),
+        "--setting",
+        "max_csv_mb",
+        "50",
+        # a CSV stream of a whole table is written on the event loop: it stalled every
+        # other request (make bench, site_hostile), so it is refused; page with _next instead
+        "--setting",
+        "allow_csv_stream",
+        "off",
+    ]
     counts = inspect_path(snapshot)
     if counts.exists():
         cmd += ["--inspect-file", str(counts)]
@@ -48,12 +77,14 @@ def _check_port(host: str, port: int) -> None:
         try:
             s.bind((host, port))
         except OSError as e:
-            raise UsageError(f"cannot listen on {host}:{port} ({e.strerror}); "
-                            "choose another with --port") from None
+            raise UsageError(
+                f"cannot listen on {host}:{port} ({e.strerror}); choose another with --port"
+            ) from None
 
 
 def _check_snapshot(snapshot: Path) -> None:
     import sqlite3
+
     try:
         con = sqlite3.connect(f"file:{snapshot}?mode=ro", uri=True)
         try:
@@ -61,8 +92,9 @@ def _check_snapshot(snapshot: Path) -> None:
         finally:
             con.close()
     except sqlite3.DatabaseError as e:
-        raise InputError(f"{snapshot}: not a SQLite snapshot ({e}); "
-                        "write one with: crux publish") from None
+        raise InputError(
+            f"{snapshot}: not a SQLite snapshot ({e}); write one with: crux publish"
+        ) from None
 
 
 def serve(snapshot: Path, *, host: str = "127.0.0.1", port: int = 8001) -> None:
@@ -72,7 +104,9 @@ def serve(snapshot: Path, *, host: str = "127.0.0.1", port: int = 8001) -> None:
     if not snapshot.exists():
         raise InputError(f"{snapshot}: no published snapshot; run: crux publish")
     if snapshot.is_dir():
-        raise UsageError(f"{snapshot}: is a folder, not a snapshot; pass the .sqlite file with --snapshot")
+        raise UsageError(
+            f"{snapshot}: is a folder, not a snapshot; pass the .sqlite file with --snapshot"
+        )
     _check_snapshot(snapshot)
     _check_port(host, port)
     cmd = datasette_command(snapshot, host=host, port=port)

@@ -34,14 +34,18 @@ def guarded(method: Callable[..., Any]) -> Callable[..., Iterator[Any]]:
         name = response.meta.get("source")
         if self.store.storage_error:  # the database cannot be written: stop asking the sites
             from scrapy.exceptions import CloseSpider
+
             raise CloseSpider("storage_error")
         try:
             yield from method(self, response, *args, **kwargs)
         except Exception as e:
             log.debug("callback failed", exc_info=True)
             first = str(e).strip().splitlines()[0][:300] if str(e).strip() else ""
-            self.store.reject_response(name, response.url, f"{response.url}: {type(e).__name__}: {first}")
+            self.store.reject_response(
+                name, response.url, f"{response.url}: {type(e).__name__}: {first}"
+            )
             self.on_source_failure(response.meta)
+
     return wrapper
 
 
@@ -51,8 +55,14 @@ class CruxSpider(scrapy.Spider):
     store: CrawlStore
     source_names: list[str]
 
-    def __init__(self, *args: Any, store: CrawlStore, source_names: list[str],
-                 since: Any = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        store: CrawlStore,
+        source_names: list[str],
+        since: Any = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.store = store
         self.source_names = source_names
@@ -67,7 +77,9 @@ class CruxSpider(scrapy.Spider):
         timeout = self.crawler.settings.getfloat("DOWNLOAD_TIMEOUT")
         origin = (request.meta.get("redirect_urls") or [request.url])[0]
         message = describe_failure(failure, origin, timeout)
-        if too_large(failure) or request.meta.get("crux_refused"):  # the answer came, but crux would not read it: a rejected input
+        if too_large(failure) or request.meta.get(
+            "crux_refused"
+        ):  # the answer came, but crux would not read it: a rejected input
             self.store.reject_response(name, origin, message)
         else:
             self.store.error(name, message)

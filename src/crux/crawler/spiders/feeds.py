@@ -24,12 +24,16 @@ from . import CruxSpider, guarded
 
 
 def _headers(response: Any) -> dict[str, str]:
-    return {k.decode("latin-1").lower(): b", ".join(v).decode("latin-1")
-            for k, v in response.headers.items()}
+    return {
+        k.decode("latin-1").lower(): b", ".join(v).decode("latin-1")
+        for k, v in response.headers.items()
+    }
 
 
 def _summary_hash(doc: Doc) -> str:
-    return hashlib.sha256(f"{doc.title}\0{doc.html}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return hashlib.sha256(f"{doc.title}\0{doc.html}".encode("utf-8", "surrogatepass")).hexdigest()[
+        :16
+    ]
 
 
 def extract_article(html: str | bytes, url: str) -> str | None:
@@ -38,9 +42,19 @@ def extract_article(html: str | bytes, url: str) -> str | None:
         import trafilatura
     except ImportError:
         from ...errors import MissingExtra
+
         raise MissingExtra("--fetch-articles", "crawl", "trafilatura") from None
-    return trafilatura.extract(html, url=url, output_format="html", include_links=True,
-                               include_tables=True, include_comments=False) or None
+    return (
+        trafilatura.extract(
+            html,
+            url=url,
+            output_format="html",
+            include_links=True,
+            include_tables=True,
+            include_comments=False,
+        )
+        or None
+    )
 
 
 class FeedsSpider(CruxSpider):
@@ -55,8 +69,13 @@ class FeedsSpider(CruxSpider):
             if state.last_modified:
                 headers["If-Modified-Since"] = state.last_modified
             yield scrapy.Request(
-                state.url, headers=headers, callback=self.parse, errback=self.errback,
-                dont_filter=True, meta={"source": name, "handle_httpstatus_list": [304]})
+                state.url,
+                headers=headers,
+                callback=self.parse,
+                errback=self.errback,
+                dont_filter=True,
+                meta={"source": name, "handle_httpstatus_list": [304]},
+            )
 
     @guarded
     def parse(self, response: Any) -> Iterator[Any]:
@@ -67,8 +86,9 @@ class FeedsSpider(CruxSpider):
             return
         headers = _headers(response)
         try:
-            result = parse_feed(response.body, location=response.url, headers=headers,
-                                served_from=response.url)
+            result = parse_feed(
+                response.body, location=response.url, headers=headers, served_from=response.url
+            )
         except InputError as e:
             self.store.reject_response(name, response.url, str(e))
             return
@@ -88,8 +108,14 @@ class FeedsSpider(CruxSpider):
         room = self.store.room(name)
         if room is not None and len(docs) > room:
             docs, state.truncated = docs[:room], True
-        wanted = [d for d in docs if state.config.get("fetch_articles") and d.id in result.summary_only
-                  and d.url and d.url.startswith(("http://", "https://"))]
+        wanted = [
+            d
+            for d in docs
+            if state.config.get("fetch_articles")
+            and d.id in result.summary_only
+            and d.url
+            and d.url.startswith(("http://", "https://"))
+        ]
         stored = self.store.stored([d.id for d in wanted])
         wanted_ids = {d.id for d in wanted}
         for doc in docs:
@@ -101,29 +127,44 @@ class FeedsSpider(CruxSpider):
             if old is not None and json.loads(old[1]).get("summary_hash") == digest:
                 state.saved.unchanged += 1  # the article was fetched for this very summary
                 continue
-            yield scrapy.Request(str(doc.url), callback=self.parse_article, errback=self.article_failed,
-                                 meta={"source": name, "doc": doc, "summary_hash": digest})
+            yield scrapy.Request(
+                str(doc.url),
+                callback=self.parse_article,
+                errback=self.article_failed,
+                meta={"source": name, "doc": doc, "summary_hash": digest},
+            )
 
     def parse_article(self, response: Any) -> Iterator[Any]:
         doc: Doc = response.meta["doc"]
         name = response.meta["source"]
         try:
-            body = response.text if hasattr(response, "text") else response.body.decode("utf-8", "replace")
+            body = (
+                response.text
+                if hasattr(response, "text")
+                else response.body.decode("utf-8", "replace")
+            )
             html = extract_article(body, response.url)
         except Exception as e:
             if type(e).__name__ == "MissingExtra":
                 self.store.error(name, str(e))
             html = None
         if html:
-            doc.extra = {**doc.extra, "summary": doc.html, "summary_hash": response.meta["summary_hash"],
-                         "article_url": response.url}
+            doc.extra = {
+                **doc.extra,
+                "summary": doc.html,
+                "summary_hash": response.meta["summary_hash"],
+                "article_url": response.url,
+            }
             doc.html = html
         else:
-            self.state(name).warnings.append(f"{response.url}: no article text found; kept the summary")
+            self.state(name).warnings.append(
+                f"{response.url}: no article text found; kept the summary"
+            )
         yield {"source": name, "doc": doc}
 
     def article_failed(self, failure: Any) -> Iterator[Any]:
         from ..middlewares import describe_failure
+
         meta = failure.request.meta
         origin = (meta.get("redirect_urls") or [failure.request.url])[0]
         message = describe_failure(failure, origin)

@@ -73,30 +73,46 @@ def decode_json(response: Any) -> tuple[Any, str | None]:
     try:
         text = body.decode(charset) if charset else body  # json.loads: UTF-8/16/32 by its BOM rules
     except LookupError:
-        return None, (f"HTTP {response.status}: unknown charset {charset!r} in the Content-Type; "
-                      "crux cannot decode the answer")
+        return None, (
+            f"HTTP {response.status}: unknown charset {charset!r} in the Content-Type; "
+            "crux cannot decode the answer"
+        )
     except UnicodeDecodeError as e:
-        return None, (f"HTTP {response.status}: not valid {charset} at byte {e.start} though the "
-                      "Content-Type says so; the answer is broken, the next crawl asks again")
+        return None, (
+            f"HTTP {response.status}: not valid {charset} at byte {e.start} though the "
+            "Content-Type says so; the answer is broken, the next crawl asks again"
+        )
     try:
         return json.loads(text), None
     except UnicodeDecodeError as e:
-        bad = body[e.start:e.start + 1].hex()
-        return None, (f"HTTP {response.status}: not UTF-8 JSON (byte 0x{bad} at offset {e.start}) and "
-                      "no charset declared; the site sent another encoding")
+        bad = body[e.start : e.start + 1].hex()
+        return None, (
+            f"HTTP {response.status}: not UTF-8 JSON (byte 0x{bad} at offset {e.start}) and "
+            "no charset declared; the site sent another encoding"
+        )
     except RecursionError:
         return None, f"HTTP {response.status}: JSON nested too deeply to read"
     except ValueError as e:
         head = body.lstrip()[:1]
         if "json" not in ctype.lower() and head not in (b"{", b"["):
-            return None, (f"HTTP {response.status}, not JSON ({ctype or 'no type'}); the site may "
-                          "block crawlers or the URL is not a ForumMagnum site")
-        where = f" at line {e.lineno} column {e.colno}" if isinstance(e, json.JSONDecodeError) else ""
-        cut = " (cut off?)" if isinstance(e, json.JSONDecodeError) and (
-            e.pos >= len(text) - 1 or e.msg.startswith("Unterminated")) else ""
+            return None, (
+                f"HTTP {response.status}, not JSON ({ctype or 'no type'}); the site may "
+                "block crawlers or the URL is not a ForumMagnum site"
+            )
+        where = (
+            f" at line {e.lineno} column {e.colno}" if isinstance(e, json.JSONDecodeError) else ""
+        )
+        cut = (
+            " (cut off?)"
+            if isinstance(e, json.JSONDecodeError)
+            and (e.pos >= len(text) - 1 or e.msg.startswith("Unterminated"))
+            else ""
+        )
         msg = e.msg.removesuffix(" at") if isinstance(e, json.JSONDecodeError) else str(e)[:100]
-        return None, (f"HTTP {response.status}: invalid JSON{cut}: {msg}{where} "
-                      f"({len(body):,} bytes); the answer is broken, the next crawl asks again")
+        return None, (
+            f"HTTP {response.status}: invalid JSON{cut}: {msg}{where} "
+            f"({len(body):,} bytes); the answer is broken, the next crawl asks again"
+        )
 
 
 def iso(dt: datetime) -> str:
@@ -112,8 +128,8 @@ class ForumMagnumSpider(CruxSpider):
         self._latest: dict[str, datetime] = {}
         self._failed_before: dict[str, datetime] = {}
         self._pages: dict[str, int] = {}
-        self._style: dict[str, str] = {}          # the argument style in use, per source
-        self._style_error: dict[str, str] = {}    # the first style's refusal, once switched
+        self._style: dict[str, str] = {}  # the argument style in use, per source
+        self._style_error: dict[str, str] = {}  # the first style's refusal, once switched
         self._sweep_started: dict[str, float] = {}
 
     # -- configuration ------------------------------------------------------------------
@@ -140,44 +156,93 @@ class ForumMagnumSpider(CruxSpider):
             self._style[name] = str(self._cfg(name, "api_style", "legacy"))
         return self._style[name]
 
-    def _request(self, name: str, payload: dict[str, Any], callback: Any, remake: tuple[Any, ...],
-                 **meta: Any) -> JsonRequest:
+    def _request(
+        self,
+        name: str,
+        payload: dict[str, Any],
+        callback: Any,
+        remake: tuple[Any, ...],
+        **meta: Any,
+    ) -> JsonRequest:
         """A POST to the source's endpoint; ``remake`` (method name, args) builds it again."""
         sweep = self.state(name).sweep
         if meta.get("sweep") and sweep is not None:
             sweep["requests"] += 1
-        return JsonRequest(self._endpoint(name), data=payload, callback=callback,
-                           errback=self.errback, dont_filter=True,
-                           meta={"source": name, "handle_httpstatus_list": [400], "remake": remake,
-                                 "style": self._api_style(name), **meta})
+        return JsonRequest(
+            self._endpoint(name),
+            data=payload,
+            callback=callback,
+            errback=self.errback,
+            dont_filter=True,
+            meta={
+                "source": name,
+                "handle_httpstatus_list": [400],
+                "remake": remake,
+                "style": self._api_style(name),
+                **meta,
+            },
+        )
 
     def _posts_request(self, name: str, after: datetime | None, offset: int) -> JsonRequest:
-        payload = posts_payload(self._api_style(name),
-                                after=iso(after) if after else None,
-                                limit=int(self._cfg(name, "page_size", 50)), offset=offset,
-                                extra_terms=self._cfg(name, "terms", {}))
-        return self._request(name, payload, self.parse_posts, ("_posts_request", after, offset),
-                             after=after, offset=offset)
+        payload = posts_payload(
+            self._api_style(name),
+            after=iso(after) if after else None,
+            limit=int(self._cfg(name, "page_size", 50)),
+            offset=offset,
+            extra_terms=self._cfg(name, "terms", {}),
+        )
+        return self._request(
+            name,
+            payload,
+            self.parse_posts,
+            ("_posts_request", after, offset),
+            after=after,
+            offset=offset,
+        )
 
-    def _comments_request(self, name: str, post: Doc, offset: int, acc: list[Doc],
-                          sweep: bool = False) -> JsonRequest:
-        payload = comments_payload(self._api_style(name), post_id=post.id,
-                                   limit=int(self._cfg(name, "comment_page_size", 500)), offset=offset)
-        return self._request(name, payload, self.parse_comments,
-                             ("_comments_request", post, offset, acc, sweep),
-                             post=post, offset=offset, acc=acc, sweep=sweep)
+    def _comments_request(
+        self, name: str, post: Doc, offset: int, acc: list[Doc], sweep: bool = False
+    ) -> JsonRequest:
+        payload = comments_payload(
+            self._api_style(name),
+            post_id=post.id,
+            limit=int(self._cfg(name, "comment_page_size", 500)),
+            offset=offset,
+        )
+        return self._request(
+            name,
+            payload,
+            self.parse_comments,
+            ("_comments_request", post, offset, acc, sweep),
+            post=post,
+            offset=offset,
+            acc=acc,
+            sweep=sweep,
+        )
 
     def _listing_request(self, name: str, after: datetime | None, offset: int) -> JsonRequest:
-        payload = listing_payload(self._api_style(name), after=iso(after) if after else None,
-                                  limit=self._listing_limit(name), offset=offset,
-                                  extra_terms=self._cfg(name, "terms", {}))
-        return self._request(name, payload, self.parse_listing, ("_listing_request", after, offset),
-                             after=after, offset=offset, sweep=True)
+        payload = listing_payload(
+            self._api_style(name),
+            after=iso(after) if after else None,
+            limit=self._listing_limit(name),
+            offset=offset,
+            extra_terms=self._cfg(name, "terms", {}),
+        )
+        return self._request(
+            name,
+            payload,
+            self.parse_listing,
+            ("_listing_request", after, offset),
+            after=after,
+            offset=offset,
+            sweep=True,
+        )
 
     def _post_request(self, name: str, post_id: str) -> JsonRequest:
         payload = post_payload(self._api_style(name), post_id=post_id)
-        return self._request(name, payload, self.parse_post, ("_post_request", post_id),
-                             post_id=post_id, sweep=True)
+        return self._request(
+            name, payload, self.parse_post, ("_post_request", post_id), post_id=post_id, sweep=True
+        )
 
     def _listing_limit(self, name: str) -> int:
         return max(1, min(MAX_LIMIT, int(self._cfg(name, "sweep_page_size", MAX_LIMIT))))
@@ -188,8 +253,11 @@ class ForumMagnumSpider(CruxSpider):
             after = self._start_after(name)
             self.state(name).window_start = after
             yield self._posts_request(name, after, 0)
-            if after is not None and self._sweep_due(name) \
-                    and self.store.posts_before(self.state(name).id, after):  # else nothing to sweep
+            if (
+                after is not None
+                and self._sweep_due(name)
+                and self.store.posts_before(self.state(name).id, after)
+            ):  # else nothing to sweep
                 yield self._start_sweep(name, after)
 
     def _results(self, response: Any, collection: str) -> list[Any] | JsonRequest | None:
@@ -203,9 +271,13 @@ class ForumMagnumSpider(CruxSpider):
             if again is not None:
                 return again
             first = self._style_error.get(name)
-            problem = (f"GraphQL error: the site refused both argument styles "
-                       f"({other_style(self._api_style(name))}: {first}; {self._api_style(name)}: "
-                       f"{refused}); the site's API may have changed" if first else f"GraphQL error: {refused}")
+            problem = (
+                f"GraphQL error: the site refused both argument styles "
+                f"({other_style(self._api_style(name))}: {first}; {self._api_style(name)}: "
+                f"{refused}); the site's API may have changed"
+                if first
+                else f"GraphQL error: {refused}"
+            )
         elif problem is None:
             self._style_worked(name, response.meta)
             results, error = graphql_results(obj, collection)
@@ -229,22 +301,34 @@ class ForumMagnumSpider(CruxSpider):
                 return None  # both refused
             self._style_error[name] = refused
             self._style[name] = other_style(meta["style"])
-            log.info("%s: the site refused the %s argument style (%s); trying %s", name,
-                     meta["style"], refused, self._style[name])
+            log.info(
+                "%s: the site refused the %s argument style (%s); trying %s",
+                name,
+                meta["style"],
+                refused,
+                self._style[name],
+            )
         method, *args = meta["remake"]
         return getattr(self, method)(name, *args)
 
     def _style_worked(self, name: str, meta: dict[str, Any]) -> None:
         """After a switch, the first answer in the new style stores it on the source."""
         state = self.state(name)
-        if name in self._style_error and meta["style"] == self._style[name] \
-                and state.config_updates.get("api_style") != self._style[name]:
+        if (
+            name in self._style_error
+            and meta["style"] == self._style[name]
+            and state.config_updates.get("api_style") != self._style[name]
+        ):
             state.config_updates["api_style"] = self._style[name]
             state.config_updates["api_style_detected"] = {
-                "at": iso(_utcnow()), "refused": other_style(self._style[name]),
-                "message": self._style_error[name][:200]}
-            state.warnings.append(f"the site speaks the {self._style[name]} argument style, not "
-                                  f"{other_style(self._style[name])}; stored on the source")
+                "at": iso(_utcnow()),
+                "refused": other_style(self._style[name]),
+                "message": self._style_error[name][:200],
+            }
+            state.warnings.append(
+                f"the site speaks the {self._style[name]} argument style, not "
+                f"{other_style(self._style[name])}; stored on the source"
+            )
 
     @guarded
     def parse_posts(self, response: Any) -> Iterator[Any]:
@@ -258,18 +342,26 @@ class ForumMagnumSpider(CruxSpider):
         parsed = parse_forum_json(results, location=response.url)
         for where, reason in parsed.rejected:
             self.store.add_reject(name, where, reason)
-        for doc in parsed.docs:  # posts are paged and watermarked by postedAt: one without is unusable
+        for (
+            doc
+        ) in parsed.docs:  # posts are paged and watermarked by postedAt: one without is unusable
             if doc.kind == "post" and doc.published_at is None:
-                self.store.add_reject(name, f"{response.url}#{doc.id}",
-                                      "post has no postedAt; crux pages posts by it")
-        fresh = [d for d in parsed.docs if d.kind == "post" and d.id not in state.seen_posts
-                 and d.published_at is not None]
+                self.store.add_reject(
+                    name, f"{response.url}#{doc.id}", "post has no postedAt; crux pages posts by it"
+                )
+        fresh = [
+            d
+            for d in parsed.docs
+            if d.kind == "post" and d.id not in state.seen_posts and d.published_at is not None
+        ]
         room = self.store.room(name)
         if room is not None and len(fresh) >= room:
             fresh, state.truncated = fresh[:room], True
         for doc in fresh:
             state.seen_posts.add(doc.id)
-            if doc.published_at and (name not in self._latest or doc.published_at > self._latest[name]):
+            if doc.published_at and (
+                name not in self._latest or doc.published_at > self._latest[name]
+            ):
                 self._latest[name] = doc.published_at
         yield from self._with_comments(name, fresh)
         # next page
@@ -294,8 +386,11 @@ class ForumMagnumSpider(CruxSpider):
         else:
             offset += limit
         if offset > MAX_OFFSET:
-            self.store.error(name, f"{response.url}: more than {MAX_OFFSET} posts share one postedAt; "
-                                   "the API cannot page past them")
+            self.store.error(
+                name,
+                f"{response.url}: more than {MAX_OFFSET} posts share one postedAt; "
+                "the API cannot page past them",
+            )
             return
         if self._pages[name] >= MAX_PAGES:
             self.store.error(name, f"{response.url}: stopped after {MAX_PAGES} pages")
@@ -343,8 +438,9 @@ class ForumMagnumSpider(CruxSpider):
         if complete:
             self.state(name).comment_threads[post.id] = {d.id for d in thread}
         else:
-            self.state(name).warnings.append(f"post {post.id}: more than {MAX_OFFSET} comments; "
-                                             "stored the first ones")
+            self.state(name).warnings.append(
+                f"post {post.id}: more than {MAX_OFFSET} comments; stored the first ones"
+            )
         yield {"source": name, "doc": post}
         for doc in thread:
             yield {"source": name, "doc": doc}
@@ -375,9 +471,18 @@ class ForumMagnumSpider(CruxSpider):
             state.sweep_from = parse_time(since) if since else None
         except (ValueError, TypeError):
             state.sweep_from = None
-        state.sweep = {"at": iso(_utcnow()), "before": iso(window_start), "listed": 0,
-                       "refetched": 0, "threads": 0, "gone": 0, "pages": 0, "requests": 0, "seconds": 0.0,
-                       "complete": False}
+        state.sweep = {
+            "at": iso(_utcnow()),
+            "before": iso(window_start),
+            "listed": 0,
+            "refetched": 0,
+            "threads": 0,
+            "gone": 0,
+            "pages": 0,
+            "requests": 0,
+            "seconds": 0.0,
+            "complete": False,
+        }
         self._sweep_started[name] = time.monotonic()
         return self._listing_request(name, state.sweep_from, 0)
 
@@ -412,8 +517,12 @@ class ForumMagnumSpider(CruxSpider):
         stored = self.store.stored_posts(state.id, list(rows))
         for pid, (modified, count) in rows.items():
             old = stored.get(pid)
-            if old is None or old[2] or old[1] != count or (
-                    modified is not None and (old[0] is None or modified > old[0])):
+            if (
+                old is None
+                or old[2]
+                or old[1] != count
+                or (modified is not None and (old[0] is None or modified > old[0]))
+            ):
                 if pid not in state.seen_posts:
                     state.seen_posts.add(pid)
                     sweep["refetched"] += 1
@@ -428,9 +537,11 @@ class ForumMagnumSpider(CruxSpider):
         else:
             offset += limit
         if offset > MAX_OFFSET or sweep["pages"] >= MAX_PAGES:
-            state.warnings.append(f"sweep: stopped after {sweep['pages']} pages (more than {MAX_OFFSET} "
-                                  "posts share one postedAt, or the listing does not end); "
-                                  "nothing marked deleted")
+            state.warnings.append(
+                f"sweep: stopped after {sweep['pages']} pages (more than {MAX_OFFSET} "
+                "posts share one postedAt, or the listing does not end); "
+                "nothing marked deleted"
+            )
             return
         yield self._listing_request(name, after, offset)
 
@@ -454,11 +565,15 @@ class ForumMagnumSpider(CruxSpider):
             self.store.add_reject(name, where, reason)
         posts = [d for d in parsed.docs if d.kind == "post" and d.id == response.meta["post_id"]]
         for doc in [d for d in posts if d.published_at is None]:
-            self.store.add_reject(name, f"{response.url}#{doc.id}", "post has no postedAt; crux pages posts by it")
+            self.store.add_reject(
+                name, f"{response.url}#{doc.id}", "post has no postedAt; crux pages posts by it"
+            )
         if not parsed.docs and not parsed.rejected:  # gone between the listing and now
             self.state(name).listed.discard(response.meta["post_id"])
             self.state(name).seen_posts.discard(response.meta["post_id"])
-        yield from self._with_comments(name, [d for d in posts if d.published_at is not None], sweep=True)
+        yield from self._with_comments(
+            name, [d for d in posts if d.published_at is not None], sweep=True
+        )
 
     # -- bookkeeping -------------------------------------------------------------------
     def on_source_failure(self, meta: dict[str, Any]) -> None:

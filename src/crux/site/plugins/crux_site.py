@@ -23,8 +23,11 @@ limits.quiet_errors()
 def register_routes() -> list[Any]:
     # the search pages live in their own modules (they use pages' helpers; pages does not
     # import them)
-    return [*pages.ROUTES, (r"^/search$", search.search_page),
-            (r"^/semantic(?P<format>\.json)?$", semantic.semantic_page)]
+    return [
+        *pages.ROUTES,
+        (r"^/search$", search.search_page),
+        (r"^/semantic(?P<format>\.json)?$", semantic.semantic_page),
+    ]
 
 
 @hookimpl
@@ -97,5 +100,7 @@ def asgi_wrapper(datasette: Any) -> Any:
                     w.maybe_swap()
                 scope = hide_long_columns(scope)
             await app(scope, receive, send)
+
         return limits.Guard(checked, datasette)
+
     return wrap
