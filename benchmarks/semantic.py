@@ -17,7 +17,6 @@ The snapshot size the vectors add is the size of the snapshot, vacuumed, with an
 
 from __future__ import annotations
 
-import http.client
 import json
 import random
 import shutil
@@ -26,58 +25,17 @@ import subprocess
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 
-from . import register
+from . import register, site_queries
 from .harness import BenchError, Context, median, percentile, ratio
 from .site_queries import CLIENTS, _children, _hwm_mb, _stop, _wait_ready, free_port
 
 REF = "/-/versions.json"
+# site_queries' load client, with room for the first query (it loads the model in the server)
+load_paths = partial(site_queries.load_paths, timeout=60)
 BATCH = 32  # the semantic_batch setting's default
-
-
-def load_paths(port: int, path_of: Callable[[int, int], str], *, clients: int = CLIENTS,
-               per_client: int = 20, bodies: list[bytes] | None = None) -> dict[str, Any]:
-    """``clients`` threads on one keep-alive connection each; request ``n`` of client ``i``
-    asks ``path_of(i, n)``. The answers' bodies go in ``bodies`` if given, each with its
-    latency (``latencies`` and ``bodies`` are in the same order)."""
-    latencies: list[float] = []
-    errors: list[str] = []
-    lock = threading.Lock()
-
-    def client(i: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        mine, bad, got = [], [], []
-        for n in range(per_client):
-            t0 = time.perf_counter()
-            body = b""
-            try:
-                conn.request("GET", path_of(i, n))
-                resp = conn.getresponse()
-                body = resp.read()
-                if resp.status != 200:
-                    bad.append(f"HTTP {resp.status}")
-            except (OSError, http.client.HTTPException) as e:
-                bad.append(type(e).__name__)
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            mine.append(time.perf_counter() - t0)
-            got.append(body)
-        conn.close()
-        with lock:
-            latencies.extend(mine)
-            errors.extend(bad)
-            if bodies is not None:
-                bodies.extend(got)
-
-    t0 = time.perf_counter()
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return {"latencies": latencies, "errors": errors, "elapsed": time.perf_counter() - t0}
 
 
 def _row(name: str, got: dict[str, Any], ref_name: str, ref: dict[str, Any], clients: int) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import subprocess
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,41 +32,53 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def load(port: int, path: str, *, clients: int = CLIENTS, per_client: int = 20) -> dict[str, Any]:
-    """``clients`` threads, each sending ``per_client`` GETs of ``path`` on one keep-alive connection."""
+def load_paths(port: int, path_of: Callable[[int, int], str], *, clients: int = CLIENTS,
+               per_client: int = 20, bodies: list[bytes] | None = None,
+               timeout: float = 30) -> dict[str, Any]:
+    """``clients`` threads on one keep-alive connection each; request ``n`` of client ``i``
+    asks ``path_of(i, n)``. The answers' bodies go in ``bodies`` if given, each with its
+    latency (``latencies`` and ``bodies`` are in the same order)."""
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
 
-    def client() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        mine, bad = [], []
-        for _ in range(per_client):
+    def client(i: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        mine, bad, got = [], [], []
+        for n in range(per_client):
             t0 = time.perf_counter()
+            body = b""
             try:
-                conn.request("GET", path)
+                conn.request("GET", path_of(i, n))
                 resp = conn.getresponse()
-                resp.read()
+                body = resp.read()
                 if resp.status != 200:
                     bad.append(f"HTTP {resp.status}")
             except (OSError, http.client.HTTPException) as e:
                 bad.append(type(e).__name__)
                 conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
             mine.append(time.perf_counter() - t0)
+            got.append(body)
         conn.close()
         with lock:
             latencies.extend(mine)
             errors.extend(bad)
+            if bodies is not None:
+                bodies.extend(got)
 
     t0 = time.perf_counter()
-    threads = [threading.Thread(target=client) for _ in range(clients)]
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    elapsed = time.perf_counter() - t0
-    return {"latencies": latencies, "errors": errors, "elapsed": elapsed}
+    return {"latencies": latencies, "errors": errors, "elapsed": time.perf_counter() - t0}
+
+
+def load(port: int, path: str, *, clients: int = CLIENTS, per_client: int = 20) -> dict[str, Any]:
+    """``clients`` threads, each sending ``per_client`` GETs of ``path`` on one keep-alive connection."""
+    return load_paths(port, lambda i, n: path, clients=clients, per_client=per_client)
 
 
 def _children(pid: int) -> list[int]:
