@@ -28,12 +28,18 @@ from .harness import Context, growth_rows, loglog_slope
 
 MAX_SIZE = 4  # largest corpus `process` runs on in full mode (see the module doc)
 TABLES = ("sentences", "claims", "forecasts", "embeddings", "responses", "claim_links")
-_STAGE_LINE = re.compile(r"^(\w+): (\d+) documents processed, (\d+) rows, \d+ up to date \(([\d.]+)s\)")
+_STAGE_LINE = re.compile(
+    r"^(\w+): (\d+) documents processed, (\d+) rows, \d+ up to date \(([\d.]+)s(?:, CPU ([\d.]+)s)?\)")
 
 
 def stage_seconds(stdout: str) -> dict[str, float]:
     """Each stage's own time, from the lines ``crux process`` prints."""
     return {m[1]: float(m[4]) for m in map(_STAGE_LINE.match, stdout.splitlines()) if m}
+
+
+def stage_cpu(stdout: str) -> dict[str, float]:
+    """Each stage's CPU seconds (every thread of the process), where the line gives them."""
+    return {m[1]: float(m[5]) for m in map(_STAGE_LINE.match, stdout.splitlines()) if m and m[5]}
 
 
 def processed(ctx: Context) -> Path:
@@ -70,6 +76,7 @@ def bench_process(ctx: Context) -> dict[str, Any]:
     else:
         runs = [(f"{s}×", s, ctx.ingested(s)) for s in ctx.sizes if s <= MAX_SIZE]
     rows, walls, cpus, sizes, per_stage = [], [], [], [], []
+    tables: dict[str, list[dict[str, Any]]] = {}
     if not ctx.quick:  # sizes measured earlier and not asked for now (see the module doc)
         asked = {size for _, size, _ in runs}
         for row in _earlier_rows(ctx):
@@ -88,7 +95,7 @@ def bench_process(ctx: Context) -> dict[str, Any]:
         m = ctx.run([*ctx.crux, "--db", str(db), "process"], what="crux process", timeout=4 * 3600)
         n = _counts(db)
         rows.append({"corpus": label, "run": "this run", "documents": n["documents"],
-                     "wall s": m.wall_s, "CPU s": m.cpu_s,
+                     "wall s": m.wall_s, "CPU s": m.cpu_s, "CPU s / wall s": m.cpu_s / m.wall_s,
                      "peak RSS MB": m.peak_rss_mb, "docs/s": n["documents"] / m.wall_s,
                      "sentences/s": n["sentences"] / m.wall_s,
                      **{t: n[t] for t in TABLES},
@@ -96,6 +103,11 @@ def bench_process(ctx: Context) -> dict[str, Any]:
         walls.append(m.wall_s)
         cpus.append(m.cpu_s)
         per_stage.append(stage_seconds(m.stdout))
+        busy = {st: (cpu, stage_seconds(m.stdout)[st]) for st, cpu in stage_cpu(m.stdout).items()}
+        if busy:
+            tables[f"CPU utilisation by stage, {label} (CPU s / wall s; 2.0 = both cores busy)"] = [
+                {"stage": st, "wall s": wall, "CPU s": cpu, "CPU s / wall s": cpu / wall if wall else 0.0}
+                for st, (cpu, wall) in busy.items()]
         sizes.append(size)
         if size == 1:
             keep = processed(ctx)
@@ -104,14 +116,14 @@ def bench_process(ctx: Context) -> dict[str, Any]:
         shutil.rmtree(work, ignore_errors=True)
     order = sorted(range(len(sizes)), key=sizes.__getitem__)
     rows, walls, cpus, sizes, per_stage = ([xs[i] for i in order] for xs in (rows, walls, cpus, sizes, per_stage))
-    result: dict[str, Any] = {"rows": rows}
+    result: dict[str, Any] = {"rows": rows, "tables": tables}
     if len(sizes) >= 2:
         result["growth exponent (wall, log-log)"] = loglog_slope(sizes, walls)
         result["growth exponent (CPU, log-log)"] = loglog_slope(sizes, cpus)
         result["peak RSS growth (largest / smallest)"] = rows[-1]["peak RSS MB"] / rows[0]["peak RSS MB"]
         table = growth_rows("stage", sizes, {st: [p.get(st, 0.0) for p in per_stage] for st in per_stage[0]},
                             unit="s")
-        result["tables"] = {"Each stage's time by corpus size (log-log slope; 1.0 = linear)": table}
+        tables["Each stage's time by corpus size (log-log slope; 1.0 = linear)"] = table
     skipped = [s for s in ctx.sizes if s > MAX_SIZE] if not ctx.quick else []
     result["notes"] = [
         "One `crux process` per row, a new process on a private copy of the ingested store: "

@@ -153,9 +153,9 @@ def test_no_claim_vectors_stored_for_another_embed_model(con, monkeypatch):
     assert con.execute("SELECT count(*) FROM embeddings").fetchone()[0] == 0
 
 
-def test_parsing_ahead_of_the_encoder_changes_nothing(monkeypatch):
-    """spaCy parses the next chunk while the encoder embeds this one: the scores, kinds and
-    vectors are those of one sequential pass."""
+def test_parsing_beside_the_encoder_changes_nothing(monkeypatch):
+    """A thread parses the chunks while the encoder embeds them: the scores, kinds and vectors
+    are those of one sequential pass."""
     import numpy as np
 
     import crux.pipeline.claims as claims
@@ -164,7 +164,7 @@ def test_parsing_ahead_of_the_encoder_changes_nothing(monkeypatch):
     texts = [f"Grant {i} should go to forecasting because decision-makers read the forecasts." if i % 3
              else f"I think policy {i} will fail by 2030." for i in range(22)]
     scorer = ClaimScorer(batch_size=4)
-    monkeypatch.setattr(claims, "PARSE_AHEAD_BATCHES", 1)   # six chunks, parsed ahead
+    monkeypatch.setattr(claims, "PARSE_AHEAD_BATCHES", 1)   # six chunks, parsed beside
     ahead, va = scorer.score_with_vectors(texts)
     monkeypatch.setattr(claims, "PARSE_AHEAD_BATCHES", 100)  # one chunk: sequential
     seq, vs = scorer.score_with_vectors(texts)

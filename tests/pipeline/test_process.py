@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
@@ -38,6 +39,8 @@ def test_process_twice_second_run_does_nothing(runner, db_path, tmp_path):
     first = runner.invoke(cli, ["process", "--db", str(db_path), *STAGES, "--threads", "2"])
     assert first.exit_code == 0, first.output
     assert "segment: 2 documents processed" in first.output
+    # each stage's wall and CPU time (every thread), so a reader sees how busy the cores were
+    assert re.search(r"^segment: .* \(\d+\.\ds, CPU \d+\.\ds\)$", first.output, re.M), first.output
     assert "embed: 2 documents processed, 3 rows" in first.output  # 2 documents + 1 quote
     counts = _counts(db_path)
     assert counts == (3, 5, 3)

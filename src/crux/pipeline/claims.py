@@ -35,9 +35,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MODEL_PATH = Path(__file__).parent / "models" / "claims-lr-2.json"
-PARSE_AHEAD_BATCHES = (
-    8  # spaCy batches parsed ahead of the encoder (see ClaimScorer._parse_and_encode)
-)
+# spaCy batches per chunk handed to the parser beside the encoder (ClaimScorer._parse_and_encode)
+PARSE_AHEAD_BATCHES = 8
 # Blocks whose sentences are never claims, whatever the classifier says.
 NON_CLAIM_BLOCKS = frozenset(("heading", "code", "math", "table_cell", "caption"))
 KINDS = ("evaluation", "factual", "causal", "prediction", "recommendation", "stance")
@@ -130,14 +129,33 @@ def feature_matrix(
     """
     import numpy as np
 
-    from .features import claim_features, encode
+    from .features import encode
 
-    hand = np.asarray(
-        [claim_features(d, k) for d, k in zip(docs, block_kinds, strict=True)], dtype=np.float64
-    ).reshape(len(docs), -1)
+    hand = hand_features(docs, block_kinds)
     if embeddings is None:
         embeddings = encode([d.text for d in docs], batch_size=batch_size)
     return np.hstack([hand, np.asarray(embeddings).astype(np.float64)])
+
+
+def hand_features(docs: Sequence[Doc], block_kinds: Sequence[str]) -> Any:
+    """The hand-made features (:func:`crux.pipeline.features.claim_features`) as a float64
+    matrix, one row per parsed sentence."""
+    import numpy as np
+
+    from .features import claim_features
+
+    return np.asarray(
+        [claim_features(d, k) for d, k in zip(docs, block_kinds, strict=True)], dtype=np.float64
+    ).reshape(len(docs), -1)
+
+
+def parsed(
+    nlp: Any, texts: Sequence[str], block_kinds: Sequence[str], batch_size: int
+) -> tuple[Any, list[str]]:
+    """spaCy-parse ``texts``; their hand-made features and their :func:`claim_kind` (what the
+    scorer needs of a parse, the Doc objects are not kept)."""
+    docs = list(nlp.pipe(texts, batch_size=batch_size))
+    return hand_features(docs, block_kinds), [claim_kind(d) for d in docs]
 
 
 def is_candidate(text: str, block_kind: str = "paragraph", in_quote: bool = False) -> bool:
@@ -167,7 +185,13 @@ def claim_kind(doc: Doc) -> str:
 
 
 class ClaimScorer:
-    """Scores sentences in batches: spaCy ``nlp.pipe`` and batched embeddings."""
+    """Scores sentences in batches: spaCy ``nlp.pipe`` and batched embeddings.
+
+    A thread parses the chunks (:data:`PARSE_AHEAD_BATCHES` spaCy batches each) while the
+    encoder embeds them; the batches and the results are those of one sequential pass. spaCy
+    in a second process was measured slower (BENCHMARKS.md, "Both cores busy"): the encoder's
+    two torch threads lose a core to it.
+    """
 
     def __init__(self, model: ClaimModel | None = None, batch_size: int = 64) -> None:
         from .features import load_nlp
@@ -193,50 +217,52 @@ class ClaimScorer:
     ) -> tuple[list[tuple[float, str | None]], dict[int, Any]]:
         """:meth:`score`, and the float32 all-MiniLM-L6-v2 vector of ``texts[i].strip()`` for
         every candidate ``i`` (the embedding the classifier used)."""
+        import numpy as np
+
         kinds = list(block_kinds) if block_kinds is not None else ["paragraph"] * len(texts)
         quoted = list(in_quote) if in_quote is not None else [False] * len(texts)
         idx = [i for i, t in enumerate(texts) if is_candidate(t, kinds[i], quoted[i])]
         out: list[tuple[float, str | None]] = [(0.0, None)] * len(texts)
         if not idx:
             return out, {}
-        docs, emb = self._parse_and_encode([texts[i].strip() for i in idx])
-        probs = self.model.probabilities(
-            feature_matrix(docs, [kinds[i] for i in idx], self.batch_size, embeddings=emb)
+        hand, claim_kinds, emb = self._parse_and_encode(
+            [texts[i].strip() for i in idx], [kinds[i] for i in idx]
         )
-        for i, doc, p in zip(idx, docs, probs, strict=True):
-            out[i] = (float(p), claim_kind(doc))
+        probs = self.model.probabilities(np.hstack([hand, np.asarray(emb).astype(np.float64)]))
+        for i, kind, p in zip(idx, claim_kinds, probs, strict=True):
+            out[i] = (float(p), kind)
         return out, dict(zip(idx, emb, strict=True))
 
-    def _parse_and_encode(self, texts: list[str]) -> tuple[list[Doc], Any]:
-        """spaCy docs and encoder vectors of ``texts``. spaCy parses the next chunk in a thread
-        while the encoder embeds this one: the parser runs on one core and the encoder's threads
-        leave the other partly idle. Chunks are whole spaCy batches, so the batches (and the
-        results) are the sequential ones."""
+    def _parse_and_encode(
+        self, texts: list[str], block_kinds: list[str]
+    ) -> tuple[Any, list[str], Any]:
+        """Hand-made features, kinds and encoder vectors of ``texts``. A thread parses the
+        chunks, in order, while the encoder embeds them, in order: spaCy runs on one core and
+        the encoder's threads leave the other partly idle. Chunks are whole spaCy batches, so
+        the batches (and the results) are the sequential ones."""
         import numpy as np
 
         from .features import encode
 
         chunk = self.batch_size * PARSE_AHEAD_BATCHES
-        parts = [texts[i : i + chunk] for i in range(0, len(texts), chunk)]
-
-        def parse(part: list[str]) -> list[Doc]:
-            return list(self.nlp.pipe(part, batch_size=self.batch_size))
-
-        if len(parts) == 1:
-            docs = parse(parts[0])
-            return docs, encode([d.text for d in docs], batch_size=self.batch_size)
+        spans = [(i, i + chunk) for i in range(0, len(texts), chunk)]
+        if len(spans) == 1:
+            hand, kinds = parsed(self.nlp, texts, block_kinds, self.batch_size)
+            return hand, kinds, encode(texts, batch_size=self.batch_size)
         from concurrent.futures import ThreadPoolExecutor
 
-        docs, vecs = [], []
-        with ThreadPoolExecutor(1, thread_name_prefix="crux-parse") as pool:
-            ahead = pool.submit(parse, parts[0])
-            for k in range(len(parts)):
-                part_docs = ahead.result()
-                if k + 1 < len(parts):
-                    ahead = pool.submit(parse, parts[k + 1])
-                vecs.append(encode([d.text for d in part_docs], batch_size=self.batch_size))
-                docs += part_docs
-        return docs, np.concatenate(vecs)
+        hands, kinds = [], []
+        with ThreadPoolExecutor(1, "crux-parse") as threads:
+            futures = [
+                threads.submit(parsed, self.nlp, texts[a:b], block_kinds[a:b], self.batch_size)
+                for a, b in spans
+            ]
+            vecs = [encode(texts[a:b], batch_size=self.batch_size) for a, b in spans]
+            for f in futures:
+                part_hand, part_kinds = f.result()
+                hands.append(part_hand)
+                kinds += part_kinds
+        return np.vstack(hands), kinds, np.concatenate(vecs)
 
 
 class ClaimsStage(Stage):

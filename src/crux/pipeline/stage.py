@@ -36,13 +36,15 @@ class StageResult:
     rows_out: int = 0  # rows written
     up_to_date: int = 0  # documents that needed no work
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # CPU time of this process (every thread) while the stage ran
     note: str = ""
 
     def summary(self) -> str:
         extra = f"; {self.note}" if self.note else ""
+        cpu = f", CPU {self.cpu_seconds:.1f}s" if self.cpu_seconds else ""
         return (
             f"{self.stage}: {self.docs} documents processed, {self.rows_out} rows, "
-            f"{self.up_to_date} up to date ({self.seconds:.1f}s){extra}"
+            f"{self.up_to_date} up to date ({self.seconds:.1f}s{cpu}){extra}"
         )
 
 
@@ -154,7 +156,7 @@ class Stage:
         force: bool = False,
         progress: Callable[[str, int], Progress] | None = None,
     ) -> StageResult:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = StageResult(self.name)
         total = scalar(con, "SELECT count(*) FROM documents")
         todo = self.pending(con, force=force, limit=limit)
@@ -177,4 +179,5 @@ class Stage:
             result.note = self.finish(con) or ""
             run.rows_out = result.rows_out
         result.seconds = time.perf_counter() - t0
+        result.cpu_seconds = time.process_time() - c0
         return result
