@@ -71,3 +71,41 @@ def test_score_updates_without_new_revision(con):
     assert r.unchanged == 1
     assert con.execute("SELECT score FROM documents").fetchone()[0] == 5
     assert con.execute("SELECT count(*) FROM document_revisions").fetchone()[0] == 0
+
+
+def test_a_file_saved_in_parts_stores_what_one_part_stores(monkeypatch):
+    """save_documents sends big inputs to DuckDB in parts (memory follows the part): the rows,
+    the counts and the resolved links are those of one part, links between parts included."""
+    import crux.db.store as store
+    from crux.db import connect
+
+    def docs():
+        out = [_doc(f"d{i}", html=f'<p>see <a href="https://x.example/d{(i + 3) % 7}">it</a></p>')
+               for i in range(7)]
+        forum = Doc(id="AbCdEfGhIjKlMnOpQ", url="https://www.lesswrong.com/posts/AbCdEfGhIjKlMnOpQ/s",
+                    title="post", html="<p>x</p>")
+        copy = Doc(id="copy", url="https://blog.example/c", title="copy", html="<p>x</p>",
+                   keys=["fm:AbCdEfGhIjKlMnOpQ"])
+        src = _doc("s", html='<a href="https://www.lesswrong.com/posts/AbCdEfGhIjKlMnOpQ/s">x</a>')
+        return [src, copy, *out, forum]  # the post itself comes in the last part
+
+    def stored(parts: int) -> tuple:
+        monkeypatch.setattr(store, "SAVE_CHUNK_DOCS", parts)
+        c = connect(":memory:")
+        try:
+            sid = ensure_source(c, "file", "src")
+            r = save_documents(c, sid, docs())
+            again = save_documents(c, sid, docs())
+            return ((r.new, r.changed, r.unchanged, r.links), (again.new, again.unchanged),
+                    c.execute("SELECT id, text, content_hash FROM documents ORDER BY id").fetchall(),
+                    c.execute("SELECT source_id, position, target_id FROM links ORDER BY ALL").fetchall(),
+                    c.execute("SELECT * FROM document_keys ORDER BY ALL").fetchall())
+        finally:
+            c.close()
+
+    whole = stored(10_000)
+    assert whole[0][0] == 10 and whole[1] == (0, 10)
+    assert ("s", 0, "AbCdEfGhIjKlMnOpQ") in whole[3]  # the post itself, not the copy
+    assert stored(2) == whole
+    monkeypatch.setattr(store, "SAVE_CHUNK_CHARS", 1)  # a part per document
+    assert stored(10_000) == whole
