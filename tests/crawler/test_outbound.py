@@ -171,3 +171,39 @@ def test_non_public_addresses_are_refused(url):
 def test_public_literal_addresses_pass():
     assert refusal("http://93.184.215.14/feed", allow_private=False) is None
     assert refusal("https://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]/", allow_private=False) is None
+
+
+def test_an_answer_from_a_private_address_is_dropped():
+    """DNS rebinding: the host resolved to a public address when checked, and the answer came
+    from loopback (Scrapy's ``response.ip_address``): refused in one line, unless allowed."""
+    import ipaddress
+
+    from scrapy.exceptions import IgnoreRequest
+    from scrapy.http import Request, Response
+
+    from crux.crawler.outbound import OutboundGuardMiddleware
+
+    url = "http://rebind.example/feed.xml"
+
+    def answer(peer: str | None, mw: OutboundGuardMiddleware) -> Request:
+        req = Request(url)
+        res = Response(url, status=200, body=b"<rss/>", request=req,
+                       ip_address=ipaddress.ip_address(peer) if peer else None)
+        assert mw.process_response(req, res) is res
+        return req
+
+    guard = OutboundGuardMiddleware(allow_private=False)
+    for peer, kind in (("127.0.0.1", "a loopback address"), ("169.254.169.254", "a link-local address (169.254.169.254 is the cloud metadata service)"),
+                       ("::1", "a loopback address"), ("10.1.2.3", "a private address")):
+        req = Request(url)
+        res = Response(url, status=200, body=b"<rss/>", request=req, ip_address=ipaddress.ip_address(peer))
+        with pytest.raises(IgnoreRequest):
+            guard.process_response(req, res)
+        assert req.meta["crux_refused"] and req.meta["crux_error"] == (
+            f"rebind.example answered from {peer}, {kind}, although it resolved to a public address "
+            "when checked (DNS rebinding?); the answer is dropped "
+            "(set CRUX_CRAWL_ALLOW_PRIVATE=1 to crawl your own network)")
+    answer("93.184.215.14", guard)  # a public peer
+    answer(None, guard)  # no address known (a cached answer)
+    answer("127.0.0.1", OutboundGuardMiddleware(allow_private=True))
+    answer("127.0.0.1", OutboundGuardMiddleware(allow_private=False, allow_hosts="rebind.example"))

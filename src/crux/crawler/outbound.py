@@ -16,7 +16,10 @@ servers need it), a URL is refused when:
 private, the others staying refused. Scheme and credentials are refused even with the settings on. :class:`OutboundGuardMiddleware`
 applies this to every request, so each redirect hop is checked as the first URL was (and
 ``REDIRECT_MAX_TIMES`` bounds the chain). The check resolves the host itself; a host whose DNS
-answer changes between the check and Scrapy's own lookup (DNS rebinding) is not caught.
+answer changes between the check and Scrapy's own lookup (DNS rebinding) is caught when its
+answer arrives: the address it came from (``response.ip_address``) is checked too, and an
+answer from a non-public address is dropped unread (the request itself was sent, as a GET
+without credentials).
 """
 
 from __future__ import annotations
@@ -172,9 +175,15 @@ class OutboundGuardMiddleware:
         raise IgnoreRequest(f"{where}{reason}")
 
     def process_response(self, request: Any, response: Any, spider: Any = None) -> Any:
-        """A redirect Scrapy would not follow (``file:``, ``gopher:`` ...): refused, said so."""
+        """An answer from a non-public address (DNS rebinding), or a redirect Scrapy would not
+        follow (``file:``, ``gopher:`` ...): refused, said so."""
         from scrapy.exceptions import IgnoreRequest
 
+        rebound = self._peer_refusal(request.url, getattr(response, "ip_address", None))
+        if rebound:
+            request.meta["crux_error"] = rebound
+            request.meta["crux_refused"] = True
+            raise IgnoreRequest(rebound)
         location = response.headers.get(b"Location") if 300 <= response.status < 400 else None
         if not location:
             return response
@@ -186,6 +195,28 @@ class OutboundGuardMiddleware:
         request.meta["crux_error"] = f"redirected to {target}: {reason}"
         request.meta["crux_refused"] = True
         raise IgnoreRequest(request.meta["crux_error"])
+
+    def _peer_refusal(self, url: str, peer: Any) -> str | None:
+        """Why the answer to ``url`` from address ``peer`` may not be used, or None."""
+        if peer is None or self.allow_private:
+            return None
+        try:
+            parts = urlsplit(url)
+            host, port = parts.hostname or "", parts.port
+        except ValueError:
+            return None
+        if host.lower() in self.allow_hosts or f"{host.lower()}:{port}" in self.allow_hosts:
+            return None
+        try:
+            kind = address_kind(ipaddress.ip_address(str(peer).split("%")[0]))
+        except ValueError:
+            return None
+        if not kind:
+            return None
+        return (
+            f"{host} answered from {peer}, {kind}, although it resolved to a public address "
+            f"when checked (DNS rebinding?); the answer is dropped ({ALLOW_HINT})"
+        )
 
     def _check(self, url: str) -> str | None:
         try:
