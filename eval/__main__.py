@@ -442,8 +442,15 @@ def main() -> int:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     t0 = time.perf_counter()
     only = {a.lower() for a in sys.argv[1:]}  # e.g. `python -m eval claims topics`
+    runners = _runners()
+    names = [title.lower() for title, _ in runners]
+    if only - set(names):
+        print(f"usage: python -m eval [SECTION ...]; sections: {', '.join(repr(n) for n in names)}"
+              + ("" if only <= {"-h", "--help"} else
+                 f" (unknown: {', '.join(sorted(only - set(names)))})"), file=sys.stderr)
+        return 0 if only <= {"-h", "--help"} else 2
     sections = {}
-    for title, fn in _runners():
+    for title, fn in runners:
         if only and title.lower() not in only:
             continue
         try:
