@@ -173,3 +173,18 @@ def test_a_failed_attempt_keeps_the_earlier_figures(tmp_path: Path, monkeypatch:
     assert "the corpus is missing" in kept["failed_attempt"]["error"]
     text = report_path.read_text()
     assert "failed:** RuntimeError: the corpus is missing" in text and "| 1× | 42.0 |" in text
+
+
+def test_stage_lines_give_wall_and_cpu_seconds():
+    """The process benchmark reads each stage's wall and CPU seconds from the lines crux prints
+    (lines from before the CPU figure still give the wall time)."""
+    from benchmarks.process import stage_cpu, stage_seconds
+
+    from crux.pipeline.stage import StageResult
+
+    line = StageResult("claims", docs=3, rows_out=7, seconds=12.34, cpu_seconds=21.0, note="n").summary()
+    old = "segment: 1083 documents processed, 103008 rows, 0 up to date (11.6s)"
+    out = f"{line}\n{old}\nsomething else (1.0s)"
+    assert line == "claims: 3 documents processed, 7 rows, 0 up to date (12.3s, CPU 21.0s); n"
+    assert stage_seconds(out) == {"claims": 12.3, "segment": 11.6}
+    assert stage_cpu(out) == {"claims": 21.0}
