@@ -75,11 +75,18 @@ def cli_fits(tmp_path_factory: pytest.TempPathFactory) -> dict:
     db = tmp_path_factory.mktemp("topics") / "demo.duckdb"
     _seed(db)
     args = ["topics", "fit", "--min-topic-size", str(MIN_TOPIC_SIZE), "--seed", "42"]
-    cold, t_cold = run_cli(args, db)
+    cache = db.parent / f"{db.stem}-data" / "numba-cache"
+
+    def listing() -> dict[str, int]:
+        return {str(p.relative_to(cache)): p.stat().st_mtime_ns for p in cache.rglob("*") if p.is_file()}
+
+    cold, _ = run_cli(args, db)
     assert cold.returncode == 0, cold.stderr[-2000:]
-    warm, t_warm = run_cli(args, db)
+    after_cold = listing()
+    warm, _ = run_cli(args, db)
     assert warm.returncode == 0, warm.stderr[-2000:]
-    return {"db": db, "cold": t_cold, "warm": t_warm, "out": [cold.stdout, warm.stdout]}
+    return {"db": db, "cache": cache, "after_cold": after_cold, "after_warm": listing(),
+            "out": [cold.stdout, warm.stdout]}
 
 
 @pytest.fixture(scope="session")

@@ -22,10 +22,13 @@ def _runs(db):
         raise
 
 
-def test_second_fit_in_new_process_is_faster(cli_fits):
-    # numba's disk cache (every UMAP/pynndescent function, in <db>-data/numba-cache)
-    assert (cli_fits["db"].parent / "demo-data" / "numba-cache").is_dir()
-    assert cli_fits["warm"] < 0.75 * cli_fits["cold"], (cli_fits["cold"], cli_fits["warm"])
+def test_second_fit_in_new_process_compiles_nothing(cli_fits):
+    """numba's disk cache (every UMAP/pynndescent function, in <db>-data/numba-cache): the
+    first fit fills it, the second (a new process) loads everything from it and writes nothing.
+    (How much time that saves is measured in `make bench`, not here.)"""
+    cold = cli_fits["after_cold"]
+    assert any(n.endswith(".nbi") for n in cold) and any(n.endswith(".nbc") for n in cold), cold
+    assert cli_fits["after_warm"] == cold
     assert all(o.startswith("topic run documents-") for o in cli_fits["out"])
 
 
