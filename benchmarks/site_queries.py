@@ -182,6 +182,17 @@ def server_rss_mb(proc: subprocess.Popen[bytes]) -> float:
     return max(_hwm_mb(pid) for pid in [proc.pid, *_children(proc.pid)])
 
 
+def served_rows(ctx: Context, label: str, db: Path, snap: Path, queries: list[tuple[str, str]],
+                per_client: int) -> tuple[list[dict[str, Any]], float, float]:
+    """:func:`measure` on ``crux serve`` of ``snap`` (log: ``serve.log`` beside it): the rows,
+    the server's peak RSS and its start-up seconds."""
+    with serving(ctx, db, snap, snap.parent / "serve.log") as (port, proc, ready):
+        ctx.log(f"  {label}: server up in {ready:.1f}s on port {port}; "
+                f"{CLIENTS}×{per_client} requests per query")
+        rows, _ = measure(port, queries, per_client)
+        return rows, server_rss_mb(proc), ready
+
+
 @register("site", "Site queries: `crux serve` (Datasette) under 10 concurrent clients", order=40)
 def bench_site(ctx: Context) -> dict[str, Any]:
     db = ctx.ingested(1)
@@ -199,11 +210,7 @@ def bench_site(ctx: Context) -> dict[str, Any]:
         ("row page", f"/{name}/documents/{urllib.parse.quote(doc_id)}"),
     ]
     per_client = ctx.repeats(50, 20)  # per client: 500 (quick 200) requests per query
-    with serving(ctx, db, snap, work / "serve.log") as (port, proc, ready):
-        ctx.log(f"  site: server up in {ready:.1f}s on port {port}; "
-                f"{CLIENTS}×{per_client} requests per query")
-        rows, _ = measure(port, queries, per_client)
-        rss = server_rss_mb(proc)
+    rows, rss, ready = served_rows(ctx, "site", db, snap, queries, per_client)
     return {"rows": rows, "server peak RSS MB (Datasette process)": rss,
             "server start s (to first answer)": ready,
             "notes": [f"Full-text query `{SEARCH}` matches {hits} documents; the row page is "

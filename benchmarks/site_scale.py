@@ -25,7 +25,7 @@ from typing import Any
 from . import register
 from .harness import Context
 from .process import stage_seconds
-from .site_queries import CLIENTS, SEARCH, measure, server_rss_mb, serving
+from .site_queries import SEARCH, served_rows
 
 GOAL_FTS_P95_MS = 100.0
 GOAL_PUBLISH_S = 120.0
@@ -65,11 +65,7 @@ def bench_site_scale(ctx: Context) -> dict[str, Any]:
         ("faceted table page", f"/{name}/documents?_facet=author"),
     ]
     per_client = ctx.repeats(20, 5)  # per client: 200 (quick 50) requests per query
-    with serving(ctx, db, snap, work / "serve.log") as (port, proc, ready):
-        ctx.log(f"  site_scale: server up in {ready:.1f}s on port {port}; "
-                f"{CLIENTS}×{per_client} requests per query")
-        rows, _ = measure(port, queries, per_client)
-        rss = server_rss_mb(proc)
+    rows, rss, ready = served_rows(ctx, "site_scale", db, snap, queries, per_client)
     fts_p95 = max(r["p95 ms"] for r in rows if r["query"] in FTS_QUERIES)
     publish_row = {
         "measurement": f"crux publish {size}×", "wall s": pub.wall_s, "CPU s": pub.cpu_s,
