@@ -6,6 +6,7 @@ same run (measured before and after the queries), so a ratio says what the query
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import signal
@@ -15,7 +16,7 @@ import subprocess
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +144,55 @@ def _row(name: str, path: str, got: dict[str, Any], ref: dict[str, Any]) -> dict
     }
 
 
+@contextlib.contextmanager
+def serving(ctx: Context, db: Path, snap: Path, log_path: Path,
+            env: dict[str, str] | None = None) -> Iterator[tuple[int, subprocess.Popen[bytes], float]]:
+    """``crux serve`` of ``snap`` on a free port, in its own process group, output to
+    ``log_path``: ``(port, process, seconds to its first answer)``; stopped on leaving."""
+    port = free_port()
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([*ctx.crux, "--db", str(db), "serve", "--snapshot", str(snap),
+                                 "--port", str(port)], cwd=ctx.work, env=env or ctx.env(), stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            yield port, proc, _wait_ready(port, proc)
+        finally:
+            _stop(proc)
+
+
+def measure(port: int, queries: list[tuple[str, str]], per_client: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Each query under :data:`CLIENTS` keep-alive clients, ``per_client`` requests each, after a
+    warm-up; the reference ``/-/versions.json`` the same way before and after them. The
+    rows (:func:`_row`) and the reference's load."""
+    for _, path in [("ref", "/-/versions.json"), *queries]:  # warm up caches and connections
+        got = load(port, path, clients=2, per_client=3)
+        if got["errors"]:
+            raise BenchError(f"GET {path} failed: {got['errors'][0]}")
+    ref_a = load(port, "/-/versions.json", per_client=per_client)
+    results = [(q, p, load(port, p, per_client=per_client)) for q, p in queries]
+    ref_b = load(port, "/-/versions.json", per_client=per_client)
+    ref = {"latencies": ref_a["latencies"] + ref_b["latencies"],
+           "errors": ref_a["errors"] + ref_b["errors"],
+           "elapsed": ref_a["elapsed"] + ref_b["elapsed"]}
+    return [_row(q, p, got, ref) for q, p, got in results], ref
+
+
+def server_rss_mb(proc: subprocess.Popen[bytes]) -> float:
+    """The peak RSS of ``crux serve`` or its Datasette child, whichever is larger."""
+    return max(_hwm_mb(pid) for pid in [proc.pid, *_children(proc.pid)])
+
+
+def served_rows(ctx: Context, label: str, db: Path, snap: Path, queries: list[tuple[str, str]],
+                per_client: int) -> tuple[list[dict[str, Any]], float, float]:
+    """:func:`measure` on ``crux serve`` of ``snap`` (log: ``serve.log`` beside it): the rows,
+    the server's peak RSS and its start-up seconds."""
+    with serving(ctx, db, snap, snap.parent / "serve.log") as (port, proc, ready):
+        ctx.log(f"  {label}: server up in {ready:.1f}s on port {port}; "
+                f"{CLIENTS}×{per_client} requests per query")
+        rows, _ = measure(port, queries, per_client)
+        return rows, server_rss_mb(proc), ready
+
+
 @register("site", "Site queries: `crux serve` (Datasette) under 10 concurrent clients", order=40)
 def bench_site(ctx: Context) -> dict[str, Any]:
     db = ctx.ingested(1)
@@ -160,31 +210,7 @@ def bench_site(ctx: Context) -> dict[str, Any]:
         ("row page", f"/{name}/documents/{urllib.parse.quote(doc_id)}"),
     ]
     per_client = ctx.repeats(50, 20)  # per client: 500 (quick 200) requests per query
-    port = free_port()
-    log = (work / "serve.log").open("wb")
-    proc = subprocess.Popen([*ctx.crux, "--db", str(db), "serve", "--snapshot", str(snap),
-                             "--port", str(port)], cwd=ctx.work, env=ctx.env(), stdout=log,
-                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-    try:
-        ready = _wait_ready(port, proc)
-        ctx.log(f"  site: server up in {ready:.1f}s on port {port}; "
-                f"{CLIENTS}×{per_client} requests per query")
-        for _, path in [("ref", "/-/versions.json"), *queries]:  # warm up caches and connections
-            got = load(port, path, clients=2, per_client=3)
-            if got["errors"]:
-                raise BenchError(f"GET {path} failed: {got['errors'][0]}")
-        ref_a = load(port, "/-/versions.json", per_client=per_client)
-        results = [(q, p, load(port, p, per_client=per_client)) for q, p in queries]
-        ref_b = load(port, "/-/versions.json", per_client=per_client)
-        ref = {"latencies": ref_a["latencies"] + ref_b["latencies"],
-               "errors": ref_a["errors"] + ref_b["errors"],
-               "elapsed": ref_a["elapsed"] + ref_b["elapsed"]}
-        servers = [proc.pid, *_children(proc.pid)]
-        rss = max(_hwm_mb(pid) for pid in servers)
-    finally:
-        _stop(proc)
-        log.close()
-    rows = [_row(q, p, got, ref) for q, p, got in results]
+    rows, rss, ready = served_rows(ctx, "site", db, snap, queries, per_client)
     return {"rows": rows, "server peak RSS MB (Datasette process)": rss,
             "server start s (to first answer)": ready,
             "notes": [f"Full-text query `{SEARCH}` matches {hits} documents; the row page is "

@@ -44,6 +44,32 @@ def test_every_canned_query_returns_rows(server, corpus):
         assert data["rows"], f"canned query {name} returned no rows"
 
 
+
+def test_table_pages_compute_their_facets_but_suggest_none(server):
+    # suggested facets (a GROUP BY per column on every page) are off: at 16x they were most of
+    # a search's and a facet page's time (benchmarks/site_scale.py)
+    data = json.loads(server.get("/demo/documents.json?_search=forecasting&_size=1"))
+    assert data["suggested_facets"] == []
+    assert {"source_id", "kind", "author"} <= set(data["facet_results"])
+
+
+def test_search_everywhere_returns_the_best_matches_of_every_kind(server, corpus):
+    # the query ranks each kind's best 100 before the snippets are made; the same rows, in the
+    # same order, as ranking every match of the three indexes at once
+    q = "forecast"
+    got = json.loads(server.get(f"/demo/search_everywhere.json?{urlencode({'q': q})}&_shape=array"))
+    con = sqlite3.connect(corpus[1])
+    parts = [
+        f"select {kind!r}, t.document_id, {fts}.rank from {fts} join {table} t on t.rowid = {fts}.rowid "
+        f"where {fts} match :q"
+        for kind, fts, table in (("document", "documents_fts", "(select rowid, id as document_id from documents)"),
+                                 ("claim", "claims_fts", "claims"), ("forecast", "forecasts_fts", "forecasts"))
+    ]
+    want = con.execute(f"select * from ({' union all '.join(parts)}) order by 3 limit 100", {"q": q}).fetchall()
+    con.close()
+    assert len(want) > 10 and {w[0] for w in want} >= {"document", "claim"}
+    assert [(r["found_in"], r["document_id"], r["rank"]) for r in got] == [tuple(w) for w in want]
+
 def test_snapshot_has_every_public_table_views_fts_and_counts(corpus):
     db, snap = corpus
     con = sqlite3.connect(snap)

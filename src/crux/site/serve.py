@@ -56,6 +56,12 @@ def datasette_command(snapshot: Path, *, host: str, port: int) -> list[str]:
         "--setting",
         "num_sql_threads",
         str(SQL_THREADS),
+        # suggested facets run a GROUP BY per column on every table page and _search: at 16x
+        # (benchmarks/site_scale.py) they were 85-95% of a facet page's and a search's time;
+        # the metadata's own facets are still computed
+        "--setting",
+        "suggest_facets",
+        "off",
         "--setting",
         "max_csv_mb",
         "50",
