@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
-	HF_HUB_OFFLINE=1 $(BIN)/python -m crux.pipeline.encoders  # onnx-int8 and model2vec, once (~3 min)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m crux.pipeline.encoders  # onnx-fp32, onnx-int8 and model2vec, once (~3 min)
 	@touch $(STAMP)
 
 install: $(STAMP)

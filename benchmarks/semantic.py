@@ -7,8 +7,9 @@ a seeded sample), so each one encodes its query: the plugin's cache of query vec
 answers. The reference is ``/-/versions.json`` under the same load in the same run; a third
 row is that cheap page asked by 2 clients *while* 10 clients run semantic queries, against
 the same 2 clients alone: what a query encoding costs the other pages. The same semantic load
-also runs on a second server with ``CRUX_SEMANTIC_BATCH=1`` (one query encoded at a time, no
-micro-batching), and a table splits each request's time from the server's own figures in the
+also runs on a server with ``CRUX_QUERY_ENCODER=same`` (queries encoded by torch, as the
+vectors were, instead of the default onnx-fp32) and on one with ``CRUX_SEMANTIC_BATCH=1`` (one
+query encoded at a time, no micro-batching), and a table splits each request's time from the server's own figures in the
 JSON (queued, encode, rank, details SQL) and what is left outside the search.
 
 The snapshot size the vectors add is the size of the snapshot, vacuumed, with and without the
@@ -58,7 +59,7 @@ def _split(name: str, got: dict[str, Any], bodies: list[bytes]) -> dict[str, Any
         return median([float(a.get(key) or 0) for a in answers])
 
     outside = [lat * 1000 - float(a.get("ms") or 0) for lat, a in zip(got["latencies"], answers, strict=False)]
-    return {"setting": name, "requests": len(answers), "client ms": median([x * 1000 for x in got["latencies"]]),
+    return {"setting": name, "query model": answers[0].get("query_model", ""), "requests": len(answers), "client ms": median([x * 1000 for x in got["latencies"]]),
             "server ms (search)": med("ms"), "queued": med("queue_ms"), "encode (the batch)": med("encode_ms"),
             "rank (the batch)": med("rank_ms"), "details SQL": med("details_ms"),
             "outside search (HTTP, JSON, clients)": median(outside), "mean batch": ratio(
@@ -106,10 +107,10 @@ def bench_semantic(ctx: Context) -> dict[str, Any]:
     def sem(i: int, n: int) -> str:
         return "/semantic.json?" + urllib.parse.urlencode({"q": queries[50 + i * per_client + n]})
 
-    def serve(batch: int) -> tuple[int, subprocess.Popen[bytes], Any, float, float]:
+    def serve(batch: int, encoder: str = "onnx-fp32") -> tuple[int, subprocess.Popen[bytes], Any, float, float]:
         port = free_port()
-        env = {**ctx.env(), "CRUX_SEMANTIC_BATCH": str(batch)}
-        log = (work / f"serve-batch{batch}.log").open("wb")
+        env = {**ctx.env(), "CRUX_SEMANTIC_BATCH": str(batch), "CRUX_QUERY_ENCODER": encoder}
+        log = (work / f"serve-batch{batch}-{encoder}.log").open("wb")
         proc = subprocess.Popen([*ctx.crux, "--db", str(src), "serve", "--snapshot", str(snap),
                                  "--port", str(port)], cwd=ctx.work, env=env, stdout=log,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
@@ -131,14 +132,19 @@ def bench_semantic(ctx: Context) -> dict[str, Any]:
             raise
         return port, proc, log, ready, cold
 
-    # before: one query encoded at a time (semantic_batch = 1), the same queries, its own server
-    port, proc, log, _, _ = serve(1)
-    single_bodies: list[bytes] = []
-    try:
-        single = load_paths(port, sem, per_client=per_client, bodies=single_bodies)
-    finally:
-        _stop(proc)
-        log.close()
+    def other(batch: int, encoder: str) -> tuple[dict[str, Any], list[bytes]]:
+        """The same semantic load on a server of its own with other settings."""
+        port, proc, log, _, _ = serve(batch, encoder)
+        bodies: list[bytes] = []
+        try:
+            return load_paths(port, sem, per_client=per_client, bodies=bodies), bodies
+        finally:
+            _stop(proc)
+            log.close()
+
+    # before: queries encoded by torch (query_encoder = same); one query at a time (batch 1)
+    torch_got, torch_bodies = other(BATCH, "same")
+    single, single_bodies = other(1, "onnx-fp32")
     port, proc, log, ready, cold = serve(BATCH)
     got_bodies: list[bytes] = []
     try:
@@ -167,14 +173,18 @@ def bench_semantic(ctx: Context) -> dict[str, Any]:
         _stop(proc)
         log.close()
     ref = {k: ref_a[k] + ref_b[k] for k in ("latencies", "errors", "elapsed")}
-    rows = [_row(f"semantic search (`/semantic.json`, a new sentence each request; batches of up to {BATCH})",
-                 got, REF, ref, CLIENTS),
-            _row("the same, one query encoded at a time (`semantic_batch` = 1, its own server)",
+    rows = [_row(f"semantic search (`/semantic.json`, a new sentence each request; batches of up to {BATCH}; "
+                 "queries encoded by onnx-fp32)", got, REF, ref, CLIENTS),
+            _row("the same, queries encoded by torch (`query_encoder` = same, its own server)",
+                 torch_got, REF, ref, CLIENTS),
+            _row("the same by onnx-fp32, one query encoded at a time (`semantic_batch` = 1, its own server)",
                  single, REF, ref, CLIENTS),
             _row(f"`{REF}` while 10 clients search (2 clients)", beside, f"`{REF}` alone (2 clients)",
                  alone, 2)]
     rows[0]["errors"] += len(during["errors"])
-    split = [_split(f"batches of up to {BATCH}", got, got_bodies), _split("one at a time", single, single_bodies)]
+    split = [_split(f"onnx-fp32, batches of up to {BATCH}", got, got_bodies),
+             _split(f"torch, batches of up to {BATCH}", torch_got, torch_bodies),
+             _split("onnx-fp32, one at a time", single, single_bodies)]
     n_vec = sum(kinds.values())
     dim = int(meta.get("vectors_dim") or 0)
     return {

