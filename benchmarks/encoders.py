@@ -3,7 +3,8 @@
 In one child process: the first posts of LessWrong 2020 are ingested and segmented by crux's
 segment stage; a seeded sample of their distinct sentences outside quotes (what the claims
 stage classifies) and the documents' embed texts (title + first 1,000 characters, what the
-embed stage encodes per document) are encoded by each path (fp32 torch, onnx-int8, model2vec)
+embed stage encodes per document) are encoded by each path (fp32 torch, onnx-fp32, onnx-int8,
+model2vec)
 at batch 16, 32 and 64 with 2 threads. Each path's vectors are compared with fp32's at batch
 64: mean and 5th-percentile cosine. The eval figures of each path (claims, forecasts) come from
 ``python -m eval`` with ``CRUX_ENCODER`` set, and are in BENCHMARKS.md beside this table.
@@ -91,7 +92,7 @@ def measure(db_path: str, n_sentences: int, batches: list[int]) -> dict[str, Any
             "posts": len(ids), "segment s": t_segment}
 
 
-@register("encoders", "Encoder paths: fp32 torch, onnx-int8, model2vec (`encoder` setting)", order=76)
+@register("encoders", "Encoder paths: fp32 torch, onnx-fp32, onnx-int8, model2vec (`encoder` setting)", order=76)
 def bench_encoders(ctx: Context) -> dict[str, Any]:
     import shutil
 
@@ -108,12 +109,13 @@ def bench_encoders(ctx: Context) -> dict[str, Any]:
         f"Texts: a seeded sample of the distinct sentences outside quotes of the first {posts} posts "
         "(crux's segment stage), and each post's embed text (title + first 1,000 characters). "
         "Two threads per path; the machine is shared, so read the × column.",
-        "onnx-int8: `torch.onnx.export` of the packaged weights, ONNX Runtime `quantize_dynamic` "
+        "onnx-fp32: `torch.onnx.export` of the packaged weights run by ONNX Runtime in fp32. "
+        "onnx-int8: that export through ONNX Runtime's `quantize_dynamic` "
         "(int8 weights per channel, activations quantised per batch), mean pooling and L2 norm as "
         "sentence-transformers does. model2vec: `model2vec.distill` of the packaged model, no PCA. "
-        "Both built once into `encoder_cache` (the load + build column is the load when cached).",
-        "alone vs batched: a text encoded alone against the same text in a batch of 64 (fp32 and "
-        "model2vec: identical; int8 quantises each batch's activations with one scale).",
+        "Each built once into `encoder_cache` (the load + build column is the load when cached).",
+        "alone vs batched: a text encoded alone against the same text in a batch of 64 (torch, "
+        "onnx-fp32 and model2vec: identical; int8 quantises each batch's activations with one scale).",
         "The default stays fp32 unless a path keeps a mean cosine >= 0.99 and no eval figure drops by "
         "more than 0.01 (see the choice under this table in BENCHMARKS.md).",
     ]

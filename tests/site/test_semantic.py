@@ -107,6 +107,29 @@ def test_index_reads_the_vectors_and_ranks_by_dot_product(corpus, tmp_path):
     assert _read_index(bare) is None
 
 
+def test_vectors_larger_than_the_sites_row_cap_are_read_whole(corpus):
+    """The site caps the bytes of one query's rows (site_max_bytes, 50 MB; LessWrong 2020's
+    vectors are 56 MB): the index reads them in pages under the cap, not as one query."""
+    from crux import config
+    from crux.site.limits import bound_connection
+    from crux.site.semantic import _read_index
+
+    whole = _read_index(sqlite3.connect(corpus[1]))
+    n = len(whole.ids)
+    capped = sqlite3.connect(corpus[1])
+    limit = 40 * (384 * 4 + 200)  # a few dozen rows per query
+    bound_connection(capped, limit=limit)
+    try:
+        capped.execute("select vector from vectors").fetchall()  # one query: refused
+    except sqlite3.DataError as e:
+        assert "query result too large" in str(e)
+    else:
+        raise AssertionError(f"{n} vectors fit under {limit} bytes: the test proves nothing")
+    with config.using(site_max_bytes=limit):
+        paged = _read_index(capped)
+    assert paged.ids == whole.ids and np.array_equal(paged.matrix, whole.matrix)
+
+
 def test_queries_waiting_together_are_encoded_in_one_batch_with_the_same_results(corpus):
     import asyncio
     from concurrent.futures import ThreadPoolExecutor

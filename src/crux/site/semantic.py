@@ -107,30 +107,54 @@ class Index:
 
 
 def _read_index(conn: Any) -> Index | None:
-    """The snapshot's ``vectors`` as an :class:`Index` (in a Datasette thread), or None."""
+    """The snapshot's ``vectors`` as an :class:`Index` (in a Datasette thread), or None.
+
+    The rows are read in pages by rowid, each well under the ``site_max_bytes`` cap the site
+    puts on one query's rows (:mod:`crux.site.limits`): LessWrong 2020's vectors alone are
+    56 MB, more than the 50 MB default."""
+    import sqlite3
+
     import numpy as np
+
+    from . import limits
 
     t0 = time.perf_counter()
     try:
         meta = dict(
             conn.execute("select key, value from _meta where key like 'vectors_%'").fetchall()
         )
-        rows = conn.execute(
-            "select item_kind, item_id, vector from vectors order by rowid"
-        ).fetchall()
-    except Exception:  # an older snapshot: no vectors table
+        conn.execute("select 1 from vectors limit 1").fetchall()
+    except sqlite3.OperationalError:  # an older snapshot: no vectors table
         return None
-    if not rows or "vectors_model" not in meta:
+    if "vectors_model" not in meta:
         return None
     dim = int(meta.get("vectors_dim") or 0)
-    matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype="<f4").reshape(len(rows), -1)
+    page = max(1, limits.max_bytes() // (2 * (4 * (dim or 1024) + 1024)))
+    rows: list[Any] = []
+    last = -(1 << 62)
+    try:
+        while True:
+            got = conn.execute(
+                "select rowid, item_kind, item_id, vector from vectors where rowid > ? "
+                "order by rowid limit ?",
+                [last, page],
+            ).fetchall()
+            rows.extend(got)
+            if len(got) < page:
+                break
+            last = got[-1][0]
+    except sqlite3.Error as e:
+        raise Unavailable(f"cannot read this snapshot's vectors ({e}); publish it again") from None
+    if not rows:
+        return None
+    matrix = np.frombuffer(b"".join(r[3] for r in rows), dtype="<f4").reshape(len(rows), -1)
     if dim and matrix.shape[1] != dim:
         return None
     return Index(
         model=meta["vectors_model"],
         matrix=np.ascontiguousarray(matrix, dtype=np.float32),
-        kinds=np.array([r[0] for r in rows]),
-        ids=[r[1] for r in rows],
+        kinds=np.array([r[1] for r in rows]),
+        ids=[r[2] for r in rows],
         seconds=time.perf_counter() - t0,
     )
 
