@@ -141,6 +141,6 @@ def bench_site_hostile(ctx: Context) -> dict[str, Any]:
                       "pages in turn (row page, a 10-row JSON table page, a 10-row full-text "
                       f"search for `{SEARCH}`, crux's document page); hostile clients: "
                       f"{HOSTILE_CLIENTS} threads looping over the queries below (new connection "
-                      "each). 429 = the site already runs 2 visitors' queries; 400 = refused (value "
+                      "each). 429 = the site already runs its `site_sql_at_once` visitors' queries (1); 400 = refused (value "
                       "too big, or the 3 s time limit); 503 = past the 4 s response deadline; "
                       "CSV streaming is off (400). All on the same 2 cores."]}

@@ -143,6 +143,14 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     # the served site (crux serve): what one query may return
     Setting(
+        "site_sql_at_once",
+        1,
+        "visitors' SQL queries (?sql=, ?_where=) the site runs at once; the next get 429 "
+        "(1 leaves a core of 2 to the pages under attack: BENCHMARKS.md, hostile SQL)",
+        int,
+        1,
+    ),
+    Setting(
         "site_max_bytes",
         50_000_000,
         "largest value, and most bytes of rows, one site query returns",

@@ -19,7 +19,7 @@ page after page. The plugin (``plugins/crux_site.py``) applies these bounds:
 - :class:`Guard` (``asgi_wrapper``): the whole response to visitor SQL (``?sql=``, ``?_where=``;
   a stream included) must finish within the SQL time limit plus :data:`GRACE_S` (503 before it
   starts, a last line in a stream; crux's own pages and plain table pages are not timed), and
-  at most :data:`ARBITRARY_SQL_AT_ONCE` requests with visitor SQL run at once (429 for the
+  at most ``site_sql_at_once`` requests with visitor SQL (default 1) run at once (429 for the
   next), so a few expensive queries cannot take every SQL thread from the pages.
 """
 
@@ -48,7 +48,6 @@ def quiet_errors() -> None:
 
 
 GRACE_S = 1.0  # seconds a response may take past the SQL time limit (rendering, sending)
-ARBITRARY_SQL_AT_ONCE = 2  # requests with visitor SQL (?sql=, ?_where=) running at once
 SQL_THREADS = 6  # Datasette's num_sql_threads: room for the pages beside the visitor SQL
 # Paths that stream a file rather than run SQL: no deadline (a big download takes its time).
 _UNTIMED = re.compile(r"^/(-/static/|-/crux/static/|[^/]+\.db$)")
@@ -194,6 +193,7 @@ class Guard:
         self.app = app
         self.datasette = datasette
         self.running = 0  # visitor-SQL requests in progress (one event loop: no lock needed)
+        self.at_once = int(config.get("site_sql_at_once"))
 
     def deadline_s(self) -> float:
         return float(self.datasette.setting("sql_time_limit_ms")) / 1000 + GRACE_S
@@ -203,13 +203,14 @@ class Guard:
             await self.app(scope, receive, send)
             return
         mine = visitor_sql(scope)
-        if mine and self.running >= ARBITRARY_SQL_AT_ONCE:
+        if mine and self.running >= self.at_once:
+            many = "1 visitor's query" if self.at_once == 1 else f"{self.at_once} visitors' queries"
             await _refuse(
                 scope,
                 send,
                 429,
-                f"too many SQL queries at once: this site runs {ARBITRARY_SQL_AT_ONCE} "
-                "visitors' queries at a time; try again in a few seconds",
+                f"too many SQL queries at once: this site runs {many} at a time; "
+                "try again in a few seconds",
                 [(b"retry-after", b"3")],
             )
             return
