@@ -25,6 +25,7 @@ from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "tests" / "screenshots"
+DOC_SHOTS = ROOT / "docs" / "screenshots"  # the small PNGs the README shows
 CHROMIUM = os.environ.get("CRUX_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
@@ -281,4 +282,26 @@ def screenshot(page, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def doc_shot(page, name: str, selector: str | None = None) -> Path:
+    """A small PNG under docs/screenshots/: 1000 x 750 px from the top, or from ``selector``."""
+    DOC_SHOTS.mkdir(parents=True, exist_ok=True)
+    path = DOC_SHOTS / f"{name}.png"
+    y = 0
+    if selector:
+        top = page.locator(selector).first.evaluate("e => e.getBoundingClientRect().top + window.scrollY")
+        y = max(0, int(top) - 10)
+    height = page.evaluate("document.documentElement.scrollHeight")
+    page.screenshot(path=str(path), full_page=True,
+                    clip={"x": 0, "y": y, "width": 1000, "height": max(100, min(750, height - y))})
+    try:  # a 64-colour palette keeps a page of text small; Pillow comes with matplotlib
+        from PIL import Image
+        with Image.open(path) as im:
+            small = im.convert("RGB").quantize(colors=64)
+        small.save(path, optimize=True)
+    except ImportError:
+        pass
+    assert path.stat().st_size < 150_000, f"{path} is {path.stat().st_size} bytes"
     return path

@@ -17,7 +17,7 @@ import pytest
 from crux.analysis.debates import MIN_CLAIM_LINK_SCORE
 from crux.cli import cli
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+from .conftest import doc_shot
 
 
 def _cli_debates(runner, db: Path) -> list[dict]:
@@ -93,28 +93,6 @@ def _open(page, server, path):
     assert resp is not None and resp.status == 200, f"{path}: HTTP {resp and resp.status}"
 
 
-def _shot(page, name: str, selector: str | None = None) -> Path:
-    """A small PNG under docs/screenshots/: 1000 x 750 px from the top, or from ``selector``."""
-    DOCS.mkdir(parents=True, exist_ok=True)
-    path = DOCS / f"{name}.png"
-    y = 0
-    if selector:
-        top = page.locator(selector).first.evaluate("e => e.getBoundingClientRect().top + window.scrollY")
-        y = max(0, int(top) - 10)
-    height = page.evaluate("document.documentElement.scrollHeight")
-    page.screenshot(path=str(path), full_page=True,
-                    clip={"x": 0, "y": y, "width": 1000, "height": max(100, min(750, height - y))})
-    try:  # a 64-colour palette keeps a page of text small; Pillow comes with matplotlib
-        from PIL import Image
-        with Image.open(path) as im:
-            small = im.convert("RGB").quantize(colors=64)
-        small.save(path, optimize=True)
-    except ImportError:
-        pass
-    assert path.stat().st_size < 150_000, f"{path} is {path.stat().st_size} bytes"
-    return path
-
-
 def test_debates_list_in_the_browser(runner, corpus, server, page):
     _open(page, server, "/debates")
     items = page.locator("ol.crux-debates > li")
@@ -126,7 +104,7 @@ def test_debates_list_in_the_browser(runner, corpus, server, page):
     assert page.url.endswith(href)
     assert page.locator(".crux-chart [data-drawn='1']").count() == 1
     _open(page, server, "/debates")
-    _shot(page, "debates")
+    doc_shot(page, "debates")
     assert page.errors == []
 
 
@@ -153,7 +131,7 @@ def test_debate_whose_target_is_outside_the_corpus(runner, seed_corpus, seed_ser
     passages = page.locator(".crux-passage blockquote.target").all_inner_texts()
     assert len(passages) == len(set(passages))
     assert page.locator("a.download[href$='.graphml']").count() == 1
-    _shot(page, "debate-outside")
+    doc_shot(page, "debate-outside")
     assert page.errors == []
 
 
@@ -178,7 +156,7 @@ def test_claim_link_filter_and_cutoff(runner, seed_corpus, seed_server, page):
     n_attacks = int(re.search(r"attacks \((\d+)\)", page.locator(
         "select[name=relation] option[value=attacks]").inner_text()).group(1))
     assert len(rels) == n_attacks
-    _shot(page, "debate-filter", "#claim-links")
+    doc_shot(page, "debate-filter", "#claim-links")
     # the graph download is the same debate
     with page.expect_download() as dl:
         page.click("a.download[href$='.graphml']")
@@ -203,7 +181,7 @@ def test_document_markers_do_not_skip(server, page, _markers_doc):
     _open(page, server, f"/doc/{_markers_doc}")
     marks = [int(x) for x in page.locator(".crux-body sup.note-ref").all_inner_texts()]
     assert marks == list(range(1, len(marks) + 1)) and len(marks) >= 2
-    _shot(page, "document-markers", ".crux-body")
+    doc_shot(page, "document-markers", ".crux-body")
     notes = page.locator(".crux-notes .note .how").all_inner_texts()
     assert notes and all(re.search(r"\S · [01]\.\d\d$", n) for n in notes)
     assert page.errors == []

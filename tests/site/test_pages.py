@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import pytest
 
-from .conftest import screenshot
+from .conftest import doc_shot, screenshot
 
 REBUTTAL_POST = "https://forum.crux-demo.example/posts/mBcXb5pm8pseZX0CE/forecasting-is-not-overrated"
 
@@ -142,6 +142,7 @@ def test_forecasts_page_renders_table_and_chart(server, page):
     shown = page.locator("table.crux-table tbody tr td:nth-child(2)").all_inner_texts()
     assert shown and set(shown) == {form}
     assert page.locator(".crux-filter strong").inner_text() == form
+    doc_shot(page, "forecasts-filtered")
     assert page.errors == []
 
 
