@@ -25,11 +25,7 @@ import contextlib
 import hashlib
 import os
 import pwd
-import resource
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -40,7 +36,7 @@ from crux.cli import cli
 from crux.crawler.ingest import ingest_paths, iter_files
 from crux.htmltext import forum_site, is_forum_host
 
-from .fakes import FeedServer, crux_env, run_crux
+from .fakes import FeedServer, run_crux
 
 LW = '[{"_id":"GOODPOST000000001","title":"Real","htmlBody":"<p>r</p>"}]'
 BOOKKEEPING = ("_runs", "_rejects", "_migrations")
@@ -210,17 +206,6 @@ def test_unreadable_inputs_are_one_line_each_and_the_others_go_on(con, tmp_path)
     assert _kept(before, _store(con))["documents"] == 2
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
-def test_unreadable_subfolder_is_reported(tmp_path):
-    (tmp_path / "locked").mkdir()
-    (tmp_path / "locked" / "a.xml").write_text("x")
-    os.chmod(tmp_path / "locked", 0)
-    try:
-        assert tmp_path / "locked" in list(iter_files([tmp_path]))
-    finally:
-        os.chmod(tmp_path / "locked", 0o755)
-
-
 def test_look_alike_hosts_are_no_forum():
     assert forum_site("lesswrong.com") == forum_site("greaterwrong.com") == "lw"
     assert forum_site("ea.greaterwrong.com") == "ea"
@@ -237,3 +222,127 @@ def test_feedparser_corpus_twice_changes_nothing(con, shared):
     assert again.totals.changed == 0 and again.totals.new == 0, again.summary()
     assert again.totals.unchanged >= first.totals.new > 900
     assert _digest(_store(con)) == state
+
+
+def test_a_bad_value_costs_its_item_in_a_multi_file_ingest(runner, tmp_path):
+    """Item 3 through ``crux ingest``: the lines the user sees, the summary, exit 1 for the one
+    file that cannot be read, and every later file still ingested."""
+    db = tmp_path / "c.duckdb"
+    lw = _write(tmp_path, "lw.json", LW)
+    assert runner.invoke(cli, ["--db", str(db), "ingest", str(lw)]).exit_code == 0
+    before = _file_store(db)
+    far = _write(tmp_path, "far.json", '[{"_id":"FARPOST0000000001","title":"far","htmlBody":"x",'
+                 '"postedAt":"9999-12-31T23:00:00-05:00"},'
+                 '{"_id":"HUGESCORE00000001","title":"t","htmlBody":"x","baseScore":1e400},'
+                 '{"_id":"OKPOST00000000002","title":"ok","htmlBody":"x"}]')
+    null = _write(tmp_path, "null.json", "null")
+    latin1 = _write(tmp_path, "latin1.jsonl", b'{"id":"l1","title":"caf\xe9"}\n')
+    dup = _write(tmp_path, "dup.jsonl", '{"id":"d","title":"one"}\n{"id":"d","title":"two"}\n')
+    last = _write(tmp_path, "z.jsonl", '{"id":"last","title":"after the bad ones","text":"x"}\n')
+    r = runner.invoke(cli, ["--db", str(db), "ingest", *map(str, (far, null, latin1, dup, last))])
+    assert r.exit_code == 1, r.output
+    assert r.stdout == ("5 files: 3 new, 0 changed, 0 unchanged documents, 4 items skipped, "
+                        "1 files failed\n")
+    assert r.stderr.splitlines() == [
+        f"Warning: {far}#1: skipped (field 'postedAt': date '9999-12-31T23:00:00-05:00' is out of range)",
+        f"Warning: {far}#2: skipped (field 'baseScore' is not a finite number: inf)",
+        f"Error: {null}: the JSON holds a single null, not posts; expected a ForumMagnum GraphQL "
+        "response, a list of posts or JSON Lines",
+        f"Warning: {latin1}:1: skipped (not UTF-8 (byte 24); re-encode the file as UTF-8)",
+        f"Warning: {dup}#d: skipped (the id appears again later in the file; the last one is stored)",
+    ]
+    after = _file_store(db)
+    assert _kept(before, after)["documents"] == 3
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert {i for (i,) in con.execute("SELECT id FROM documents").fetchall()} == {
+            "GOODPOST000000001", "OKPOST00000000002", "d", "last"}
+        assert con.execute("SELECT title FROM documents WHERE id = 'd'").fetchone() == ("two",)
+        assert con.execute("SELECT count(*) FROM _rejects").fetchone() == (5,)
+        assert con.execute("SELECT status, error FROM _runs WHERE command = 'ingest' ORDER BY id DESC "
+                           "LIMIT 1").fetchone() == ("partial", "1 files failed")
+    finally:
+        con.close()
+
+
+HIJACK_FEED = """<?xml version="1.0"?><rss version="2.0"><channel><title>{title}</title>
+<link>{base}/</link>
+<item><title>HIJACKED</title><link>https://www.lesswrong.com/posts/GOODPOST000000001/x</link></item>
+<item><title>HIJACKED comment</title><link>https://evil.example/x?commentId=GOODPOST000000001</link></item>
+<item><title>Shared</title><link>https://blog.example/post</link><description>shared</description></item>
+</channel></rss>"""
+
+
+def test_a_crawled_feed_cannot_take_a_forum_post_and_recrawls_change_nothing(runner, tmp_path):
+    """Items 1 and 2 through ``crux crawl``: two loopback feeds link the forum post and share a
+    link; the post stays the forum's, and a second crawl reports and stores no change."""
+    db = tmp_path / "c.duckdb"
+    lw = _write(tmp_path, "lw.json", LW)
+    assert runner.invoke(cli, ["--db", str(db), "ingest", str(lw)]).exit_code == 0
+    before = _file_store(db)
+    with FeedServer({}) as srv:
+        for name in ("a", "b"):
+            srv.put(f"/{name}.xml", HIJACK_FEED.format(title=name.upper(), base=srv.url).encode())
+            add = runner.invoke(cli, ["--db", str(db), "add-feed", f"{srv.url}/{name}.xml", "--name", name])
+            assert add.exit_code == 0, add.output
+        first = run_crux(db, "crawl")
+        assert first.returncode == 0 and "Traceback" not in first.stderr, first.stderr
+        assert first.stdout.startswith("2 sources: 6 new, 0 changed, 0 unchanged documents")
+        crawled = _file_store(db)
+        assert _kept(before, crawled)["documents"] == 6
+        second = run_crux(db, "crawl")
+        assert second.returncode == 0, second.stderr
+        assert second.stdout.startswith("2 sources: 0 new, 0 changed, ")
+    assert _digest(_file_store(db)) == _digest(crawled)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert con.execute("SELECT title, source_id FROM documents WHERE id = 'GOODPOST000000001'"
+                           ).fetchone() == ("Real", "lw")
+        assert con.execute("SELECT count(*) FROM document_revisions").fetchone() == (0,)
+    finally:
+        con.close()
+
+
+@contextlib.contextmanager
+def _unprivileged():
+    """As root, drop the effective uid to nobody (root reads any file); otherwise as we are."""
+    if os.geteuid() != 0:
+        yield
+        return
+    os.seteuid(pwd.getpwnam("nobody").pw_uid)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+
+
+def test_unreadable_file_and_folder_arguments_are_one_line_each(con):
+    """Item 6: an unreadable file or folder named as an argument, and one below a folder."""
+    top = Path(tempfile.mkdtemp(prefix="crux-hostile-"))  # not under pytest's 0700 root folder
+    try:
+        os.chmod(top, 0o755)
+        good = _write(top, "good.jsonl", '{"id":"g","title":"kept","text":"x"}\n')
+        secret = _write(top, "secret.jsonl", '{"id":"s","title":"t","text":"x"}\n')
+        (top / "locked").mkdir()
+        _write(top / "locked", "a.jsonl", '{"id":"a","title":"t","text":"x"}\n')
+        later = _write(top, "later.jsonl", '{"id":"later","title":"t","text":"x"}\n')
+        for p in (good, secret, later, top / "locked" / "a.jsonl"):
+            os.chmod(p, 0o644)
+        ingest_paths(con, [good])  # also loads the codecs while we may read them
+        before = _store(con)
+        os.chmod(secret, 0)
+        os.chmod(top / "locked", 0)
+        with _unprivileged():
+            report = ingest_paths(con, [secret, top / "locked", top])
+    finally:
+        os.chmod(top / "locked", 0o755)
+        shutil.rmtree(top)
+    errors = [f.error for f in report.files if f.error]
+    assert errors == [
+        f"{secret}: cannot read (Permission denied); check the path and permissions",
+        f"{top}/locked: cannot read (Permission denied); check the path and permissions",
+        f"{top}/locked: cannot read (Permission denied); check the path and permissions",
+        f"{secret}: cannot read (Permission denied); check the path and permissions",
+    ]
+    assert [f.path for f in report.files if not f.error] == [str(good), str(later)]
+    assert _kept(before, _store(con))["documents"] == 1  # later.jsonl; good.jsonl unchanged
