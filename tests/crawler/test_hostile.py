@@ -25,7 +25,11 @@ import contextlib
 import hashlib
 import os
 import pwd
+import resource
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -36,7 +40,7 @@ from crux.cli import cli
 from crux.crawler.ingest import ingest_paths, iter_files
 from crux.htmltext import forum_site, is_forum_host
 
-from .fakes import FeedServer, run_crux
+from .fakes import FeedServer, crux_env, run_crux
 
 LW = '[{"_id":"GOODPOST000000001","title":"Real","htmlBody":"<p>r</p>"}]'
 BOOKKEEPING = ("_runs", "_rejects", "_migrations")
@@ -346,3 +350,32 @@ def test_unreadable_file_and_folder_arguments_are_one_line_each(con):
     ]
     assert [f.path for f in report.files if not f.error] == [str(good), str(later)]
     assert _kept(before, _store(con))["documents"] == 1  # later.jsonl; good.jsonl unchanged
+
+
+def _limit_file_size(limit: int):
+    def apply():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of being killed
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
+def test_a_full_disk_during_publish_is_one_line_and_keeps_the_old_snapshot(runner, tmp_path):
+    """Item 7: the snapshot cannot be written (the file may grow no further)."""
+    db = tmp_path / "c.duckdb"
+    lw = _write(tmp_path, "lw.json", LW)
+    assert runner.invoke(cli, ["--db", str(db), "ingest", str(lw)]).exit_code == 0
+    assert runner.invoke(cli, ["--db", str(db), "publish"]).exit_code == 0
+    snap = tmp_path / "c.sqlite"
+    old = hashlib.sha256(snap.read_bytes()).hexdigest()
+    before = _file_store(db)
+    files = sorted(p.name for p in tmp_path.iterdir())
+    r = subprocess.run([sys.executable, "-m", "crux", "--db", str(db), "publish"], env=crux_env(),
+                       capture_output=True, text=True, preexec_fn=_limit_file_size(100_000))
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert r.stderr.splitlines() == [
+        f"Error: {tmp_path}: cannot write the snapshot (disk I/O error): the disk is full or the "
+        "file is past a size limit; free some space and run crux publish again (the old snapshot "
+        "is kept)"]
+    assert hashlib.sha256(snap.read_bytes()).hexdigest() == old
+    assert sorted(p.name for p in tmp_path.iterdir()) == files  # no half-written file left
+    assert _digest(_file_store(db)) == _digest(before)
