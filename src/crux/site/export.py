@@ -515,6 +515,12 @@ def publish(
                 "snapshot; free some space and run crux publish again (the old "
                 "snapshot is kept)"
             ) from None
+        if _write_failed(e):
+            raise StorageError(
+                f"{target.parent}: cannot write the snapshot ({_first_line(e)}): the disk is "
+                "full or the file is past a size limit; free some space and run crux publish "
+                "again (the old snapshot is kept)"
+            ) from None
         raise
     result.seconds = time.perf_counter() - t0
     result.bytes = target.stat().st_size
@@ -527,6 +533,24 @@ def _disk_full(e: BaseException) -> bool:
     if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
         return True
     return isinstance(e, sqlite3.Error) and "disk is full" in str(e).lower()
+
+
+def _write_failed(e: BaseException) -> bool:
+    """A write refused by the file system (past ``ulimit -f`` or the file system's largest
+    file: EFBIG; SQLite says only "disk I/O error"), not a fault of crux."""
+    import errno
+
+    if isinstance(e, OSError) and e.errno == errno.EFBIG:
+        return True
+    return isinstance(e, sqlite3.Error) and getattr(e, "sqlite_errorname", "") in (
+        "SQLITE_IOERR_WRITE",
+        "SQLITE_FULL",
+    )
+
+
+def _first_line(e: BaseException) -> str:
+    lines = str(e).strip().splitlines()
+    return lines[0][:200] if lines else type(e).__name__
 
 
 def _scrub_run_paths(sq: sqlite3.Connection) -> None:
