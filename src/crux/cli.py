@@ -164,6 +164,7 @@ def ingest(db_path: Path, paths: tuple[Path, ...], source: str | None) -> None:
     """
     from tqdm import tqdm
 
+    from .analysis.output import plural
     from .crawler.ingest import FileOutcome, ingest_paths, iter_files, shown
     from .db import record_run
 
@@ -204,15 +205,15 @@ def ingest(db_path: Path, paths: tuple[Path, ...], source: str | None) -> None:
         run.rows_out = t.new + t.changed
         if failed:
             run.status = "partial"
-            run.error = f"{failed} files failed"
+            run.error = f"{plural(failed, 'file')} failed"
     bar.close()
     con.close()
     click.echo(
-        f"{len(report.files)} files: {t.new} new, {t.changed} changed, {t.unchanged} unchanged "
-        "documents"
+        f"{plural(len(report.files), 'file')}: {t.new} new, {t.changed} changed, "
+        f"{t.unchanged} unchanged documents"
         + (f", {t.held} held by other sources" if t.held else "")
-        + (f", {rejected} items skipped" if rejected else "")
-        + (f", {failed} files failed" if failed else "")
+        + (f", {plural(rejected, 'item')} skipped" if rejected else "")
+        + (f", {plural(failed, 'file')} failed" if failed else "")
     )
     if failed:
         sys.exit(1)

@@ -246,7 +246,7 @@ def test_a_bad_value_costs_its_item_in_a_multi_file_ingest(runner, tmp_path):
     r = runner.invoke(cli, ["--db", str(db), "ingest", *map(str, (far, null, latin1, dup, last))])
     assert r.exit_code == 1, r.output
     assert r.stdout == ("5 files: 3 new, 0 changed, 0 unchanged documents, 4 items skipped, "
-                        "1 files failed\n")
+                        "1 file failed\n")
     assert r.stderr.splitlines() == [
         f"Warning: {far}#1: skipped (field 'postedAt': date '9999-12-31T23:00:00-05:00' is out of range)",
         f"Warning: {far}#2: skipped (field 'baseScore' is not a finite number: inf)",
@@ -264,7 +264,7 @@ def test_a_bad_value_costs_its_item_in_a_multi_file_ingest(runner, tmp_path):
         assert con.execute("SELECT title FROM documents WHERE id = 'd'").fetchone() == ("two",)
         assert con.execute("SELECT count(*) FROM _rejects").fetchone() == (5,)
         assert con.execute("SELECT status, error FROM _runs WHERE command = 'ingest' ORDER BY id DESC "
-                           "LIMIT 1").fetchone() == ("partial", "1 files failed")
+                           "LIMIT 1").fetchone() == ("partial", "1 file failed")
     finally:
         con.close()
 
