@@ -99,3 +99,25 @@ def test_table_pages_keep_the_nav_and_hide_long_columns(server, page, corpus):
     assert page.locator(".crux-nav").count() == 1
     screenshot(page, "table-claims")
     assert page.errors == []
+
+
+def test_a_group_runs_as_one_trip_and_stops_at_its_time_limit(corpus, monkeypatch):
+    """Each kind's hits, count and sentence anchors run on one connection (one trip to a SQL
+    thread); past the search's time limit it is interrupted, and the page says so."""
+    import sqlite3
+
+    import pytest
+    from datasette.database import QueryInterrupted
+
+    from crux.site import search
+
+    con = sqlite3.connect(corpus[1])
+    con.row_factory = sqlite3.Row
+    have = {r[0] for r in con.execute("select name from sqlite_master")}
+    posts = search.GROUPS[0]
+    got = search._group_hits_in(con, posts, have, "forecasting", 10)
+    assert got["hits"] and got["total"] >= len(got["hits"])
+    assert all(h["position"] is not None for h in got["hits"])  # each post hit has its sentence
+    monkeypatch.setattr(search, "TIME_LIMIT_MS", 0)
+    with pytest.raises(QueryInterrupted):
+        search._group_hits_in(con, posts, have, "forecasting", 10)

@@ -10,6 +10,7 @@ query shows the form. ``in=<kind>`` shows more hits of one kind.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
 import threading
@@ -90,9 +91,31 @@ def _sql(group: Group, have: set[str], count: bool) -> str:
     return f"{head} {frm} where {where} order by {group.fts}.rank limit :n"
 
 
-async def _execute(db: Any, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    res = await db.execute(sql, params, custom_time_limit=3000)
-    return [dict(r) for r in res.rows]
+TIME_LIMIT_MS = 3000  # per group of a search (its hits, count and anchors)
+
+
+def _group_hits_in(
+    conn: sqlite3.Connection, group: Group, have: set[str], fts_q: str, n: int
+) -> dict[str, Any]:
+    """One group's hits, their count and each document hit's sentence, on one connection
+    (one trip to a Datasette SQL thread, not one per query), within :data:`TIME_LIMIT_MS`."""
+    from datasette.database import QueryInterrupted
+    from datasette.utils import sqlite_timelimit
+
+    sql = _sql(group, have, count=False)
+    try:
+        with sqlite_timelimit(conn, TIME_LIMIT_MS):
+            hits = [dict(r) for r in conn.execute(sql, {"q": fts_q, "n": n}).fetchall()]
+            total = conn.execute(_sql(group, have, count=True), {"q": fts_q}).fetchone()[0]
+            for h in hits:
+                h["parts"] = snippet_parts(h.pop("snip"))
+                if h["position"] is None and group.table == "documents" and "sentences" in have:
+                    h["position"] = _anchor(conn, h["document_id"], h["parts"])
+    except sqlite3.OperationalError as e:
+        if e.args == ("interrupted",):
+            raise QueryInterrupted(e, sql, {"q": fts_q}) from None
+        raise
+    return {"group": group, "hits": hits, "total": total}
 
 
 _CHECK = threading.local()
@@ -117,7 +140,7 @@ def readable(fts: str, q: str) -> bool:
     return True
 
 
-async def _anchor(db: Any, doc_id: str, parts: list[tuple[str, bool]]) -> int | None:
+def _anchor(conn: sqlite3.Connection, doc_id: str, parts: list[tuple[str, bool]]) -> int | None:
     """The first sentence of the document holding a matched word (for a document hit)."""
     words = sorted({t.strip() for t, m in parts if m and t.strip()}, key=len, reverse=True)[:3]
     if not words:
@@ -126,23 +149,12 @@ async def _anchor(db: Any, doc_id: str, parts: list[tuple[str, bool]]) -> int | 
     like = [
         "%" + w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for w in words
     ]
-    res = await db.execute(
+    row = conn.execute(
         f"select position from sentences where document_id = ? and ({cond}) "
         "order by position limit 1",
         [doc_id, *like],
-    )
-    rows = list(res.rows)
-    return rows[0][0] if rows else None
-
-
-async def _group_hits(db: Any, group: Group, have: set[str], fts_q: str, n: int) -> dict[str, Any]:
-    hits = await _execute(db, _sql(group, have, count=False), {"q": fts_q, "n": n})
-    total = (await _execute(db, _sql(group, have, count=True), {"q": fts_q}))[0]["n"]
-    for h in hits:
-        h["parts"] = snippet_parts(h.pop("snip"))
-        if h["position"] is None and group.table == "documents" and "sentences" in have:
-            h["position"] = await _anchor(db, h["document_id"], h["parts"])
-    return {"group": group, "hits": hits, "total": total}
+    ).fetchone()
+    return row[0] if row else None
 
 
 async def run(db: Any, have: set[str], q: str, only: str | None = None) -> dict[str, Any]:
@@ -154,20 +166,25 @@ async def run(db: Any, have: set[str], q: str, only: str | None = None) -> dict[
         if set(g.needs) <= have and g.fts in have and (only is None or g.key == only)
     ]
     words = words_query(q)
-    out, fell_back = [], False
-    for g in groups:
+    n = MORE if only else PER_GROUP
+
+    async def one(g: Group) -> tuple[dict[str, Any] | None, bool]:
         fts_q = q if readable(g.fts, q) else words
         if not fts_q:
-            continue
-        n = MORE if only else PER_GROUP
+            return None, False
         try:
-            out.append(await _group_hits(db, g, have, fts_q, n))
+            got = await db.execute_fn(lambda conn: _group_hits_in(conn, g, have, fts_q, n))
         except sqlite3.OperationalError:  # read here but not by the snapshot's SQLite
             if fts_q == words or not words:
-                continue
+                return None, False
             fts_q = words
-            out.append(await _group_hits(db, g, have, fts_q, n))
-        fell_back |= fts_q != q
+            got = await db.execute_fn(lambda conn: _group_hits_in(conn, g, have, fts_q, n))
+        return got, fts_q != q
+
+    # the groups run side by side on Datasette's SQL threads, each as one trip
+    done = await asyncio.gather(*(one(g) for g in groups))
+    out = [got for got, _ in done if got is not None]
+    fell_back = any(fb for got, fb in done if got is not None)
     if groups and not out:
         return {
             "groups": [],
