@@ -51,6 +51,10 @@ def test_table_pages_compute_their_facets_but_suggest_none(server):
     data = json.loads(server.get("/demo/documents.json?_search=forecasting&_size=1"))
     assert data["suggested_facets"] == []
     assert {"source_id", "kind", "author"} <= set(data["facet_results"])
+    # documents are long: 20 to a page unless _size asks for more (the others keep 100)
+    assert len(json.loads(server.get("/demo/documents.json?_shape=array"))) == 20
+    assert len(json.loads(server.get("/demo/documents.json?_shape=array&_size=30"))) == 30
+    assert len(json.loads(server.get("/demo/sentences.json?_shape=array"))) == 100
 
 
 def test_search_everywhere_returns_the_best_matches_of_every_kind(server, corpus):
