@@ -6,7 +6,7 @@ from urllib.parse import quote
 
 from crux.site.search import readable, snippet_parts, words_query
 
-from .conftest import screenshot
+from .conftest import doc_shot, screenshot
 
 
 def _open(page, server, path):
@@ -31,6 +31,7 @@ def test_empty_search_shows_the_form(server, page):
     assert page.locator("form.crux-search input[name=q]").count() == 1
     assert page.locator(".crux-hit").count() == 0
     assert "error" not in page.locator("body").inner_text().lower()
+    doc_shot(page, "search-empty")
     assert page.errors == []
 
 
@@ -43,6 +44,7 @@ def test_home_box_goes_to_results_with_snippets_and_anchors(server, page):
     posts = page.locator("#posts .crux-hit-title").all_inner_texts()
     assert "Forecasting Is Overrated; Stop Funding It" in posts
     assert page.locator("#posts .crux-snippet mark").count() >= 2
+    doc_shot(page, "search-results")
     # a claim hit opens its document on the sentence
     claim = page.locator("#claims .crux-hit-title").first
     href = claim.get_attribute("href")
@@ -74,6 +76,7 @@ def test_hostile_search_syntax_gets_a_friendly_page(server, page):
             assert page.locator(".crux-note").count() == 1, q
     resp = page.goto(server.url + "/search?q=" + quote("***"), wait_until="load")
     assert "Nothing to search for" in page.locator(".crux-note").inner_text()
+    doc_shot(page, "search-hostile")
     assert page.errors == []
 
 
@@ -92,6 +95,7 @@ def test_table_pages_keep_the_nav_and_hide_long_columns(server, page, corpus):
     heads = page.locator("table.rows-and-columns th").all_inner_texts()
     assert not {"text", "html_safe"} & {h.strip() for h in heads}, heads
     assert "title" in {h.strip() for h in heads}
+    doc_shot(page, "table-documents", "table.rows-and-columns")
     _open(page, server, f"/{db}/documents?_crux_all=1")
     heads = {h.strip() for h in page.locator("table.rows-and-columns th").all_inner_texts()}
     assert {"text", "html_safe"} <= heads
