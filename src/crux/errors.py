@@ -57,3 +57,9 @@ class MissingExtra(CruxError):
     def __init__(self, what: str, extra: str, package: str | None = None) -> None:
         pkg = f" ({package} is not installed)" if package else ""
         super().__init__(f"{what} needs: pip install 'crux[{extra}]'{pkg}")
+
+
+def first_line(e: BaseException) -> str:
+    """The first line of a library's error (at most 200 characters), or its class name: what a
+    one-line message quotes from an exception it wraps."""
+    return (str(e).strip().splitlines() or [type(e).__name__])[0][:200]

@@ -284,6 +284,17 @@ def run_crux(db: Path, *args: str, timeout: float = 120, **env: str) -> subproce
                           env=crux_env(**env), capture_output=True, text=True, timeout=timeout)
 
 
+def limit_file_size(limit: int):
+    """A ``preexec_fn``: the child may write files of at most ``limit`` bytes (a full disk)."""
+    import resource
+    import signal
+
+    def apply():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of being killed
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
 def demo_forum() -> tuple[list[dict], list[dict]]:
     from crux.demo import DEMO_DIR
     posts = json.loads((DEMO_DIR / "forum.json").read_text())["data"]["posts"]["results"]

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import resource
-import signal
 import subprocess
 import sys
 from collections import Counter
@@ -23,7 +21,7 @@ from xml.sax.saxutils import quoteattr
 import duckdb
 
 from .badfakes import HeaderFeedServer, ScriptedForum, feedparser_files, posts_answer
-from .fakes import FeedServer, crux_env, run_crux
+from .fakes import FeedServer, crux_env, limit_file_size, run_crux
 
 
 def _docs(db: Path) -> dict[str, tuple[str, bool]]:
@@ -276,13 +274,6 @@ def test_missing_models(tmp_path):
 
 # -- 4. a full disk under crux refresh ---------------------------------------------------------
 
-def _limit_file_size(limit: int):
-    def apply():
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of being killed
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-    return apply
-
-
 def test_refresh_on_full_disk(tmp_path, demo_dir):
     db = tmp_path / "c.duckdb"
     assert run_crux(db, "ingest", str(demo_dir)).returncode == 0
@@ -298,7 +289,7 @@ def test_refresh_on_full_disk(tmp_path, demo_dir):
         before = _docs(db)
         # the "disk" fills up: no file may grow past 50 kB (the database is already larger)
         r = subprocess.run([sys.executable, "-m", "crux", "--db", str(db), "refresh"], env=crux_env(),
-                           capture_output=True, text=True, timeout=300, preexec_fn=_limit_file_size(50_000))
+                           capture_output=True, text=True, timeout=300, preexec_fn=limit_file_size(50_000))
         assert r.returncode == 1, (r.returncode, r.stderr)  # failed, not "temporary" (75)
         errors = _one_line_errors(r.stderr)
         assert len(errors) == 1, r.stderr

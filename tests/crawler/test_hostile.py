@@ -25,9 +25,7 @@ import contextlib
 import hashlib
 import os
 import pwd
-import resource
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -40,7 +38,7 @@ from crux.cli import cli
 from crux.crawler.ingest import ingest_paths, iter_files
 from crux.htmltext import forum_site, is_forum_host
 
-from .fakes import FeedServer, crux_env, run_crux
+from .fakes import FeedServer, crux_env, limit_file_size, run_crux
 
 LW = '[{"_id":"GOODPOST000000001","title":"Real","htmlBody":"<p>r</p>"}]'
 BOOKKEEPING = ("_runs", "_rejects", "_migrations")
@@ -352,13 +350,6 @@ def test_unreadable_file_and_folder_arguments_are_one_line_each(con):
     assert _kept(before, _store(con))["documents"] == 1  # later.jsonl; good.jsonl unchanged
 
 
-def _limit_file_size(limit: int):
-    def apply():
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of being killed
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-    return apply
-
-
 def test_a_full_disk_during_publish_is_one_line_and_keeps_the_old_snapshot(runner, tmp_path):
     """Item 7: the snapshot cannot be written (the file may grow no further)."""
     db = tmp_path / "c.duckdb"
@@ -370,7 +361,7 @@ def test_a_full_disk_during_publish_is_one_line_and_keeps_the_old_snapshot(runne
     before = _file_store(db)
     files = sorted(p.name for p in tmp_path.iterdir())
     r = subprocess.run([sys.executable, "-m", "crux", "--db", str(db), "publish"], env=crux_env(),
-                       capture_output=True, text=True, preexec_fn=_limit_file_size(100_000))
+                       capture_output=True, text=True, preexec_fn=limit_file_size(100_000))
     assert r.returncode == 1, r.stdout + r.stderr
     assert r.stderr.splitlines() == [
         f"Error: {tmp_path}: cannot write the snapshot (disk I/O error): the disk is full or the "

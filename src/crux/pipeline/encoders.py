@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import config
-from ..errors import MissingExtra, StageError, UsageError
+from ..errors import MissingExtra, StageError, UsageError, first_line
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -126,7 +126,7 @@ def _built(kind: str, model_dir: Path, build: Any) -> Path:
     except (MissingExtra, UsageError):
         raise
     except Exception as e:
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        first = first_line(e)
         raise StageError(
             f"cannot build the {kind} encoder in {target.parent} ({first}); "
             "set encoder = torch, or encoder_cache to a writable folder"

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..analysis.tracking import key_sql
-from ..errors import StageError, StorageError, UsageError
+from ..errors import StageError, StorageError, UsageError, first_line
 from .sanitize import clean_html
 
 if TYPE_CHECKING:
@@ -517,7 +517,7 @@ def publish(
             ) from None
         if _write_failed(e):
             raise StorageError(
-                f"{target.parent}: cannot write the snapshot ({_first_line(e)}): the disk is "
+                f"{target.parent}: cannot write the snapshot ({first_line(e)}): the disk is "
                 "full or the file is past a size limit; free some space and run crux publish "
                 "again (the old snapshot is kept)"
             ) from None
@@ -546,11 +546,6 @@ def _write_failed(e: BaseException) -> bool:
         "SQLITE_IOERR_WRITE",
         "SQLITE_FULL",
     )
-
-
-def _first_line(e: BaseException) -> str:
-    lines = str(e).strip().splitlines()
-    return lines[0][:200] if lines else type(e).__name__
 
 
 def _scrub_run_paths(sq: sqlite3.Connection) -> None:
