@@ -91,3 +91,19 @@ def test_crux_config_shows_values_and_sources(toml, tmp_path):
                         env=env, cwd=tmp_path)
     assert st.returncode == 0, st.stderr
     assert (tmp_path / "from-toml.duckdb").exists()
+
+
+def test_a_settings_file_that_cannot_be_looked_at(tmp_path, monkeypatch):
+    """A working folder whose crux.toml cannot even be stat'ed (its folder is not searchable by
+    this user; Python 3.11's is_file raises) has no settings file; a CRUX_CONFIG that cannot be
+    stat'ed is one line."""
+    too_long = tmp_path / ("x" * 300) / "crux.toml"  # ENAMETOOLONG: an OSError from stat
+    monkeypatch.delenv("CRUX_CONFIG", raising=False)
+    monkeypatch.delenv("CRUX_BATCH_SIZE", raising=False)
+    monkeypatch.setattr(config, "_config_path", lambda: too_long)
+    assert config.lookup("batch_size") == (64, "default")
+    monkeypatch.undo()
+    monkeypatch.delenv("CRUX_BATCH_SIZE", raising=False)
+    monkeypatch.setenv("CRUX_CONFIG", str(too_long))
+    with pytest.raises(InputError, match=r"cannot read the settings file \(File name too long\)"):
+        config.get("batch_size")

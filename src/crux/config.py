@@ -186,10 +186,18 @@ def _config_path() -> Path:
 
 
 def _config_file() -> dict[str, Any]:
-    path = _config_path()
-    if not path.is_file():
-        return {}
     from .errors import InputError
+
+    path = _config_path()
+    try:
+        if not path.is_file():
+            return {}
+    except OSError as e:  # its folder cannot be searched (Python 3.11 raises, not False)
+        if "CRUX_CONFIG" not in os.environ:
+            return {}  # the working folder's crux.toml, unreadable by this user: none
+        raise InputError(
+            f"{path}: cannot read the settings file ({e.strerror or e}); fix it or set CRUX_CONFIG"
+        ) from None
 
     try:
         with path.open("rb") as f:
