@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -113,3 +114,15 @@ def test_serve_and_publish_bad_input_is_one_line(tmp_path: Path):
     assert out.returncode == 1 and "not a SQLite snapshot" in out.stderr and "Traceback" not in out.stderr
     out = crux("--db", str(tmp_path / "a.duckdb"), "publish", "--out", str(tmp_path / "no" / "x.sqlite"))
     assert out.returncode == 2 and "folder does not exist" in out.stderr and "Traceback" not in out.stderr
+
+
+
+def test_bad_site_settings_are_one_line_before_the_server_starts(corpus, tmp_path: Path):
+    for env, says in ((("CRUX_SITE_SQL_AT_ONCE", "0"), "must be at least 1"),
+                      (("CRUX_SITE_MAX_BYTES", "lots"), "is not a whole number"),
+                      (("CRUX_QUERY_ENCODER", "fp16"), "use one of onnx-fp32, same")):
+        out = subprocess.run([sys.executable, "-m", "crux", "serve", "--snapshot", str(corpus[1]),
+                              "--port", "1"], capture_output=True, text=True, timeout=60,
+                             cwd=tmp_path, env={**os.environ, env[0]: env[1]})
+        assert out.returncode in (1, 2) and says in out.stderr, (env, out.stderr)
+        assert out.stderr.strip().count("\n") == 0 and "Serving" not in out.stdout, (env, out.stderr)

@@ -103,6 +103,21 @@ def _check_snapshot(snapshot: Path) -> None:
         ) from None
 
 
+def _check_settings() -> None:
+    """The site's settings, read here so a bad value is one line, not the server's traceback."""
+    from .. import config
+    from .semantic import QUERY_PATHS
+
+    for name in ("site_max_bytes", "site_sql_at_once", "semantic_batch"):
+        config.get(name)
+    how = str(config.get("query_encoder")).strip().lower()
+    if how not in QUERY_PATHS:
+        raise UsageError(
+            f"setting query_encoder = {how!r} is not a query encoder; "
+            f"use one of {', '.join(QUERY_PATHS)}"
+        )
+
+
 def serve(snapshot: Path, *, host: str = "127.0.0.1", port: int = 8001) -> None:
     """Run Datasette until Ctrl-C."""
     if importlib.util.find_spec("datasette") is None:
@@ -114,6 +129,7 @@ def serve(snapshot: Path, *, host: str = "127.0.0.1", port: int = 8001) -> None:
             f"{snapshot}: is a folder, not a snapshot; pass the .sqlite file with --snapshot"
         )
     _check_snapshot(snapshot)
+    _check_settings()
     _check_port(host, port)
     cmd = datasette_command(snapshot, host=host, port=port)
     print(f"Serving {snapshot.name} at http://{host}:{port}/ (Ctrl-C stops)", flush=True)
