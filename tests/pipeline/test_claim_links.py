@@ -11,8 +11,7 @@ from datetime import datetime
 import pytest
 
 from crux.db import Doc, ensure_source, save_documents
-from crux.pipeline.claim_links import quote_groups, reporting
-from crux.pipeline.stance import quote_similarity
+from crux.pipeline.quotes import quote_groups
 from tests.pipeline import run_pipeline
 
 STAGES = ["segment", "responses", "claim_links"]
@@ -65,7 +64,7 @@ def test_quote_groups_pair_quote_with_answer(con):
               "<p>Agreed.</p>")
     add(con, doc)
     run_pipeline(con, ["segment"])
-    from crux.pipeline.claim_links import load_docs
+    from crux.pipeline.docview import load_docs
     groups = quote_groups(load_docs(con, ["q"])["q"])
     assert [[s.text for s in q] for q, _ in groups] == [["A claim to answer."], ["Second."]]
     assert groups[0][1][0].text == "I strongly disagree with this."
@@ -174,16 +173,6 @@ def test_comment_answers_the_post_its_thread_responds_to(con):
     rows = con.execute("SELECT target_document_id, t.text FROM claim_links l JOIN sentences t ON "
                        "t.id = l.target_sentence_id WHERE source_document_id = 'rc'").fetchall()
     assert ("t", "Far-UVC only makes sense in crowded rooms with low ceilings.") in rows
-
-
-def test_reporting_sentences_and_short_quotes():
-    assert reporting("Orrin writes that decision-makers almost never read forecasting platforms.")
-    assert reporting("He concludes that schools should buy filters first.")
-    assert not reporting("Ostrander expects prices to halve within five years, and I think that is too slow.")
-    assert not reporting("Classrooms are not a bad fit either.")
-    # a one-word quote is not "contained" in every sentence that uses the word
-    assert quote_similarity("Noise", "Noise is the hidden cost of filtration.") < 0.75
-    assert quote_similarity("Noise is the hidden cost of filtration", "Noise is the hidden cost of filtration.") == 1.0
 
 
 def test_eval_matching_is_tolerant_and_can_fail():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from crux.db import Doc, ensure_source, save_documents
-from crux.pipeline.claim_links import load_docs
+from crux.pipeline.docview import load_docs
 from crux.pipeline.quotes import LinkSite, attribute_quotes, inline_quotes, quote_blocks
 from crux.pipeline.stance import normalise
 from tests.pipeline import run_pipeline

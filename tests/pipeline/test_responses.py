@@ -8,7 +8,6 @@ from datetime import datetime
 import pytest
 
 from crux.db import Doc, ensure_source, save_documents
-from crux.pipeline.stance import link_relation, sentence_stance, title_response
 from tests.pipeline import run_pipeline
 
 STAGES = ["segment", "responses", "claim_links"]
@@ -43,23 +42,6 @@ def add(con, *docs):
 def rows(con):
     return con.execute("SELECT source_id, target_key, target_id, target_url, relation, score, evidence "
                        "FROM responses ORDER BY ALL").fetchall()
-
-
-def test_title_cues():
-    assert title_response("Contra Binder on far-UVC and filtration") == ("contra", "Binder on far-UVC and filtration")
-    assert title_response("Re: How accurate are markets?")[0] == "re:"
-    assert title_response("In defense of forecasting grants")[0] == "in defense of"
-    assert title_response("On the political feasibility of stopping AI") is None
-    assert title_response("Sleeper agent results") is None
-
-
-def test_stance_cues():
-    assert sentence_stance("I strongly disagree with this.")[0] == "attacks"
-    assert sentence_stance("Garnett is right that the list price overstates what a school pays.")[0] == "supports"
-    assert sentence_stance("Fair point about the track records, but young records argue for waiting.")[0] == "attacks"
-    assert sentence_stance("While Ostrander is right that HEPA is cheap, the lamp figure is not.")[0] == "attacks"
-    assert link_relation("This builds on Raue's defence and disagrees with parts of it.")[0] == "extends"
-    assert link_relation("I mostly agree with Priya.")[0] == "supports"
 
 
 def test_link_title_quote_and_cite(con):
@@ -120,6 +102,36 @@ def test_run_twice_same_rows(con):
     assert (rows(con), con.execute("SELECT * FROM claim_links ORDER BY id").fetchall()) == first
 
 
+def test_a_changed_parameter_or_cue_redoes_the_linking_stages(con, monkeypatch):
+    """Every number is in the stages' parameter objects, whose digest is in the version: a changed
+    weight redoes the stage (and changes its rows), an unchanged one does no work; so does a
+    changed cue phrase."""
+    import dataclasses
+    import re
+
+    from crux.pipeline import stance
+    from crux.pipeline.claim_links import ClaimLinksStage
+    from crux.pipeline.link_params import ClaimLinkParams, PairParams, ResponseParams
+    from crux.pipeline.responses import ResponsesStage
+
+    add(con, TARGET, SURVEY, RESPONSE)
+    run_pipeline(con, STAGES)
+    assert ResponsesStage().run(con).docs == 0 and ClaimLinksStage().run(con).docs == 0
+    strict = ResponseParams(response_min=1.01)  # nothing reaches it: every link is a citation
+    assert ResponsesStage(strict).version != ResponsesStage().version
+    assert ResponsesStage(strict).run(con).docs == 3
+    assert {r[4] for r in rows(con)} == {"cites"}
+    assert ResponsesStage(strict).run(con).docs == 0  # unchanged: no work
+    assert ResponsesStage().run(con).docs == 3  # back to the defaults
+    assert "rebuts" in {r[4] for r in rows(con)}
+    pairs = ClaimLinkParams(pairs=dataclasses.replace(PairParams(), quote_min=0.99))
+    assert ClaimLinksStage(params=pairs).version != ClaimLinksStage().version
+    monkeypatch.setattr(stance, "_AGREE", re.compile(r"\bI agree\b"))
+    changed = ResponsesStage()
+    monkeypatch.undo()
+    assert changed.version != ResponsesStage().version  # a cue phrase is part of the digest
+
+
 @pytest.fixture(scope="module")
 def seed_db(tmp_path_factory):
     import os
@@ -173,20 +185,6 @@ def test_link_lists_and_crowded_sentences_are_citations(con):
     assert len(got) == 4 and all(rel == "cites" for rel, _ in got.values())
     assert all("crowded" in sig for k, (_, sig) in got.items() if k != "aaaaaaaaaaaaaaaaa")
     assert "list" in got["aaaaaaaaaaaaaaaaa"][1]
-
-
-def test_cue_phrases_for_follow_ups_and_questions():
-    from crux.pipeline.stance import followup_cue
-    assert followup_cue("My last post analyzed the growth rates in ten countries.")
-    assert followup_cue("This is a follow-up to my post on masks.")
-    assert followup_cue("3 weeks ago I asked “What happens during a recession anyway?”")
-    assert followup_cue("Saturday was the event.", "Blog Post Day II Retrospective", "Blog Post Day II")
-    assert not followup_cue("Saturday was the event.", "Blog Post Day III", "Blog Post Day Retrospective")
-    assert not followup_cue("In my recent post, Charlie left a comment about decisions.")
-    assert sentence_stance("Which funders?")[0] is None
-    assert sentence_stance("Is it impossible for a smart person to make a dent?")[0] is None
-    assert sentence_stance("Isn't that exactly the problem?")[0] == "attacks"
-    assert sentence_stance("That is not how any of this works.")[0] == "attacks"
 
 
 PHYS = Doc(id="pppppppppppppppp1", url="https://forum.example/posts/pppppppppppppppp1/puzzles",
@@ -298,23 +296,6 @@ def test_claims_computed_later_redo_the_debate_stages(con):
     assert all(r.docs == 0 for r in run_pipeline(con, STAGES))
 
 
-def test_title_cues_after_a_few_words_reviews_and_inspiration():
-    from crux.pipeline.stance import followup_cue, review_cue
-    assert title_response("A long reply to Ben Garfinkel on AI risk") == ("reply to", "Ben Garfinkel on AI risk")
-    assert title_response("A Proof Against Oracle AI") == ("against", "Oracle AI")
-    assert title_response("Brief Response to Suspended Reason")[0] == "response to"
-    assert title_response("Thoughts about forecasting") is None
-    assert title_response("Ineffective Response to COVID-19 and Risk Compensation") is None
-    from crux.pipeline.stance import response_cue
-    assert response_cue("This is a response to Binder's post.") == "a response to"
-    assert response_cue("Hi, I'm working on a response to ML projects on IDA, and a question.") is None
-    assert review_cue("In this post I review the 2010 book by Ayres.")
-    assert review_cue("", 'Review of "Lifecycle Investing"')
-    assert not review_cue("(brief review here)") and not review_cue("I reviewed the literature.")
-    assert followup_cue("This post was inspired by orthonormal's post and the discussion that followed.")
-    assert followup_cue("I commented recently that we used to celebrate progress.")
-
-
 GARFINKEL = "https://80000hours.org/podcast/episodes/ben-garfinkel-classic-ai-risk-arguments/"
 
 
@@ -354,16 +335,6 @@ def test_a_newsletter_summary_is_a_citation(con):
     run_pipeline(con, STAGES)
     got = {(r[0], r[1]): r[4] for r in rows(con)}
     assert got[("an94", post.id)] == "cites"
-
-
-def test_followup_phrasings():
-    from crux.pipeline.stance import followup_cue
-    assert followup_cue("I will use the model I made for my previous question post to explain it.")
-    assert followup_cue("As I explained previously, the model doesn't make sense.")
-    assert followup_cue("I previously claimed that most apparent dilemmas are stag hunts.")
-    assert followup_cue("This post is sort of an elaboration of what Vaniver talked about.")
-    assert not followup_cue("Previously: Covid-19 thoughts, part one.")
-    assert not followup_cue("The author previously worked at a bank.")
 
 
 PROPOSAL = Doc(id="ccccccccccccccccc", url="https://forum.example/posts/ccccccccccccccccc/variolation",

@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     from .docview import DocView, Sent
 
 __all__ = [
+    "QUOTES",
     "LinkSite",
+    "QuoteParams",
     "QuoteGroup",
     "attribute_quotes",
     "inline_quotes",
@@ -33,8 +35,14 @@ __all__ = [
     "quote_groups",
 ]
 
-ANSWER_MAX = 5  # sentences after a quote that count as its answer
-LEAD_IN = 2  # sentences before a quote that may introduce it
+
+@dataclass(frozen=True)
+class QuoteParams:
+    answer_max: int = 5  # sentences after a quote that count as its answer
+    lead_in: int = 2  # sentences before a quote that may introduce it
+
+
+QUOTES = QuoteParams()  # part of the linking stages' parameter digest (link_params.digest)
 _SKIP = frozenset(("heading", "caption", "table_cell", "code", "math"))
 _GENERIC_ANCHOR = re.compile(
     r"^(?:here|this|this one|link|source|post|article|paper|comment|pdf|\[?\d+\]?|"
@@ -79,7 +87,7 @@ class LinkSite:
 
 
 def quote_blocks(doc: DocView) -> list[QuoteGroup]:
-    """Each run of quoted sentences with the author's sentences after it (at most ``ANSWER_MAX``)."""
+    """Each run of quoted sentences with the author's sentences after it (at most ``QUOTES.answer_max``)."""
     groups: list[QuoteGroup] = []
     cur: QuoteGroup | None = None
     for i, s in enumerate(doc.sents):
@@ -90,7 +98,7 @@ def quote_blocks(doc: DocView) -> list[QuoteGroup]:
             cur.quoted.append(s)
         elif s.kind == "heading":
             cur = None
-        elif cur is not None and len(cur.answer) < ANSWER_MAX:
+        elif cur is not None and len(cur.answer) < QUOTES.answer_max:
             cur.answer.append(s)
     return groups
 
@@ -124,10 +132,10 @@ def _descriptive(anchor: str) -> bool:
 
 
 def _lead_in(doc: DocView, start: int) -> list[int]:
-    """Indices of the (at most ``LEAD_IN``) author's sentences before a quote, nearest first."""
+    """Indices of the (at most ``QUOTES.lead_in``) author's sentences before a quote, nearest first."""
     out: list[int] = []
     i = start - 1
-    while i >= 0 and len(out) < LEAD_IN:
+    while i >= 0 and len(out) < QUOTES.lead_in:
         s = doc.sents[i]
         if s.in_quote and out:
             break

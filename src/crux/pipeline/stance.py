@@ -13,18 +13,24 @@ from difflib import SequenceMatcher
 from typing import Any
 
 __all__ = [
+    "asks",
     "cite_cue",
     "encode",
     "followup_cue",
     "is_question",
     "link_relation",
+    "meta_text",
+    "named_work",
     "normalise",
     "quote_similarity",
+    "reference",
+    "reporting",
     "reporting_cue",
     "response_cue",
     "review_cue",
     "rhetorical",
     "sentence_stance",
+    "summary_cue",
     "title_response",
 ]
 
@@ -321,6 +327,63 @@ def sentence_stance(text: str, target: str | None = None) -> tuple[str | None, f
     if _ADVERSATIVE.search(t):
         return "attacks", 0.35, ["adversative"]
     return None, 0.0, cues
+
+
+# ---- what a sentence is: a report of the target's view, meta text, a reference ---------------
+
+_REPORTING = re.compile(
+    r"^(?:[A-Z][\w'\u2019.-]+(?:\s+[A-Z][\w'\u2019.-]+){0,2}|[Hh]e|[Ss]he|[Tt]hey|[Tt]he (?:paper|post|authors?))"
+    r"\s+(?:recently\s+|also\s+)?(?:argues?|argued|writes?|wrote(?: up)?|claims?|claimed|concludes?|concluded|"
+    r"says?|said|proposes?|thinks?|believes?|suggests?|notes?|points? out)\b"
+)
+_OWN_VOICE = re.compile(r"\b(?:I|I'm|I've|we|my|but|however|wrong|right)\b")
+_META = re.compile(
+    r"^(?:an? (?:response|reply) to|in (?:this|my) post|this post|thanks to|thank you|crossposted|cross-posted|"
+    r"epistemic status|update:|edit:|previously:|tl;dr)",
+    re.I,
+)
+_REFERENCE = re.compile(r"\bet al\.|\bdoi\b|https?://|\(\d{4}\)|^[A-Z][\w-]+, [A-Z]\.")
+_NAMED = re.compile(
+    r"\b(?:paper|post|essay|article|report|book|blog ?post|piece)\s+(?:called|titled|"
+    r"named|entitled)\s+[\"\u201c']([^\"\u201d']{4,120})[\"\u201d']",
+    re.I,
+)
+_SUMMARY = re.compile(r"summari[sz]ed by", re.I)
+
+
+def reporting(text: str) -> bool:
+    """True for a sentence that only reports the target's view ("Orrin writes that ...")."""
+    t = (text or "").strip()
+    if not _REPORTING.match(t):
+        return False
+    rest = t.split(" ", 2)[-1]
+    return not _OWN_VOICE.search(rest)
+
+
+def meta_text(text: str) -> bool:
+    """Text about the post rather than its argument ("Thanks to ...", "Epistemic status: ...")."""
+    return bool(_META.match((text or "").strip()))
+
+
+def reference(text: str) -> bool:
+    """A bibliography entry or a bare citation ("Smith, J. (2019) ...", a DOI, a URL)."""
+    return bool(_REFERENCE.search(text or ""))
+
+
+def named_work(text: str) -> str | None:
+    """The title of a work a sentence names without linking it ("the paper called “X”")."""
+    m = _NAMED.search(text or "")
+    return m.group(1) if m else None
+
+
+def summary_cue(text: str) -> bool:
+    """A newsletter's summary of a post ("summarized by ..."): not a response to it."""
+    return bool(_SUMMARY.search(text or ""))
+
+
+def asks(text: str) -> bool:
+    """A question that is only a question (rhetorical ones argue)."""
+    return is_question(text) and not rhetorical(text)
 
 
 # ---- embeddings -----------------------------------------------------------------------------
