@@ -74,6 +74,47 @@ def load_rows(path: Path) -> list[dict[str, Any]]:
     return out
 
 
+def load_forecast_rows(paths: list[Path]) -> list[dict[str, Any]]:
+    """The rows ``scripts/train_forecasts.py`` trains on: train + dev of every file, the
+    sentences the forecasts stage scores (never test)."""
+    from lr_trainer import train_rows
+
+    from crux.pipeline.forecasts import is_candidate
+
+    return [r for path in paths for r in train_rows(path) if is_candidate(r["text"])]
+
+
+def forecast_only_features(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The forecasts stage's features as ``train_forecasts.py`` computes them (the rule
+    signals, the packaged MiniLM vector by :func:`crux.pipeline.features.encode`), and the
+    rule form; cached by content."""
+    import numpy as np
+
+    key = hashlib.sha256(("fc\n" + "\n".join(r["id"] + r["text"] for r in rows))
+                         .encode()).hexdigest()[:16]
+    path = CACHE / f"fc-{key}.npz"
+    if path.exists():
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    from crux.pipeline.features import encode
+    from crux.pipeline.forecasts import forecast_features, forecast_fields
+
+    t0 = time.perf_counter()
+    pubs = [date.fromisoformat(r["published_at"]) if r.get("published_at") else None
+            for r in rows]
+    fc = np.asarray([forecast_features(r["text"], p, r["in_quote"])
+                     for r, p in zip(rows, pubs, strict=True)], dtype=np.float64)
+    emb = encode([r["text"].strip() for r in rows]).astype(np.float64)
+    form = np.asarray([forecast_fields(r["text"], p, None).form or "unhedged"
+                       for r, p in zip(rows, pubs, strict=True)])
+    out = {"fc_hand": fc, "emb": emb, "form": form}
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **out)
+    print(f"features of {len(rows)} sentences in {time.perf_counter() - t0:.0f}s",
+          file=sys.stderr)
+    return out
+
+
 def features(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Rule features of both stages, the MiniLM vector, the rule form; cached by content."""
     import numpy as np
@@ -146,7 +187,7 @@ def lower_states(texts: list[str], top: int) -> list[Any]:
     return out
 
 
-def build(rank: int, top: int, n_feats: int) -> tuple[Any, Any]:
+def build(rank: int, top: int, n_feats: int, n_out: int) -> tuple[Any, Any]:
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModel
@@ -159,7 +200,7 @@ def build(rank: int, top: int, n_feats: int) -> tuple[Any, Any]:
                      target_modules=["query", "value"],
                      layers_to_transform=list(range(N_LAYERS - top, N_LAYERS)))
     model = get_peft_model(model, cfg)
-    head = torch.nn.Linear(model.config.hidden_size + n_feats, 2)
+    head = torch.nn.Linear(model.config.hidden_size + n_feats, n_out)
     return model, head
 
 
@@ -183,14 +224,15 @@ def forward(model: Any, head: Any, top: int, states: list[Any], feats: Any) -> A
     return head(torch.cat([pooled, torch.as_tensor(feats, dtype=torch.float32)], 1))
 
 
-def predict(model: Any, head: Any, top: int, states: list[Any], feats: Any) -> Any:
+def predict(model: Any, head: Any, top: int, states: list[Any], feats: Any,
+            n_out: int) -> Any:
     import numpy as np
     import torch
 
     model.eval()
     head.eval()
     order = sorted(range(len(states)), key=lambda i: len(states[i]))
-    out = np.zeros((len(states), 2))
+    out = np.zeros((len(states), n_out))
     with torch.inference_mode():
         for k in range(0, len(order), 64):
             idx = order[k:k + 64]
@@ -214,22 +256,39 @@ def batches(rows: Any, lengths: list[int], g: Any) -> list[Any]:
     return [out[i] for i in torch.randperm(len(out), generator=g).tolist()]
 
 
-def run_fold(job: tuple[int, float, int, int, int, dict[str, Any]]) -> dict[str, Any]:
-    """Train one (rank, lr) on four folds; the held-out fold's probabilities after each epoch."""
+def run_key(job: tuple[int, float, int, int, int, int, dict[str, Any]]) -> str:
+    """A run's identity (its data, folds and settings; not the thread count): a finished run is
+    kept under :data:`CACHE` and not trained again."""
+    rank, lr, epochs, top, k, _threads, data = job
+    h = hashlib.sha256()
+    for name in ("X", "Y", "W", "fold"):
+        h.update(data[name].tobytes())
+    h.update("\n".join(data["texts"]).encode())
+    h.update(f"{rank}|{lr}|{epochs}|{top}|{k}|{SEED}|{BATCH}|{HEAD_LR}|{WARMUP_STEPS}|"
+             f"{FORECAST_POS_WEIGHT}|{MAX_LENGTH}".encode())
+    return h.hexdigest()[:16]
+
+
+def run_fold(job: tuple[int, float, int, int, int, int, dict[str, Any]]) -> dict[str, Any]:
+    """Train one (rank, lr) on four folds; the held-out fold's probabilities after each epoch,
+    and each epoch's wall and CPU seconds (training and scoring the held-out fold)."""
     import numpy as np
     import torch
 
-    rank, lr, epochs, top, k, data = job
-    torch.set_num_threads(1)
+    rank, lr, epochs, top, k, threads, data = job
+    done = CACHE / f"run-{run_key(job)}.json"
+    if done.exists():
+        return dict(json.loads(done.read_text()))
+    torch.set_num_threads(threads)
     t0, c0 = time.perf_counter(), time.process_time()
-    texts, X, yc, yf = data["texts"], data["X"], data["yc"], data["yf"]
-    mc, mf, fold = data["mc"], data["mf"], data["fold"]
+    texts, X, Y, W, fold = data["texts"], data["X"], data["Y"], data["W"], data["fold"]
+    n_out = Y.shape[1]
     tr, te = np.where(fold != k)[0], np.where(fold == k)[0]
     mu, sd = X[tr].mean(0), X[tr].std(0)
     sd = np.where(sd > 1e-6, sd, 1.0)
     Z = (X - mu) / sd
     states = lower_states(texts, top)
-    model, head = build(rank, top, X.shape[1])
+    model, head = build(rank, top, X.shape[1], n_out)
     lora = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW([{"params": lora, "lr": lr},
                              {"params": list(head.parameters()), "lr": HEAD_LR}],
@@ -239,23 +298,29 @@ def run_fold(job: tuple[int, float, int, int, int, dict[str, Any]]) -> dict[str,
     g = torch.Generator().manual_seed(SEED + k)
     model.train()
     head.train()
-    probs = []
+    probs, epoch_wall, epoch_cpu = [], [], []
     for e in range(epochs):
+        w0, p0 = time.perf_counter(), time.process_time()
         for idx in batches(tr, [len(x) for x in states], g):
             logits = forward(model, head, top, [states[i] for i in idx], Z[idx])
-            y = torch.tensor(np.stack([yc[idx], yf[idx]], 1), dtype=torch.float32)
-            m = torch.tensor(np.stack([mc[idx], mf[idx] * (1 + (FORECAST_POS_WEIGHT - 1)
-                                                          * yf[idx])], 1), dtype=torch.float32)
+            y = torch.tensor(Y[idx], dtype=torch.float32)
+            m = torch.tensor(W[idx], dtype=torch.float32)
             loss = (bce(logits, y) * m).sum() / m.sum().clamp(min=1.0)
             opt.zero_grad()
             loss.backward()
             opt.step()
             sched.step()
-        probs.append(predict(model, head, top, [states[i] for i in te], Z[te]).tolist())
+        probs.append(predict(model, head, top, [states[i] for i in te], Z[te], n_out).tolist())
+        epoch_wall.append(round(time.perf_counter() - w0, 1))
+        epoch_cpu.append(round(time.process_time() - p0, 1))
         print(f"  rank {rank} lr {lr:g} top {top} fold {k} epoch {e + 1}: "
-              f"{time.perf_counter() - t0:.0f}s", file=sys.stderr, flush=True)
-    return {"rank": rank, "lr": lr, "fold": k, "te": te.tolist(), "probs": probs,
-            "wall": time.perf_counter() - t0, "cpu": time.process_time() - c0}
+              f"{epoch_wall[-1]:.0f}s wall {epoch_cpu[-1]:.0f}s CPU", file=sys.stderr, flush=True)
+    out = {"rank": rank, "lr": lr, "top": top, "fold": k, "te": te.tolist(), "probs": probs,
+           "train_rows": len(tr), "threads": threads,
+           "epoch_wall": epoch_wall, "epoch_cpu": epoch_cpu,
+           "wall": time.perf_counter() - t0, "cpu": time.process_time() - c0}
+    done.write_text(json.dumps(out))
+    return out
 
 
 # ---- scoring -------------------------------------------------------------------------------
@@ -289,6 +354,13 @@ def score_per_form(y: Any, p: Any, form: Any) -> dict[str, Any]:
             "recall": round(rc, 4)}
 
 
+def per_fold_f1(y: Any, p: Any, folds: list[tuple[Any, Any]], threshold: float) -> list[float]:
+    """Each held-out fold's F1 at the pooled threshold (the spread between folds)."""
+    from lr_trainer import f1_at
+
+    return [round(f1_at(y[te], p[te] >= threshold)[0], 4) for _, te in folds]
+
+
 def recall_by_form(rows: list[dict[str, Any]], pred: Any) -> dict[str, str]:
     out = {}
     for f in ("numeric", "hedged", "unhedged"):
@@ -297,7 +369,12 @@ def recall_by_form(rows: list[dict[str, Any]], pred: Any) -> dict[str, str]:
     return out
 
 
+TASKS = {"claims": ("is_claim_cand", "claim_hand", "claim"),
+         "forecasts": ("is_fc_cand", "fc_hand", "forecast")}
+
+
 def lr_baselines(rows: list[dict[str, Any]], F: dict[str, Any], fold_of: dict[str, int],
+                 tasks: tuple[str, ...] = ("claims", "forecasts"),
                  ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The LR candidates of train_claims / train_forecasts under these folds, and variants."""
     import numpy as np
@@ -307,8 +384,8 @@ def lr_baselines(rows: list[dict[str, Any]], F: dict[str, Any], fold_of: dict[st
 
     out: dict[str, Any] = {}
     oof: dict[str, Any] = {}
-    for task, mask_key, hand_key, label in (("claims", "is_claim_cand", "claim_hand", "claim"),
-                                            ("forecasts", "is_fc_cand", "fc_hand", "forecast")):
+    for task in tasks:
+        mask_key, hand_key, label = TASKS[task]
         idx = np.asarray([i for i, r in enumerate(rows) if r[mask_key]])
         X = np.hstack([F[hand_key][idx], F["emb"][idx]])
         y = np.asarray([int(rows[i][label]) for i in idx])
@@ -330,6 +407,7 @@ def lr_baselines(rows: list[dict[str, Any]], F: dict[str, Any], fold_of: dict[st
             clf = LogisticRegression(C=best.C, max_iter=3000).fit(sc.transform(X[tr][:, cols]),
                                                                   y[tr])
             p[te] = clf.predict_proba(sc.transform(X[te][:, cols]))[:, 1]
+        out[task]["per_fold_f1"] = per_fold_f1(y, p, folds, out[task]["best"]["threshold"])
         oof[task] = (idx, y, p)
     return out, oof
 
@@ -365,7 +443,12 @@ def forecast_variants(rows: list[dict[str, Any]], F: dict[str, Any], idx: Any, y
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=ROOT / "eval" / "sentences.jsonl")
+    ap.add_argument("--task", choices=("both", "forecasts"), default="both",
+                    help="both: claim and forecast heads on eval/sentences.jsonl; forecasts: a "
+                    "forecast head on train_forecasts.py's rows and folds")
+    ap.add_argument("--data", type=Path, nargs="+", default=None,
+                    help="labelled sentences (default: eval/sentences.jsonl, and for --task "
+                    "forecasts also eval/forecast_sentences.jsonl)")
     ap.add_argument("--ranks", default="8")
     ap.add_argument("--lrs", default="5e-4")
     ap.add_argument("--epochs", type=int, default=3)
@@ -373,44 +456,66 @@ def main(argv: list[str] | None = None) -> int:
                     "the frozen ones below run once")
     ap.add_argument("--folds", default="0,1,2,3,4", help="(for a quick timing run)")
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--out", type=Path, default=ROOT / "eval" / "sentence_model_cv.json")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads per run")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="default eval/sentence_model_cv.json (--task forecasts: "
+                    "eval/forecast_model_cv.json)")
     args = ap.parse_args(argv)
     t0, c0 = time.perf_counter(), time.process_time()
 
     import numpy as np
     from lr_trainer import doc_folds
 
-    rows = load_rows(args.data)
-    F = features(rows)
+    sent = ROOT / "eval" / "sentences.jsonl"
+    if args.task == "forecasts":
+        paths = args.data or [sent, ROOT / "eval" / "forecast_sentences.jsonl"]
+        out_path = args.out or ROOT / "eval" / "forecast_model_cv.json"
+        rows = load_forecast_rows(paths)
+        for r in rows:
+            r["is_fc_cand"] = True
+        F = forecast_only_features(rows)
+        tasks: tuple[str, ...] = ("forecasts",)
+        X = F["fc_hand"]
+    else:
+        paths = args.data or [sent]
+        out_path = args.out or ROOT / "eval" / "sentence_model_cv.json"
+        rows = [r for path in paths for r in load_rows(path)]
+        F = features(rows)
+        tasks = ("claims", "forecasts")
+        X = np.hstack([F["claim_hand"], F["fc_hand"]])
+    # one document -> fold map over every row's document: for --task forecasts exactly the
+    # folds train_forecasts.py's lr_trainer.select draws (doc_folds of its rows' documents)
     fold_of = doc_folds([r["doc"] for r in rows])
-    print(f"train+dev: {len(rows)} sentences either stage scores, "
-          f"{len(fold_of)} documents", file=sys.stderr)
-    data = {"texts": [r["text"].strip() for r in rows],
-            "X": np.hstack([F["claim_hand"], F["fc_hand"]]),
-            "yc": np.asarray([float(r["claim"]) for r in rows]),
-            "yf": np.asarray([float(r["forecast"]) for r in rows]),
-            "mc": np.asarray([float(r["is_claim_cand"]) for r in rows]),
-            "mf": np.asarray([float(r["is_fc_cand"]) for r in rows]),
+    Y = np.stack([np.asarray([float(r[TASKS[t][2]]) for r in rows]) for t in tasks], 1)
+    M = np.stack([np.asarray([float(r[TASKS[t][0]]) for r in rows]) for t in tasks], 1)
+    W = M.copy()
+    W[:, -1] *= 1 + (FORECAST_POS_WEIGHT - 1) * Y[:, -1]  # the forecast column is the last
+    print(f"train+dev ({', '.join(p.name for p in paths)}): {len(rows)} sentences, "
+          f"{len(fold_of)} documents, task {args.task}", file=sys.stderr)
+    data = {"texts": [r["text"].strip() for r in rows], "X": X, "Y": Y, "W": W,
             "fold": np.asarray([fold_of[r["doc"]] for r in rows])}
     folds = [int(k) for k in args.folds.split(",")]
     lower_states(data["texts"], args.top)  # cached once for the workers
-    jobs = [(int(r), float(lr), args.epochs, args.top, k, data) for r in args.ranks.split(",")
-            for lr in args.lrs.split(",") for k in folds]
+    jobs = [(int(r), float(lr), args.epochs, args.top, k, args.threads, data)
+            for r in args.ranks.split(",") for lr in args.lrs.split(",") for k in folds]
     pool: Any = None
     if args.jobs > 1:  # the runs in worker processes while this one fits the LRs
         import multiprocessing as mp
 
         pool = mp.get_context("spawn").Pool(args.jobs)
         pending = pool.map_async(run_fold, jobs, chunksize=1)
-    lr_cache = CACHE / f"lr-{hashlib.sha256(str(sorted(fold_of.items())).encode()).hexdigest()[:16]}.json"
+    lr_key = hashlib.sha256((args.task + str(sorted(fold_of.items())) + str(len(rows)))
+                            .encode()).hexdigest()[:16]
+    lr_cache = CACHE / f"lr-{lr_key}.json"
     if lr_cache.exists():
         lr_res = json.loads(lr_cache.read_text())
     else:
-        lr_res, oof = lr_baselines(rows, F, fold_of)
+        lr_res, oof = lr_baselines(rows, F, fold_of, tasks)
         lr_res["forecasts"]["variants"] = forecast_variants(rows, F, *oof["forecasts"])
+        CACHE.mkdir(parents=True, exist_ok=True)
         lr_cache.write_text(json.dumps(lr_res))
-    print(f"LR under these folds: claims {lr_res['claims']['best']}, forecasts "
-          f"{lr_res['forecasts']['best']} ({time.perf_counter() - t0:.0f}s)", file=sys.stderr)
+    print("LR under these folds: " + "; ".join(f"{t} {lr_res[t]['best']}" for t in tasks)
+          + f" ({time.perf_counter() - t0:.0f}s)", file=sys.stderr)
     if pool is not None:
         done = pending.get()
         pool.close()
@@ -418,36 +523,46 @@ def main(argv: list[str] | None = None) -> int:
         done = [run_fold(j) for j in jobs]
 
     ft: list[dict[str, Any]] = []
-    ci = np.where(data["mc"] > 0)[0]
-    fi = np.where(data["mf"] > 0)[0]
-    for rank in {d["rank"] for d in done}:
-        for lr in {d["lr"] for d in done}:
+    cand = {t: np.where(M[:, j] > 0)[0] for j, t in enumerate(tasks)}
+    for rank in sorted({d["rank"] for d in done}):
+        for lr in sorted({d["lr"] for d in done}):
             parts = [d for d in done if d["rank"] == rank and d["lr"] == lr]
             for e in range(args.epochs):
-                p = np.full((len(rows), 2), np.nan)
+                p = np.full((len(rows), len(tasks)), np.nan)
                 for d in parts:
                     p[d["te"]] = np.asarray(d["probs"][e])
                 held = ~np.isnan(p[:, 0])
-                c, f = ci[held[ci]], fi[held[fi]]
-                row = {"rank": rank, "lr": lr, "epochs": e + 1,
-                       "claims": score(data["yc"][c].astype(int), p[c, 0]),
-                       "forecasts": score(data["yf"][f].astype(int), p[f, 1])}
+                row: dict[str, Any] = {"rank": rank, "lr": lr, "epochs": e + 1,
+                                       "folds": sorted(d["fold"] for d in parts)}
+                for j, t in enumerate(tasks):
+                    c = cand[t][held[cand[t]]]
+                    row[t] = score(Y[c, j].astype(int), p[c, j])
                 if len(parts) == 5:
-                    y = data["yf"][fi].astype(int)
-                    row["forecast_variants"] = forecast_variants(rows, F, fi, y, p[fi, 1])
+                    fi = cand["forecasts"]
+                    y = Y[fi, -1].astype(int)
+                    kf = data["fold"][fi]
+                    row["forecasts"]["per_fold_f1"] = per_fold_f1(
+                        y, p[fi, -1], [(None, np.where(kf == k)[0]) for k in range(5)],
+                        row["forecasts"]["threshold"])
+                    row["forecast_variants"] = forecast_variants(rows, F, fi, y, p[fi, -1])
                 ft.append(row)
-                print(f"  rank {rank} lr {lr:g} epochs {e + 1}: claims {row['claims']['f1']} "
-                      f"forecasts {row['forecasts']['f1']}", file=sys.stderr)
-    best = {t: max(ft, key=lambda r, t=t: r[t]["f1"]) for t in ("claims", "forecasts")}
+                print(f"  rank {rank} lr {lr:g} epochs {e + 1} folds {row['folds']}: "
+                      + " ".join(f"{t} {row[t]['f1']}" for t in tasks), file=sys.stderr)
+    best = {t: max(ft, key=lambda r, t=t: r[t]["f1"]) for t in tasks}
+    fe_wall = [w for d in done for w in d["epoch_wall"]] if all(
+        "epoch_wall" in d for d in done) else []
+    fe_cpu = [c for d in done for c in d["epoch_cpu"]] if fe_wall else []
     result = {
-        "what": "5-fold CV grouped by document on train+dev (never test); folds of "
-                "lr_trainer.doc_folds over the documents of both stages' candidates",
+        "what": f"scripts/train_sentence_model.py --task {args.task}: 5-fold CV grouped by "
+                f"document on train+dev of {', '.join(p.name for p in paths)} (never test); "
+                "folds of lr_trainer.doc_folds over these rows' documents",
+        "date": date.today().isoformat(),
         "sentences": len(rows), "documents": len(fold_of),
-        "claim_candidates": int(data["mc"].sum()), "claims": int(data["yc"][ci].sum()),
-        "forecast_candidates": int(data["mf"].sum()),
-        "forecasts": int(data["yf"][fi].sum()),
-        "fine_tuned": {"model": "all-MiniLM-L6-v2 + LoRA (query, value) + rule features, "
-                                "linear head (claim, forecast)",
+        **{f"{t}_candidates": int(M[:, j].sum()) for j, t in enumerate(tasks)},
+        **{f"{t}_positives": int(Y[cand[t], j].sum()) for j, t in enumerate(tasks)},
+        "fine_tuned": {"model": "all-MiniLM-L6-v2 + LoRA (query, value) on the top "
+                                f"{args.top} layers + rule features, linear head "
+                                f"({', '.join(tasks)})",
                        "batch": BATCH, "head_lr": HEAD_LR, "warmup_steps": WARMUP_STEPS,
                        "forecast_pos_weight": FORECAST_POS_WEIGHT, "grid": ft,
                        "tuned_top_layers": args.top, "max_length": MAX_LENGTH,
@@ -455,18 +570,19 @@ def main(argv: list[str] | None = None) -> int:
                                 for t in best},
                        "runs": len(done),
                        "train_wall_seconds": round(sum(d["wall"] for d in done)),
-                       "train_cpu_seconds": round(sum(d["cpu"] for d in done))},
+                       "train_cpu_seconds": round(sum(d["cpu"] for d in done)),
+                       "fold_epoch_wall_seconds": fe_wall, "fold_epoch_cpu_seconds": fe_cpu},
         "logistic_regression": lr_res,
         "total_wall_seconds": round(time.perf_counter() - t0),
         "main_cpu_seconds": round(time.process_time() - c0),
-        "torch_threads_per_run": 1, "jobs": args.jobs,
+        "torch_threads_per_run": args.threads, "jobs": args.jobs,
     }
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
-    for t in ("claims", "forecasts"):
+    out_path.write_text(json.dumps(result, indent=1) + "\n")
+    for t in tasks:
         print(f"{t}: LR CV F1 {lr_res[t]['best']['f1']} ; fine-tuned CV F1 {best[t][t]['f1']} "
               f"(rank {best[t]['rank']}, lr {best[t]['lr']}, {best[t]['epochs']} epochs)",
               file=sys.stderr)
-    print(f"-> {args.out} ({result['total_wall_seconds']}s wall)", file=sys.stderr)
+    print(f"-> {out_path} ({result['total_wall_seconds']}s wall)", file=sys.stderr)
     return 0
 
 
