@@ -75,7 +75,7 @@ def decide(
             and evidence_of_response
             and not summary_cue(str(sig.get("cite", "")))
         ):
-            relation, why = _relation(c.context_text, sig, tr, tgt, c.matches, src, c.quote_votes)
+            relation, why = _relation(c, sig, tr, tgt, src)
             if quotes_only:
                 relation, quote_relation = "cites", relation
         evidence: dict[str, Any] = {"signals": sig}
@@ -112,15 +112,14 @@ def _forum_post(key: str, url: str | None, source_url: str | None) -> bool:
 
 
 def _relation(
-    context: str,
+    c: Candidate,
     sig: dict[str, Any],
     tr: tuple[str, str] | None,
     tgt: DocView | None,
-    matches: list,
     src: DocView,
-    quote_votes: dict[str, float],
 ) -> tuple[str, str]:
-    rel, why = _relation_from_cues(context, sig, tr, tgt, matches, src, quote_votes)
+    """The relation of a response and what decided it; a question post only takes its target up."""
+    rel, why = _relation_from_cues(c, sig, tr, tgt, src)
     if (
         rel == "rebuts"
         and why in ("claim stance", "quote answers", "default")
@@ -132,14 +131,15 @@ def _relation(
 
 
 def _relation_from_cues(
-    context: str,
+    c: Candidate,
     sig: dict[str, Any],
     tr: tuple[str, str] | None,
     tgt: DocView | None,
-    matches: list,
     src: DocView,
-    quote_votes: dict[str, float],
 ) -> tuple[str, str]:
+    """The relation from the reply's opening stance, a follow-up, the title, a cue in the link's
+    context, the answers to quotes, a review, then the matched claims' stance."""
+    matches, quote_votes = c.matches, c.quote_votes
     if "reply" in sig:
         votes = {"attacks": 0.0, "supports": 0.0}
         first = [s for s in src.sents if not s.in_quote][:2]
@@ -171,7 +171,7 @@ def _relation_from_cues(
         )
     ):
         return "rebuts", f"title: {tr[0]}"
-    rel, cue = link_relation(context)
+    rel, cue = link_relation(c.context_text)
     if rel:
         return rel, f"cue: {cue}"
     if "title" in sig and tr:
