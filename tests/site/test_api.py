@@ -68,11 +68,12 @@ def test_search_everywhere_returns_the_best_matches_of_every_kind(server, corpus
         f"select {kind!r}, t.document_id, {fts}.rank from {fts} join {table} t on t.rowid = {fts}.rowid "
         f"where {fts} match :q"
         for kind, fts, table in (("document", "documents_fts", "(select rowid, id as document_id from documents)"),
-                                 ("claim", "claims_fts", "claims"), ("forecast", "forecasts_fts", "forecasts"))
+                                 ("claim", "claims_fts", "claims"), ("forecast", "forecasts_fts", "forecasts"),
+                                 ("sentence", "sentences_fts", "sentences"))
     ]
     want = con.execute(f"select * from ({' union all '.join(parts)}) order by 3 limit 100", {"q": q}).fetchall()
     con.close()
-    assert len(want) > 10 and {w[0] for w in want} >= {"document", "claim"}
+    assert len(want) > 10 and {w[0] for w in want} >= {"document", "claim", "sentence"}
     assert [(r["found_in"], r["document_id"], r["rank"]) for r in got] == [tuple(w) for w in want]
 
 def test_snapshot_has_every_public_table_views_fts_and_counts(corpus):
@@ -86,7 +87,7 @@ def test_snapshot_has_every_public_table_views_fts_and_counts(corpus):
     for view in ("posts", "claim_details", "debate_links", "claim_link_details", "forecast_details"):
         assert names.get(view) == "view"
         con.execute(f"SELECT * FROM {view} LIMIT 1").fetchall()
-    for fts in ("documents_fts", "claims_fts", "forecasts_fts"):
+    for fts in ("documents_fts", "claims_fts", "forecasts_fts", "sentences_fts"):
         assert names.get(fts) == "table"
         assert "porter" in con.execute("SELECT sql FROM sqlite_master WHERE name = ?", [fts]).fetchone()[0]
     assert con.execute("SELECT count(*) FROM claims WHERE text IS NULL").fetchone()[0] == 0

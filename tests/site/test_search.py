@@ -58,8 +58,11 @@ def test_home_box_goes_to_results_with_snippets_and_anchors(server, page):
 
 def test_every_kind_is_searched(server, page):
     _open(page, server, "/search?q=forecast")
-    for kind in ("posts", "claims", "forecasts"):
+    for kind in ("posts", "claims", "forecasts", "sentences"):
         assert page.locator(f"#{kind} .crux-hit").count() >= 1, kind
+    # a sentence hit opens its document on that sentence
+    href = page.locator("#sentences .crux-hit-title").first.get_attribute("href")
+    assert href.startswith("/doc/") and "#s-" in href, href
     assert page.errors == []
     _open(page, server, "/search?q=forecast&in=claims")
     assert page.locator("section.crux-results").count() == 1
@@ -125,3 +128,26 @@ def test_a_group_runs_as_one_trip_and_stops_at_its_time_limit(corpus, monkeypatc
     monkeypatch.setattr(search, "TIME_LIMIT_MS", 0)
     with pytest.raises(QueryInterrupted):
         search._group_hits_in(con, posts, have, "forecasting", 10)
+
+
+def test_counts_stop_at_the_cap(corpus, monkeypatch):
+    """A group counts its matches up to COUNT_CAP and says "N+" past it."""
+    import sqlite3
+
+    from crux.site import search
+
+    con = sqlite3.connect(corpus[1])
+    con.row_factory = sqlite3.Row
+    have = {r[0] for r in con.execute("select name from sqlite_master")}
+    sents = next(g for g in search.GROUPS if g.key == "sentences")
+    full = con.execute("select count(*) from sentences_fts where sentences_fts match 'forecast'").fetchone()[0]
+    got = search._group_hits_in(con, sents, have, "forecast", 10)
+    assert got["total"] == full > 10 and got["shown"] == f"{full:,}"
+    monkeypatch.setattr(search, "COUNT_CAP", 10)
+    got = search._group_hits_in(con, sents, have, "forecast", 10)
+    assert got["total"] == 11 and got["shown"] == "10+"
+    # every hit is a sentence of its document, at its position, with the word in it
+    for h in got["hits"]:
+        text = con.execute("select text from sentences where document_id = ? and position = ?",
+                           [h["document_id"], h["position"]]).fetchone()[0]
+        assert "forecast" in text.lower()

@@ -136,6 +136,7 @@ def test_no_payload_runs_in_the_browser(hostile, page):
                  f"/{db}/documents", f"/{db}/documents?_search=xsstest", f"/{db}/posts",
                  f"/{db}/claim_details", f"/{db}/forecast_details", f"/{db}/search_everywhere?q=xsstest",
                  "/-/search?q=xsstest", "/search", "/search?q=xsstest", "/search?q=payload&in=claims",
+                 "/search?q=payload&in=sentences", f"/{db}/sentences?_search=xsstest",
                  "/search?q=" + quote('"><script>__xss(1)</script>'), "/doc/x-reply",
                  "/semantic", "/semantic?q=xsstest+payload",
                  "/semantic?q=" + quote('"><script>__xss(1)</script>'),

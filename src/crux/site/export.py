@@ -113,6 +113,7 @@ FTS: dict[str, tuple[str, ...]] = {
     "documents": ("title", "text"),
     "claims": ("text",),
     "forecasts": ("text", "event", "horizon_text"),
+    "sentences": ("text",),
 }
 
 # The newest topic run for each unit, and each document's / claim's topic in it.

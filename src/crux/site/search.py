@@ -1,11 +1,13 @@
-"""The site's search page: full-text search over posts, comments, claims and forecasts.
+"""The site's search page: full-text search over posts, comments, claims, forecasts and sentences.
 
 ``/search?q=...`` runs the snapshot's FTS5 indexes (porter stemming, built by
 :mod:`crux.site.export`) and shows, for each kind, the best matches with a snippet; every hit
 links to its document page, on the sentence when there is one (``/doc/<id>#s-<position>``).
 The query is first read as FTS5 syntax (``"a phrase"``, ``OR``, ``prefix*``, ``title:word``);
 when SQLite cannot read it, its words are searched instead and the page says so. An empty
-query shows the form. ``in=<kind>`` shows more hits of one kind.
+query shows the form. ``in=<kind>`` shows more hits of one kind. Counts stop at :data:`COUNT_CAP`
+("1,000+"): counting every match of a common word among a million sentences is most of a
+search's time, and nobody reads past the first thousand.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ START, END = "\x02", "\x03"  # snippet markers: never in text the templates esca
 PER_GROUP = 10
 MORE = 100
 MAX_QUERY = 500
+COUNT_CAP = 1000  # a group's count stops here (shown as "1,000+")
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ GROUPS = (
     Group("comments", "Comments", "documents_fts", "documents", ("documents",)),
     Group("claims", "Claims", "claims_fts", "claims", ("claims", "documents")),
     Group("forecasts", "Forecasts", "forecasts_fts", "forecasts", ("forecasts", "documents")),
+    Group("sentences", "Sentences", "sentences_fts", "sentences", ("sentences", "documents")),
 )
 
 
@@ -66,6 +70,17 @@ def _sql(group: Group, have: set[str], count: bool) -> str:
             f"substr(d.published_at, 1, 10) as published, {snip} as snip, null as extra"
         )
         frm = f"from {group.fts} join documents d on d.rowid = {group.fts}.rowid"
+    elif group.table == "sentences":
+        head = (
+            "select s.document_id, s.position, d.kind, "
+            "coalesce(d.title, 'comment by ' || coalesce(d.author, 'someone')) as title, d.author, "
+            f"substr(d.published_at, 1, 10) as published, {snip} as snip, "
+            "case when s.in_quote then 'quoted' end as extra"
+        )
+        frm = (
+            f"from {group.fts} join sentences s on s.rowid = {group.fts}.rowid "
+            "join documents d on d.id = s.document_id"
+        )
     else:
         t = "c" if group.table == "claims" else "f"
         pos = "s.position" if "sentences" in have else "null"
@@ -86,8 +101,8 @@ def _sql(group: Group, have: set[str], count: bool) -> str:
         )
         if "sentences" in have:
             frm += f" left join sentences s on s.id = {t}.sentence_id"
-    if count:
-        return f"select count(*) as n {frm} where {where}"
+    if count:  # capped: one more than COUNT_CAP says "more"
+        return f"select count(*) as n from (select 1 {frm} where {where} limit {COUNT_CAP + 1})"
     return f"{head} {frm} where {where} order by {group.fts}.rank limit :n"
 
 
@@ -115,7 +130,8 @@ def _group_hits_in(
         if e.args == ("interrupted",):
             raise QueryInterrupted(e, sql, {"q": fts_q}) from None
         raise
-    return {"group": group, "hits": hits, "total": total}
+    shown = f"{COUNT_CAP:,}+" if total > COUNT_CAP else f"{total:,}"
+    return {"group": group, "hits": hits, "total": total, "shown": shown}
 
 
 _CHECK = threading.local()
@@ -232,4 +248,4 @@ async def search_page(datasette: Any, request: Any) -> Any:
     )
 
 
-__all__ = ["GROUPS", "readable", "run", "search_page", "snippet_parts", "words_query"]
+__all__ = ["COUNT_CAP", "GROUPS", "readable", "run", "search_page", "snippet_parts", "words_query"]
