@@ -36,6 +36,7 @@ _FM_SLUG = re.compile(r"^/(?:posts|s/[^/]+/p|p)/[^/]+/([^/?#]+)")
 FORUM_HOSTS = (
     "lesswrong.com",
     "lesserwrong.com",
+    "lessestwrong.com",  # an alias LessWrong served in 2020: its posts link each other through it
     "greaterwrong.com",
     "alignmentforum.org",
     "forum.effectivealtruism.org",
@@ -185,26 +186,87 @@ def text_and_links(
     return element_text(root), element_links(root, base_url)
 
 
+# A URL written out in the text: up to whitespace, markup-like and quote characters; the
+# punctuation that ends a sentence is not part of it (nor an unbalanced closing bracket).
+_BARE_URL = re.compile(r"""https?://[^\s<>"'\u201c\u201d\u2018\u2019\u00ab\u00bb]+""", re.I)
+_URL_TAIL = ".,;:!?*"
+
+
+def _bare_urls(text: str) -> list[str]:
+    """The http(s) URLs written out in ``text``, in order. One shown cut short (``…``, as sites
+    display long URLs) is no address and is left out."""
+    out = []
+    for m in _BARE_URL.finditer(text):
+        url = m.group(0)
+        if "\u2026" in url or text[m.end() : m.end() + 1] == "\u2026":
+            continue
+        while url and (
+            url[-1] in _URL_TAIL
+            or (url[-1] == ")" and url.count("(") < url.count(")"))
+            or (url[-1] == "]" and url.count("[") < url.count("]"))
+        ):
+            url = url[:-1]
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            continue
+        if parts.hostname and "." in parts.hostname:
+            out.append(url)
+    return out
+
+
 def element_links(
     root: etree._Element | None, base_url: str | None = None
 ) -> list[tuple[str, str]]:
+    """``(absolute_url, anchor_text)`` for each ``<a href>`` and each URL written out in the text
+    (its anchor text is the URL itself; one that is the text of a link to the same page is that
+    link), in document order."""
     if root is None:
         return []
-    links = []
-    for a in root.iter("a"):
-        href = (a.get("href") or "").strip()
-        if not href or href.startswith(("#", "mailto:", "javascript:", "data:")):
+    links: list[tuple[str, str]] = []
+
+    def bare(text: str | None, href_key: str | None) -> None:
+        for url in _bare_urls(text or ""):
+            if href_key is None or url_key(url) != href_key:
+                links.append((url, url[:500]))
+
+    # Iterative, in document order (a node's text, then each child and its tail), as in _walk:
+    # items are (element or text, the enclosing link's target key).
+    stack: list[tuple[etree._Element | str, str | None]] = [(root, None)]
+    while stack:
+        node, href_key = stack.pop()
+        if isinstance(node, str):
+            bare(node, href_key)
             continue
-        try:
-            url = urljoin(base_url, href) if base_url else href
-            urlsplit(url)
-        except ValueError:
-            continue  # a malformed href (e.g. "http://[bad") is not a link
-        if not url.startswith(("http://", "https://")):
+        tag = node.tag.lower() if isinstance(node.tag, str) else ""
+        if not tag or tag in _SKIP_TAGS:
             continue
-        text = _WS.sub(" ", a.text_content() or "").strip()
-        links.append((url, text[:500]))
+        if tag == "a":
+            url = _href(node, base_url)
+            if url:
+                text = _WS.sub(" ", node.text_content() or "").strip()
+                links.append((url, text[:500]))
+                href_key = url_key(url)
+        bare(node.text, href_key)
+        for child in reversed(node):
+            if child.tail:
+                stack.append((child.tail, href_key))
+            stack.append((child, href_key))
     return links
+
+
+def _href(a: etree._Element, base_url: str | None) -> str | None:
+    """The absolute http(s) URL an ``<a>`` points at, or None (no href, a fragment, another
+    scheme, a malformed one)."""
+    href = (a.get("href") or "").strip()
+    if not href or href.startswith(("#", "mailto:", "javascript:", "data:")):
+        return None
+    try:
+        url = urljoin(base_url, href) if base_url else href
+        urlsplit(url)
+    except ValueError:
+        return None  # a malformed href (e.g. "http://[bad") is not a link
+    return url if url.startswith(("http://", "https://")) else None
 
 
 def is_forum_host(host: str) -> bool:
@@ -223,6 +285,7 @@ _FORUM_SITES = (
         (
             "lesswrong.com",
             "lesserwrong.com",
+            "lessestwrong.com",
             "greaterwrong.com",
             "alignmentforum.org",
             "alignment-forum.com",

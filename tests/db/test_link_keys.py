@@ -6,7 +6,7 @@ import pytest
 
 from crux.crawler.forummagnum import post_doc
 from crux.db import Doc, ensure_source, save_documents
-from crux.htmltext import forum_keys, url_key, url_keys
+from crux.htmltext import extract_links, forum_keys, url_key, url_keys
 
 ID = "AbCdEfGhIjKlMnOpQ"
 HEX = "5bd75cc58225bf06703751b2"
@@ -20,6 +20,7 @@ HEX = "5bd75cc58225bf06703751b2"
     (f"https://www.lesswrong.com/posts/{ID}/x?commentId=ZyXwVuTsRqPoNmLkJ", "fm:ZyXwVuTsRqPoNmLkJ",
      f"fm:{ID}"),
     (f"https://www.lesserwrong.com/posts/{ID}/s", f"fm:{ID}", "fm-slug:s"),
+    (f"https://www.lessestwrong.com/posts/{ID}/s", f"fm:{ID}", "fm-slug:s"),  # a 2020 alias
     (f"https://www.greaterwrong.com/posts/{ID}/s", f"fm:{ID}", "fm-slug:s"),
     (f"https://www.alignmentforum.org/posts/{ID}/s", f"fm:{ID}", "fm-slug:s"),
     (f"https://forum.effectivealtruism.org/posts/{ID}/s", f"fm:{ID}", "fm-slug:s"),
@@ -54,25 +55,57 @@ def _post(pid, html="<p>x</p>", **kw):
                      **kw})
 
 
-@pytest.mark.parametrize("href", [
+_IN_REPLY = "<p>In reply to <a href='{}'>this</a>.</p>"
+
+
+@pytest.mark.parametrize("body", [_IN_REPLY.format(h) for h in (
     "https://lesswrong.com/lw/2as/the_target_post/",          # legacy id
     "https://www.lesswrong.com/lw/zzz/the_target_post/",      # unknown legacy id: the slug
     "https://www.lesswrong.com/s/seq00000000000001/p/TARGET00000000001",
     "https://www.greaterwrong.com/posts/TARGET00000000001/the-target-post",
+    "https://www.lessestwrong.com/posts/TARGET00000000001/the-target-post",  # LW's 2020 alias
     "https://www.lesswrong.com/posts/OTHERID0000000001/the_target_post",  # crosspost id: slug
     "https://www.lesswrong.com/posts/TARGET00000000001/x?commentId=COMMENT0000000001",  # its post
     "https://blog.example.com/2020/original/",                # the post's own url (crosspost)
+)] + [
+    # a URL written out in the text, not linked
+    "<p>As discussed in https://www.lesswrong.com/posts/TARGET00000000001/the-target-post.</p>",
+    # written out inside a link whose href is broken (the pasted text as its href)
+    "<p>R0<a href=\"R0.\n\nhttps://www.lesswrong.com/posts/TARGET00000000001/x\n\nCould\">.<br>"
+    "https://www.lesswrong.com/posts/TARGET00000000001/x<br>Could</a> anyone?</p>",
+    # the URL as a link's own text is that one link
+    "<p><a href='https://blog.example.com/2020/original'>https://blog.example.com/2020/original</a></p>",
 ])
 @pytest.mark.parametrize("target_first", [True, False])
-def test_links_resolve_whichever_document_arrives_first(con, href, target_first):
+def test_links_resolve_whichever_document_arrives_first(con, body, target_first):
     src = ensure_source(con, "forummagnum", "lw")
     target = _post("TARGET00000000001", slug="the_target_post", legacyId="2as",
                    url="https://blog.example.com/2020/original")
-    source = _post("SOURCE00000000001", html=f"<p>In reply to <a href='{href}'>this</a>.</p>")
+    source = _post("SOURCE00000000001", html=body)
     for batch in ([target], [source]) if target_first else ([source], [target]):
         save_documents(con, src, batch)
     got = con.execute("SELECT target_id FROM links WHERE source_id = 'SOURCE00000000001'").fetchall()
     assert got == [("TARGET00000000001",)]
+
+
+def test_urls_written_in_the_text_are_links_in_document_order():
+    html = ("<p><a href='https://a.example/1'>one</a> see https://b.example/2. "
+            "(https://en.wikipedia.org/wiki/Stan_(software)), <b>https://c.example/3/</b>"
+            "<a href='https://c.example/3'>https://c.example/3</a> "  # its own text: one link
+            "<a href='https://t.co/x'>https://d.example/long…</a> "  # shown cut short: no URL
+            "https://e.example/a…/b <code>https://f.example/?q=1&amp;r=2,</code>"
+            "<script>https://g.example/</script> http://nohost https://h.example/4</p>")
+    assert extract_links(html) == [
+        ("https://a.example/1", "one"),
+        ("https://b.example/2", "https://b.example/2"),
+        ("https://en.wikipedia.org/wiki/Stan_(software)",
+         "https://en.wikipedia.org/wiki/Stan_(software)"),
+        ("https://c.example/3/", "https://c.example/3/"),
+        ("https://c.example/3", "https://c.example/3"),
+        ("https://t.co/x", "https://d.example/long…"),
+        ("https://f.example/?q=1&r=2", "https://f.example/?q=1&r=2"),
+        ("https://h.example/4", "https://h.example/4"),
+    ]
 
 
 def test_a_feed_item_cannot_overwrite_a_forum_post(con):
