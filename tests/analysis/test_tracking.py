@@ -92,9 +92,11 @@ def test_unknown_key_and_bad_outcome(store, runner, tmp_path):
 def test_due_is_oldest_first_and_drops_resolved(store):
     cols, rows = tracking.due(store, today=date(2030, 1, 1))
     horizons = [r[1] for r in rows]
-    assert horizons == sorted(horizons) and [r[cols.index("sentence")] for r in rows] == [KEEP, OTHER]
+    # DROP's "past June 2020" is a horizon too (30 June 2020), the oldest
+    assert horizons == sorted(horizons)
+    assert [r[cols.index("sentence")] for r in rows] == [DROP, KEEP, OTHER]
     tracking.resolve(store, rows[0][0], "ambiguous")
-    assert len(tracking.due(store, today=date(2030, 1, 1))[1]) == 1
+    assert len(tracking.due(store, today=date(2030, 1, 1))[1]) == 2
     assert tracking.due(store, today=date(2019, 1, 1))[1] == []
 
 

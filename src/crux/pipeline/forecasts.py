@@ -28,11 +28,10 @@ Verbal scale (``VERBAL_SCALE``): almost certainly 0.95, very likely 0.85, likely
 I expect / chances are / I'd bet 0.7, more likely than not 0.6, toss-up 0.5, possibly 0.4,
 probably not 0.3, unlikely / doubt 0.2, very unlikely 0.1, almost certainly not 0.05.
 
-Horizons resolve against the document's ``published_at``: a bare year is its 31 December;
-"before 2030" is 31 December 2029; "in the next 10 years" / "within five years" /
-"in a decade" add to the publication date; "next year", "this year", "by the end of the
-decade" (31 December of the decade's last year: 2029 for the 2020s) and "of the century" (2100)
-end on 31 December.
+Horizons: :func:`crux.pipeline.horizons.resolve_horizon` (the guideline's conventions, a table
+there) fills the ``horizon`` field. The detector's ``horizon`` and ``rules_forecast`` signals
+use :func:`_detector_horizon`, the earlier, narrower rule the shipped model was trained with,
+frozen so that better horizon rules do not change what the detector sees.
 """
 
 from __future__ import annotations
@@ -43,6 +42,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from .horizons import resolve_horizon, rules_digest
 from .stage import PendingDoc, Stage
 
 if TYPE_CHECKING:
@@ -281,8 +281,12 @@ def _add(base: date, n: float, unit: str) -> date:
     return base + timedelta(days=round({"week": 7, "day": 1}[unit] * n))
 
 
-def resolve_horizon(text: str, published: date | datetime | None) -> tuple[date | None, str | None]:
-    """(horizon date, horizon as written) of the first future time expression in ``text``."""
+def _detector_horizon(
+    text: str, published: date | datetime | None
+) -> tuple[date | None, str | None]:
+    """The detector's horizon signal: the first future time expression (bare years, "in N
+    years", "next year"...). Frozen: ``forecasts-lr-2`` was trained on it; the ``horizon``
+    field comes from :func:`crux.pipeline.horizons.resolve_horizon`."""
     pub = published.date() if isinstance(published, datetime) else published
     for ym in _YEAR.finditer(text):
         year = int(ym.group(2))
@@ -424,7 +428,10 @@ def parse_forecast(
     """A :class:`Forecast` when ``text`` states a probability about a future or open event."""
     t = " ".join(text.split()).replace("\u2019", "'")
     pub = published.date() if isinstance(published, datetime) else published
-    return _rules(t, pub, doc, resolve_horizon(t, pub), _numeric(t))
+    f = _rules(t, pub, doc, _detector_horizon(t, pub), _numeric(t))
+    if f is not None:  # the decision on the detector's signal, the field by the horizon rules
+        f.horizon, f.horizon_text = resolve_horizon(t, pub)
+    return f
 
 
 def _rules(
@@ -575,7 +582,7 @@ def forecast_features(
 
     t = " ".join(text.split()).replace("\u2019", "'")
     pub = published.date() if isinstance(published, datetime) else published
-    found = resolve_horizon(t, pub)
+    found = _detector_horizon(t, pub)
     numeric = _numeric(t)
     horizon, prob = found[0], numeric[0]
     low = t.lower()
@@ -681,7 +688,8 @@ class ForecastsStage(Stage):
     """sentences → forecasts: a learned detector decides, rules extract the fields."""
 
     name: ClassVar[str] = "forecasts"
-    version: ClassVar[str] = "2:forecasts-lr-2"  # a retrained model gets a new name
+    # a retrained model gets a new name; the horizon rules' digest redoes the stage when they change
+    version: ClassVar[str] = f"3:forecasts-lr-2+h{rules_digest()}"
     reads: ClassVar[tuple[str, ...]] = ("sentences", "documents", "embeddings")
     writes: ClassVar[tuple[str, ...]] = ("forecasts",)
     after: ClassVar[tuple[str, ...]] = ("segment",)
