@@ -31,6 +31,14 @@ _FM_POST = re.compile(rf"/(?:posts|p|events)/({_FM_ID})(?:/|$)")
 _FM_COMMENT = re.compile(rf"[?&]commentId=({_FM_ID})(?:&|$|#)")
 _FM_LEGACY = re.compile(r"^/(lw|ea)/([0-9a-z]{1,8})(?:/([^/?#]+))?")
 _FM_SLUG = re.compile(r"^/(?:posts|s/[^/]+/p|p)/[^/]+/([^/?#]+)")
+# The version of link extraction: what extract_links / element_links, url_keys and url_key
+# return for a document's HTML and URL. Bump it whenever they change what they return (a new
+# link shape, a new forum host): a store whose links were made at another version has every
+# document's links re-extracted (crux.db.relinking) the next time it is opened for writing.
+# "1": stores built before bare URLs in the text became links and lessestwrong.com a forum host
+# (stores without a record count as "1"); "2": since.
+LINKS_VERSION = "2"
+
 # The hosts that serve ForumMagnum URLs (and their mirrors). A post or comment id in a URL on
 # any other host is just a path: a feed on another site cannot claim a forum post's id.
 FORUM_HOSTS = (

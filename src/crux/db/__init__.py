@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .connect import Run, connect, record_run, table_counts
+from .relinking import links_version, relink
 from .schema import MIGRATIONS, SCHEMA_VERSION, ensure_schema
 from .store import (
     Doc,
@@ -27,8 +28,10 @@ __all__ = [
     "ensure_schema",
     "ensure_source",
     "mark_deleted",
+    "links_version",
     "record_run",
     "reject",
+    "relink",
     "resolve_links",
     "save_documents",
     "table_counts",

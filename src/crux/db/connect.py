@@ -22,7 +22,9 @@ from .tx import utcnow as _now
 def connect(
     path: str | os.PathLike[str], *, read_only: bool = False, migrate: bool = True
 ) -> duckdb.DuckDBPyConnection:
-    """Open (or create) the corpus database and bring its schema up to date.
+    """Open (or create) the corpus database and bring its schema up to date; a writable open
+    also re-extracts the links when link extraction changed since they were made
+    (:func:`crux.db.relinking.relink`).
 
     ``path`` may be ``":memory:"``. Raises :class:`BusyError` when another process is
     writing the file and :class:`CruxError` when it can't be opened.
@@ -63,6 +65,10 @@ def connect(
     if migrate and not read_only:
         try:
             ensure_schema(con)
+            # links made by an older link extractor are re-extracted before any writing work
+            from .relinking import relink
+
+            relink(con)
         except Exception:
             con.close()
             raise

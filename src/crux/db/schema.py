@@ -259,6 +259,18 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0008_store_state",
+        """
+        -- Facts about the store as a whole, one row a key. links_version: the version of link
+        -- extraction (htmltext.LINKS_VERSION) the links rows were made with (db.relinking).
+        CREATE TABLE _store_state (
+            key           VARCHAR PRIMARY KEY,
+            value         VARCHAR NOT NULL,
+            updated_at    TIMESTAMP NOT NULL
+        );
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -222,6 +222,19 @@ def save_documents(
     return result
 
 
+LINK_COLUMNS = ("source_id", "position", "target_url", "target_key", "anchor_text", "alt_key")
+
+
+def links_rows(doc_id: str, links: Sequence[tuple[str, str]]) -> list[tuple[Any, ...]]:
+    """The ``links`` rows (:data:`LINK_COLUMNS`) of a document's ``(url, anchor text)`` links
+    (:func:`~crux.htmltext.text_and_links`), keyed by :func:`~crux.htmltext.url_keys`."""
+    rows: list[tuple[Any, ...]] = []
+    for pos, (target, anchor) in enumerate(links):
+        key, alt = url_keys(target)
+        rows.append((doc_id, pos, target, key, anchor, alt))
+    return rows
+
+
 def _save_chunk(
     con: duckdb.DuckDBPyConnection,
     source_id: str,
@@ -290,9 +303,7 @@ def _save_chunk(
                 json.dumps(d.extra, default=str),
             )
         )
-        for pos, (target, anchor) in enumerate(links):
-            key, alt = url_keys(target)
-            link_rows.append((d.id, pos, target, key, anchor, alt))
+        link_rows += links_rows(d.id, links)
         own = url_key(d.url)
         key_rows += [(k, d.id) for k in dict.fromkeys([own, *d.keys]) if k]
     bulk_insert(
@@ -318,12 +329,7 @@ def _save_chunk(
             "WHERE documents.id = u.id",
             cols,
         )
-    bulk_insert(
-        con,
-        "links",
-        ("source_id", "position", "target_url", "target_key", "anchor_text", "alt_key"),
-        link_rows,
-    )
+    bulk_insert(con, "links", LINK_COLUMNS, link_rows)
     result.links += len(link_rows)
     if write_rows:
         con.execute(

@@ -87,7 +87,14 @@ PUBLIC_TABLES: list[_Table] = [
 ]
 # Never published as such: the embeddings table (its claim and document vectors of one model go
 # into ``vectors``, see _write_vectors), raw revisions (unsanitized HTML), bookkeeping.
-PRIVATE_TABLES = ("embeddings", "document_revisions", "_stage_state", "_rejects", "_migrations")
+PRIVATE_TABLES = (
+    "embeddings",
+    "document_revisions",
+    "_stage_state",
+    "_rejects",
+    "_migrations",
+    "_store_state",
+)
 
 # table: columns indexed for facets, sorting and joins
 INDEXES: dict[str, tuple[str, ...]] = {
