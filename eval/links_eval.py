@@ -46,13 +46,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from eval.report import TODAY
+
 HERE = Path(__file__).parent
 SHARED = Path(os.environ.get("CRUX_SHARED", "/work/shared")) / "corpora"
 LW2020 = SHARED / "lesswrong-2020"
 SEED = SHARED / "seed-feeds" / "lesswrong-2026-04-28.rss.xml"
 RELATIONS = ("rebuts", "supports", "extends", "cites")
 STAGES = ["segment", "claims", "embed", "responses", "claim_links"]
-TODAY = "2026-11-22"
 
 
 def _norm(t: str) -> str:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 REPORT = ROOT / "EVALUATION.md"
-TODAY = "2026-12-02"
+TODAY = date.today().isoformat()  # the day a section is written
 
 
 def _load(name: str) -> list[dict]:
