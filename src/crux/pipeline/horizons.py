@@ -206,51 +206,13 @@ _AHEAD_PREPS = frozenset(("by", "before", "until", "till", "next", "coming"))
 _NOTE = re.compile(
     r"^(?:update[ds]?|added|edit(?:ed)?|retrieved|posted|published|written|accessed)\b"
 )
-# Prepositions a lone calendar name needs ("in June", not "June said"); a day or a year needs none.
-_CALENDAR_PREPS = frozenset(
-    (
-        "by",
-        "before",
-        "in",
-        "until",
-        "till",
-        "through",
-        "throughout",
-        "around",
-        "circa",
-        "during",
-        "within",
-        "over",
-        "on",
-        "between",
-        "to",
-        "and",
-        "this",
-        "next",
-        "coming",
-        "the",
-    )
+# Prepositions before a time expression. A lone calendar name needs one of _CALENDAR_PREPS
+# ("in June", not "June said"); a written year one of _YEAR_PREPS; a day or a year needs none.
+_TIME_PREPS = frozenset(
+    "by before in until till through throughout around circa during within between to and the".split()
 )
-_YEAR_PREPS = frozenset(
-    (
-        "by",
-        "before",
-        "in",
-        "until",
-        "till",
-        "through",
-        "throughout",
-        "around",
-        "circa",
-        "during",
-        "for",
-        "within",
-        "between",
-        "to",
-        "and",
-        "the",
-    )
-)
+_CALENDAR_PREPS = _TIME_PREPS | {"over", "on", "this", "next", "coming"}
+_YEAR_PREPS = _TIME_PREPS | {"for"}
 
 
 @dataclass(frozen=True)
