@@ -16,7 +16,7 @@ def _pairs() -> list[dict]:
 
 def _features(rows: list[dict]) -> list[tuple[float, bool]]:
     """(cosine of the two event texts, horizons compatible) per pair."""
-    from crux.analysis.tracking import event_and_horizon, horizons_compatible
+    from crux.analysis.event_groups import event_and_horizon, horizons_compatible
     from crux.pipeline.embed import encode
 
     ev = [event_and_horizon(r[f"{s}_text"], date.fromisoformat(r[f"{s}_published_at"][:10]))

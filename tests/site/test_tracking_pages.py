@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import numpy as np
 import pytest
 
 from .conftest import Server
@@ -18,6 +19,7 @@ AUTHOR = '<i onclick="window.__xss&&window.__xss(1)">mallory</i>'
 def resolved(hostile):  # noqa: F811
     from crux.analysis.tracking import forecast_key, resolve
     from crux.db import connect
+    from crux.pipeline.embed import model_name, store_vectors
     from crux.site.export import publish
 
     con = connect(hostile)
@@ -25,6 +27,14 @@ def resolved(hostile):  # noqa: F811
                 "WHERE sentence_id = 'x1:s0'")
     key = forecast_key("x1", PAYLOADS[1])
     resolve(con, key, "no", source="https://example.org/outcome", note=PAYLOADS[0])
+    # a second forecast of the same event (the same event vector) in the hostile reply
+    con.execute("INSERT INTO blocks VALUES ('x-reply:b0', 'x-reply', 0, 'paragraph', ?, 0)", [PAYLOADS[4]])
+    con.execute("INSERT INTO sentences VALUES ('x-reply:s0', 'x-reply', 'x-reply:b0', 0, ?, 0, ?, false)",
+                [PAYLOADS[4], len(PAYLOADS[4])])
+    con.execute("INSERT INTO forecasts (sentence_id, document_id, verbal, event, holder) "
+                "VALUES ('x-reply:s0', 'x-reply', ?, ?, ?)", [PAYLOADS[5], PAYLOADS[6], PAYLOADS[3]])
+    v = np.eye(1, 384, dtype=np.float32)[0]
+    store_vectors(con, model_name(), ["event", "event"], ["x1:s0", "x-reply:s0"], ["h1", "h2"], [v, v])
     publish(con, hostile)
     con.close()
     srv = Server(hostile)
@@ -61,3 +71,29 @@ def test_author_page_filters_and_lists(resolved, page):
     assert page.errors == []
     missing = page.goto(srv.url + "/forecasts/author/nobody", wait_until="load")
     assert missing is not None and missing.status == 404
+
+
+def test_same_event_group_page(resolved, page):
+    from crux.analysis.event_groups import group_id
+    from crux.analysis.tracking import forecast_key
+
+    srv, key = resolved
+    gid = group_id([key, forecast_key("x-reply", PAYLOADS[4])])
+    page.add_init_script("window.__xss_calls = []; window.__xss = function (n) {"
+                         " window.__xss_calls.push(n); };")
+    _visit(page, srv, "/forecasts")
+    links = page.locator(f'td.group a[href="/forecasts/group/{gid}"]')
+    assert links.count() == 2 and links.first.inner_text() == "2 forecasts"
+    links.first.click()
+    page.wait_for_load_state("load")
+    assert page.url.endswith(f"/forecasts/group/{gid}")
+    assert page.evaluate("window.__xss_calls") == []
+    rows = page.locator("table.crux-group tbody tr")
+    assert rows.count() == 2
+    assert key in rows.first.inner_text() and "no" in rows.first.locator("td.outcome").inner_text()
+    assert "2 holders" in page.inner_text(".crux-group-summary")
+    assert page.errors == []
+    for bad in ("/forecasts/group/g-0000000000", "/forecasts/group/" + quote(PAYLOADS[0], safe="")):
+        missing = page.goto(srv.url + bad, wait_until="load")
+        assert missing is not None and missing.status == 404, bad
+        assert page.evaluate("window.__xss_calls") == []

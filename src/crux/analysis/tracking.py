@@ -156,7 +156,8 @@ def _known(con: duckdb.DuckDBPyConnection, keys: list[str]) -> set[str]:
     return {r[0] for r in rows}
 
 
-def _write(con: duckdb.DuckDBPyConnection, items: list[Resolution]) -> int:
+def write_resolutions(con: duckdb.DuckDBPyConnection, items: list[Resolution]) -> int:
+    """Store (or replace) these resolutions in one transaction."""
     current = _current(con, [r.key for r in items])
     con.execute("BEGIN")
     try:
@@ -193,12 +194,25 @@ def resolve(
             f"no forecast has the key {key!r}; `crux forecasts --json` shows each "
             "forecast's forecast_key"
         )
+    r = make_resolution(key, outcome, source=source, note=note, who=who, resolved_at=resolved_at)
+    write_resolutions(con, [r])
+    return r
+
+
+def make_resolution(
+    key: str,
+    outcome: str,
+    *,
+    source: str | None = None,
+    note: str | None = None,
+    who: str | None = None,
+    resolved_at: str | None = None,
+) -> Resolution:
+    """A checked resolution (bad outcome, date or source: InputError), not yet stored."""
     out, value = parse_outcome(outcome)
-    r = Resolution(
+    return Resolution(
         key, out, value, _parse_time(resolved_at), _check_source(source), note or None, who or None
     )
-    _write(con, [r])
-    return r
 
 
 def unresolve(con: duckdb.DuckDBPyConnection, key: str) -> bool:
@@ -284,7 +298,7 @@ def import_csv(con: duckdb.DuckDBPyConnection, path: Path) -> int:
             errors.append(f"{path}:{line}: {e}")
     if errors:
         raise InputError("\n".join([*errors, f"{len(errors)} bad row(s); nothing was imported"]))
-    return _write(con, items)
+    return write_resolutions(con, items)
 
 
 def apply_by_text(con: duckdb.DuckDBPyConnection, path: Path) -> int:
@@ -311,27 +325,6 @@ def apply_by_text(con: duckdb.DuckDBPyConnection, path: Path) -> int:
                 )
                 n += 1
     return n
-
-
-# ---- same-event groups ---------------------------------------------------------------------------
-
-# Chosen by 5-fold cross-validation on eval/forecast_pairs.jsonl's train split (EVALUATION.md,
-# "Same-event forecast groups"; eval/groups_eval.py). Grouping itself is not built yet.
-GROUP_THRESHOLD = 0.82
-HORIZON_SLACK_DAYS = 365
-
-
-def event_and_horizon(text: str, published: date | None) -> tuple[str, date | None]:
-    """The event text (the sentence when the parser finds none) and the resolved horizon."""
-    from ..pipeline.forecasts import forecast_fields
-
-    f = forecast_fields(text, published)
-    return (f.event or text), f.horizon
-
-
-def horizons_compatible(a: date | None, b: date | None) -> bool:
-    """Unknown horizons are compatible with any; known ones within HORIZON_SLACK_DAYS."""
-    return a is None or b is None or abs((a - b).days) <= HORIZON_SLACK_DAYS
 
 
 # ---- due forecasts --------------------------------------------------------------------------------
@@ -449,9 +442,11 @@ __all__ = [
     "import_csv",
     "key_sql",
     "log_score",
+    "make_resolution",
     "parse_outcome",
     "resolutions",
     "resolve",
     "scores",
     "unresolve",
+    "write_resolutions",
 ]

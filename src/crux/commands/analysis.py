@@ -495,6 +495,32 @@ def forecasts_due(db_path: Path, as_json: bool, as_csv: bool) -> None:
         con.close()
 
 
+@forecasts_cmd.command("groups")
+@db_option
+@output_options
+def forecasts_groups(db_path: Path, as_json: bool, as_csv: bool) -> None:
+    """Forecasts in different documents about the same event, one row per member.
+
+    Example: crux forecasts groups --csv > groups.csv
+
+    Two forecasts are the same event when their event texts' vectors are close (cosine at
+    least 0.82) and their horizons are within a year (or unknown). A group's id (g-...) is
+    what `crux forecasts resolve` takes to resolve every member at once.
+    """
+    from ..analysis.event_groups import group_table
+
+    con = _open(db_path, read_only=True)
+    try:
+        _emit(
+            group_table(con),
+            as_json,
+            as_csv,
+            "no same-event groups (run crux process so the embed stage has event vectors)",
+        )
+    finally:
+        con.close()
+
+
 @forecasts_cmd.command("resolve")
 @db_option
 @click.argument("key")
@@ -514,22 +540,29 @@ def forecasts_resolve(
 ) -> None:
     """Record what happened to the forecast KEY (its forecast_key in `crux forecasts --json`).
 
+    KEY may be a same-event group's id (g-..., see `crux forecasts groups`): every member is
+    resolved.
+
     Example: crux forecasts resolve d1:0a1b2c3d4e5f --outcome yes --source https://example.org/news
     """
+    from ..analysis.event_groups import is_group_key, resolve_group
     from ..analysis.tracking import resolve
     from ..errors import InputError
 
     con = _open(db_path)
     try:
         try:
-            r = resolve(
-                con, key, outcome, source=source, note=note, who=who, resolved_at=resolved_at
-            )
+            opts = {"source": source, "note": note, "who": who, "resolved_at": resolved_at}
+            if is_group_key(key):
+                done = resolve_group(con, key, outcome, **opts)
+            else:
+                done = [resolve(con, key, outcome, **opts)]
         except InputError as e:
             raise click.BadParameter(str(e)) from None
     finally:
         con.close()
-    click.echo(f"resolved {r.key}: {r.outcome} ({r.source})")
+    for r in done:
+        click.echo(f"resolved {r.key}: {r.outcome} ({r.source})")
 
 
 @forecasts_cmd.command("import")

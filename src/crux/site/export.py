@@ -104,6 +104,7 @@ INDEXES: dict[str, tuple[str, ...]] = {
     "sentences": ("document_id", "block_id"),
     "claims": ("document_id", "score", "kind"),
     "forecasts": ("document_id", "horizon", "probability", "forecast_key"),
+    "forecast_groups": ("group_id",),
     "responses": ("target_id", "relation"),
     "claim_links": (
         "source_sentence_id",
@@ -189,17 +190,19 @@ VIEWS: dict[str, tuple[tuple[str, ...], str]] = {
         LEFT JOIN documents td ON td.id = l.target_document_id""",
     ),
     "forecast_details": (
-        ("forecasts", "documents", "sources", "resolutions"),
+        ("forecasts", "documents", "sources", "resolutions", "forecast_groups"),
         """
         SELECT f.sentence_id, f.text, f.form, f.probability, f.low, f.high, f.verbal,
                f.implied_probability, f.condition, f.score, f.horizon,
                substr(f.horizon, 1, 4) AS horizon_year, f.horizon_text, f.event, f.holder,
                f.document_id, d.title, d.author, s.name AS source, d.published_at,
                substr(d.published_at, 1, 4) AS year, d.url, f.forecast_key,
-               r.outcome, r.resolved_at, r.source AS resolution_source
+               r.outcome, r.resolved_at, r.source AS resolution_source,
+               g.group_id, g.size AS group_size
         FROM forecasts f JOIN documents d ON d.id = f.document_id
         LEFT JOIN sources s ON s.id = d.source_id
-        LEFT JOIN resolutions r ON r.forecast_key = f.forecast_key""",
+        LEFT JOIN resolutions r ON r.forecast_key = f.forecast_key
+        LEFT JOIN forecast_groups g ON g.forecast_key = f.forecast_key""",
     ),
 }
 
@@ -343,6 +346,20 @@ def _write_debates(con: duckdb.DuckDBPyConnection, out: sqlite3.Connection) -> d
     return {"debate_groups": len(heads), "debate_members": len(members)}
 
 
+def _write_groups(con: duckdb.DuckDBPyConnection, out: sqlite3.Connection) -> dict[str, int]:
+    """Same-event forecast groups (:mod:`crux.analysis.event_groups`), one row per member."""
+    from ..analysis.event_groups import group_rows
+
+    rows = group_rows(con)
+    out.execute(
+        "CREATE TABLE forecast_groups (group_id TEXT NOT NULL, forecast_key TEXT NOT NULL, "
+        "sentence_id TEXT NOT NULL, document_id TEXT NOT NULL, size INTEGER NOT NULL, "
+        "PRIMARY KEY (forecast_key))"
+    )
+    out.executemany("INSERT INTO forecast_groups VALUES (?, ?, ?, ?, ?)", rows)
+    return {"forecast_groups": len(rows)}
+
+
 VECTOR_KINDS = ("claim", "document")  # the embeddings.item_kind values the site searches
 
 
@@ -481,6 +498,8 @@ def publish(
                 result.counts[spec.name] = _copy_table(con, sq, spec)
         if "responses" in existing or "claim_links" in existing:
             result.counts.update(_write_debates(con, sq))
+        if "forecasts" in result.counts and "embeddings" in existing:
+            result.counts.update(_write_groups(con, sq))
         result.counts["vectors"], vector_meta = _write_vectors(con, sq, existing)
         for table, cols in INDEXES.items():
             if table in result.counts:

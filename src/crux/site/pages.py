@@ -749,6 +749,37 @@ async def forecast_author_page(datasette: Any, request: Any) -> Any:
     )
 
 
+async def forecast_group_page(datasette: Any, request: Any) -> Any:
+    """One same-event group: every forecast of the event side by side, oldest first."""
+    db = _db(datasette)
+    gid = _var(request, "id")
+    have = await _tables(db)
+    rows = []
+    if "forecast_details" in have:
+        rows = await _rows(
+            db,
+            """select * from forecast_details where group_id = :g
+            order by published_at, forecast_key""",
+            {"g": gid},
+        )
+    if not rows:
+        raise _not_found(f"No same-event group {gid}")
+    outcomes = sorted({r["outcome"] for r in rows if r.get("outcome")})
+    known = [r["implied_probability"] for r in rows if r["implied_probability"] is not None]
+    return await _render(
+        datasette,
+        request,
+        "crux_forecast_group.html",
+        {
+            "gid": gid,
+            "forecasts": rows,
+            "outcomes": outcomes,
+            "holders": sorted({r["holder"] or r["author"] or "" for r in rows}),
+            "spread": (min(known), max(known)) if len(known) > 1 else None,
+        },
+    )
+
+
 # ---- topics ----------------------------------------------------------------------------
 
 
@@ -899,6 +930,7 @@ ROUTES = [
     (r"^/debate/(?P<id>[^/]+)$", debate_page),
     (r"^/forecasts$", forecasts_page),
     (r"^/forecasts/author/(?P<name>[^/]+)$", forecast_author_page),
+    (r"^/forecasts/group/(?P<id>[^/]+)$", forecast_group_page),
     (r"^/topics$", topics_page),
     (r"^/topic/(?P<run_id>[^/]+)/(?P<topic_id>-?\d+)$", topic_page),
     (r"^/-/crux/static/(?P<name>[A-Za-z0-9_.-]+)$", static_file),
