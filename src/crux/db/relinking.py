@@ -107,8 +107,8 @@ def relink(
     try:
         with transaction(con):
             _relink(con, result, bar, chunk_docs, chunk_chars)
-            # its _runs row is part of the transaction (crux.db.connect, which calls this, is
-            # where record_run lives): a relink that failed left nothing, and says so itself
+            # its ok row is part of the transaction (crux.db.connect, which calls this, is where
+            # record_run lives); a relink that fails leaves only a 'failed' row (below)
             con.execute(
                 "INSERT INTO _runs (command, stage, started_at, finished_at, status, rows_in, "
                 "rows_out, config) VALUES ('relink', 'links', ?, ?, 'ok', ?, ?, ?)",
@@ -120,6 +120,10 @@ def relink(
                     json.dumps({"from": result.old_version, "to": LINKS_VERSION}),
                 ],
             )
+    except Exception as e:
+        # the transaction rolled back every row; the failure itself is recorded, outside it
+        _record_failure(con, started, result, e)
+        raise
     finally:
         if bar is not None:
             bar.close()
@@ -127,6 +131,28 @@ def relink(
     if show:
         print(result.summary(), file=sys.stderr)
     return result
+
+
+def _record_failure(
+    con: duckdb.DuckDBPyConnection, started: Any, result: RelinkResult, e: BaseException
+) -> None:
+    """A ``failed`` ``_runs`` row for a relink that rolled back (best effort: a store that
+    cannot take even this row says so through the error being raised)."""
+    import duckdb
+
+    try:
+        con.execute(
+            "INSERT INTO _runs (command, stage, started_at, finished_at, status, rows_in, "
+            "rows_out, error, config) VALUES ('relink', 'links', ?, ?, 'failed', 0, 0, ?, ?)",
+            [
+                started,
+                _now(),
+                (str(e)[:1000] or type(e).__name__),
+                json.dumps({"from": result.old_version, "to": LINKS_VERSION}),
+            ],
+        )
+    except duckdb.Error:
+        pass
 
 
 def _relink(
