@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import duckdb
     import numpy as np
 
-GROUP_THRESHOLD = 0.67
+GROUP_THRESHOLD = 0.82
 HORIZON_SLACK_DAYS = 365
 PREFIX = "g-"
 _BLOCK = 1024  # rows of the similarity matrix computed at once (1024 x n floats)

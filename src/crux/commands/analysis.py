@@ -504,7 +504,7 @@ def forecasts_groups(db_path: Path, as_json: bool, as_csv: bool) -> None:
     Example: crux forecasts groups --csv > groups.csv
 
     Two forecasts are the same event when their event texts' vectors are close (cosine at
-    least 0.67) and their horizons are within a year (or unknown). A group's id (g-...) is
+    least 0.82) and their horizons are within a year (or unknown). A group's id (g-...) is
     what `crux forecasts resolve` takes to resolve every member at once.
     """
     from ..analysis.event_groups import group_table
