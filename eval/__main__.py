@@ -274,12 +274,13 @@ def eval_pairs() -> str:
              "yet (they hold 29 responses).", "",
              "| file | pairs | labels | agreement (second blind pass) |",
              "| --- | --- | --- | --- |"]
-    for name, key in (("pairs_documents", "source"), ("pairs_sentences", "doc")):
+    for name, key in (("pairs_documents", "source"), ("pairs_sentences", "doc"),
+                      ("pairs_sentences2", "doc")):
         rows = _load(f"{name}.jsonl")
         counts: dict[str, int] = {}
         for r in rows:
             counts[r["relation"]] = counts.get(r["relation"], 0) + 1
-        agree = ""
+        agree = "not measured"
         path = HERE / f"{name}_agreement.jsonl"
         if path.exists():
             first = {r["id"]: r["relation"] for r in rows}

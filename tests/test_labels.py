@@ -18,6 +18,7 @@ def _rows(name: str) -> list[dict]:
 @pytest.mark.parametrize(("name", "doc"), [("sentences.jsonl", "doc"),
                                            ("forecast_sentences.jsonl", "doc"),
                                            ("pairs_sentences.jsonl", "doc"),
+                                           ("pairs_sentences2.jsonl", "doc"),
                                            ("pairs_documents.jsonl", "source")])
 def test_every_document_is_in_one_split(name, doc):
     splits: dict[str, set[str]] = {}
@@ -76,6 +77,20 @@ def test_pair_labels_use_the_guideline_values():
         "rebuts", "supports", "extends", "cites"}
     assert {r["relation"] for r in _rows("pairs_sentences.jsonl")} == {
         "attacks", "supports", "neither"}
+    assert {r["relation"] for r in _rows("pairs_sentences2.jsonl")} == {
+        "attacks", "supports", "neither"}
+
+
+def test_nearest_pairs_are_the_pool_labelled_and_never_held_out():
+    """``pairs_sentences2.jsonl`` labels its pool in pool order, each row once, with a bool
+    ``unsure``, and no source or target is a post of the held-out link set."""
+    pool, rows = _rows("pairs_sentences2_pool.jsonl"), _rows("pairs_sentences2.jsonl")
+    assert [r["id"] for r in rows] == [r["id"] for r in pool][: len(rows)]
+    assert len({r["id"] for r in rows}) == len(rows)
+    assert all(isinstance(r["unsure"], bool) and r["draw"] == "nearest" for r in rows)
+    held = {"lw:" + seg for r in _rows("links_documents.jsonl")
+            for u in (r["source_url"], r["target_url"]) for seg in u.split("/") if len(seg) == 17}
+    assert not held & ({r["doc"] for r in pool} | {r["target_doc"] for r in pool})
 
 
 def test_forecast_pairs_are_split_by_both_documents_and_complete():
