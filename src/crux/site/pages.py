@@ -702,19 +702,21 @@ async def forecasts_page(datasette: Any, request: Any) -> Any:
     )
 
 
+async def _forecast_details(db: Any, where: str, value: str) -> list[dict[str, Any]]:
+    """Rows of ``forecast_details`` matching ``where`` (with ``:v`` bound to ``value``); none
+    when the snapshot has no forecasts."""
+    if "forecast_details" not in await _tables(db):
+        return []
+    return await _rows(db, f"select * from forecast_details where {where}", {"v": value})
+
+
 async def forecast_author_page(datasette: Any, request: Any) -> Any:
     """One author's (or holder's) track record: score, calibration chart, resolved forecasts."""
     db = _db(datasette)
     name = _var(request, "name")
-    have = await _tables(db)
-    rows = []
-    if "forecast_details" in have:
-        rows = await _rows(
-            db,
-            """select * from forecast_details where author = :n
-            order by outcome is null, horizon is null, horizon""",
-            {"n": name},
-        )
+    rows = await _forecast_details(
+        db, "author = :v order by outcome is null, horizon is null, horizon", name
+    )
     if not rows:
         raise _not_found(f"No forecasts by {name}")
     scored = [
@@ -753,15 +755,7 @@ async def forecast_group_page(datasette: Any, request: Any) -> Any:
     """One same-event group: every forecast of the event side by side, oldest first."""
     db = _db(datasette)
     gid = _var(request, "id")
-    have = await _tables(db)
-    rows = []
-    if "forecast_details" in have:
-        rows = await _rows(
-            db,
-            """select * from forecast_details where group_id = :g
-            order by published_at, forecast_key""",
-            {"g": gid},
-        )
+    rows = await _forecast_details(db, "group_id = :v order by published_at, forecast_key", gid)
     if not rows:
         raise _not_found(f"No same-event group {gid}")
     outcomes = sorted({r["outcome"] for r in rows if r.get("outcome")})
