@@ -66,6 +66,7 @@ def test_second_passes_cover_labelled_ids():
     for first, second in (("sentences.jsonl", "sentences_agreement.jsonl"),
                           ("forecast_sentences.jsonl", "forecast_sentences_agreement.jsonl"),
                           ("pairs_sentences.jsonl", "pairs_sentences_agreement.jsonl"),
+                          ("pairs_sentences2.jsonl", "pairs_sentences2_agreement.jsonl"),
                           ("pairs_documents.jsonl", "pairs_documents_agreement.jsonl")):
         ids = {r["id"] for r in _rows(first)}
         again = [r["id"] for r in _rows(second)]
