@@ -41,9 +41,17 @@ def extra_template_vars(template: str, datasette: Any) -> Any:
     return inner
 
 
+# Reads of the immutable snapshot through a memory map (the OS's page cache, shared by every
+# SQL thread) instead of a read() per page into each connection's 2 MB cache: at 16x
+# (benchmarks/site_scale.py) the row lookups of a full-text search took 30-40% less time.
+# SQLite caps it at its SQLITE_MAX_MMAP_SIZE (2 GB in the usual builds).
+MMAP_BYTES = 1 << 31
+
+
 @hookimpl
 def prepare_connection(conn: Any) -> None:
     limits.bound_connection(conn)
+    conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
 
 
 @hookimpl
