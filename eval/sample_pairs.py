@@ -114,12 +114,16 @@ def _write(path: str, rows: list[dict], what: str) -> None:
     print(f"{len(rows)} {what}", file=sys.stderr)
 
 
-def main(docs_out: str, sents_out: str) -> None:
-    from crux.pipeline import nlp as _nlp
-    from crux.pipeline.segment import html_blocks, split_sentences
+def shared_root() -> Path:
+    return Path(os.environ.get("CRUX_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 
-    shared = Path(os.environ.get("CRUX_SHARED", Path(__file__).resolve().parents[2] / "shared"))
-    every = [p for p in posts(shared / "corpora")]
+
+def document_pairs(every: list[dict], max_inside: int | None = MAX_PAIRS_PER_SOURCE,
+                   max_outside: int | None = MAX_OUTSIDE_PER_SOURCE) -> list[dict]:
+    """Every hyperlink from a corpus post (and every title named in quotation marks), at most
+    ``max_inside`` corpus targets and ``max_outside`` outside pages a source (None: all), in
+    sha1 order; earlier sets' sources and the held-out set's sources and targets left out."""
+    shared = shared_root()
     raw = {}
     for path in sorted((shared / "corpora" / "lesswrong-2020").glob("*.json")):
         for p in json.loads(path.read_text()):
@@ -179,8 +183,8 @@ def main(docs_out: str, sents_out: str) -> None:
                     found[t["doc"]] = {"target": t, "via": "title",
                                        "contexts": [body[max(0, m.start() - 400):m.end() + 400]]}
         n_links = sum(len(ls) for _, _, ls in paras)
-        chosen = [found[k] for k in sorted(found, key=_h)[:MAX_PAIRS_PER_SOURCE]]
-        chosen += [outside[k] for k in sorted(outside, key=_h)[:MAX_OUTSIDE_PER_SOURCE]]
+        chosen = [found[k] for k in sorted(found, key=_h)[:max_inside]]
+        chosen += [outside[k] for k in sorted(outside, key=_h)[:max_outside]]
         for e in chosen:
             t = e["target"]
             opening = " ".join(x for x, q, _ in paras[:3] if not q)[:700]
@@ -195,6 +199,15 @@ def main(docs_out: str, sents_out: str) -> None:
                 "target_opening": " ".join(x for x, q, _ in _paragraphs(t["html"])[:3])[:600]
                 if t["html"] else None,
                 "split": split_of(p["doc"])})
+    return pairs
+
+
+def main(docs_out: str, sents_out: str) -> None:
+    from crux.pipeline import nlp as _nlp
+    from crux.pipeline.segment import html_blocks, split_sentences
+
+    every = [p for p in posts(shared_root() / "corpora")]
+    pairs = document_pairs(every)
     _write(docs_out, pairs, f"document pairs from {len({r['source'] for r in pairs})} sources")
 
     nlp = _nlp.sentence_pipeline()
