@@ -97,6 +97,27 @@ class ResponseParams:
         "review",
     )
     claim_pairs_evidence: int = 2  # this many claim pairs are evidence too
+    # The kind of page an outside target is: features of the learned decision (response_model).
+    forum_hosts: tuple[str, ...] = (
+        "lesswrong.com", "lesserwrong.com", "greaterwrong.com", "alignmentforum.org",
+        "forum.effectivealtruism.org", "effective-altruism.com", "agentfoundations.org",
+    )  # fmt: skip
+    paper_hosts: tuple[str, ...] = (
+        "arxiv.org", "doi.org", "ncbi.nlm.nih.gov", "biorxiv.org", "medrxiv.org", "ssrn.com",
+        "jstor.org", "nature.com", "science.org", "sciencemag.org", "sciencedirect.com",
+        "springer.com", "wiley.com", "thelancet.com", "nejm.org", "plos.org", "pnas.org",
+        "openreview.net", "papers.nips.cc", "proceedings.mlr.press", "aclweb.org",
+        "semanticscholar.org", "researchgate.net", "philpapers.org", "distill.pub",
+    )  # fmt: skip
+    reference_hosts: tuple[str, ...] = (
+        "wikipedia.org", "wiktionary.org", "britannica.com", "plato.stanford.edu",
+        "merriam-webster.com", "wikiquote.org", "github.com", "google.com", "amazon.com",
+        "goodreads.com", "worldometers.info", "ourworldindata.org", "cdc.gov", "who.int",
+    )  # fmt: skip
+    social_hosts: tuple[str, ...] = (
+        "twitter.com", "x.com", "facebook.com", "reddit.com", "youtube.com", "youtu.be",
+        "instagram.com", "tiktok.com", "news.ycombinator.com",
+    )  # fmt: skip
 
     def weight(self, signal: str) -> float:
         return dict(self.weights)[signal]

@@ -15,13 +15,19 @@ is not a forum post is a citation whose quote answers keep their relation
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from ..htmltext import url_host
 from .docview import DocView
 from .link_params import ResponseParams
+from .response_model import pair_features
 from .response_signals import Candidate, title_matches
 from .stance import link_relation, sentence_stance, summary_cue
+
+if TYPE_CHECKING:
+    from .claims import ClaimModel
 
 __all__ = ["decide", "score"]
 
@@ -45,8 +51,13 @@ def decide(
     tr: tuple[str, str] | None,
     views: dict[str, DocView],
     params: ResponseParams,
+    model: ClaimModel | None = None,
 ) -> list[tuple]:
-    """responses rows (source_id, target_key, target_id, target_url, relation, score, evidence)."""
+    """responses rows (source_id, target_key, target_id, target_url, relation, score, evidence).
+
+    With ``model`` (:mod:`crux.pipeline.response_model`) the learned probability is the score
+    and decides; the hand-set rule below is then one of its features. Without it the rule
+    decides and the hand-set score is stored."""
     rows = []
     for c in cands:
         sig = c.signals
@@ -70,15 +81,26 @@ def decide(
             and not any(k in sig for k in params.evidence if k != "quotes")
         )
         relation, why, quote_relation = "cites", None, None
-        if (
+        rule = (
             s >= params.response_min
             and evidence_of_response
             and not summary_cue(str(sig.get("cite", "")))
-        ):
+        )
+        x = pair_features(c, src, s, rule and not quotes_only, quotes_only, params, tgt, len(cands))
+        if model is not None and "reply" not in sig:
+            # a comment and its parent: no labelled pair has one (the labelled corpora hold
+            # posts only), so the rule decides those and the model every link
+            s = float(model.probabilities(np.asarray([x], dtype=np.float64))[0])
+            if s >= model.threshold:
+                relation, why = _relation(c, sig, tr, tgt, src)
+            elif rule:
+                # the answers to its quotes still make claim links (claim_links.quote_relation)
+                quote_relation = _relation(c, sig, tr, tgt, src)[0]
+        elif rule:
             relation, why = _relation(c, sig, tr, tgt, src)
             if quotes_only:
                 relation, quote_relation = "cites", relation
-        evidence: dict[str, Any] = {"signals": sig}
+        evidence: dict[str, Any] = {"signals": sig, "features": [round(v, 4) for v in x]}
         if quote_relation:
             evidence["quote_relation"] = quote_relation
         if why:

@@ -17,18 +17,22 @@ redoes the stage.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from .docview import Vectors, load_docs
 from .link_candidates import response_candidates
 from .link_params import ResponseParams, digest
 from .response_decision import decide
+from .response_model import MODEL_PATH, load_model
 from .response_signals import candidate_signals
 from .sentence_pairs import SentencePairs
 from .stage import PendingDoc, Stage
 
 if TYPE_CHECKING:
     import duckdb
+
+    from .claims import ClaimModel
 
 __all__ = ["ResponsesStage", "VERSION"]
 
@@ -68,13 +72,21 @@ class ResponsesStage(Stage):
         "WHERE g.done_at > r.done_at ORDER BY d.id"
     )
 
-    def __init__(self, params: ResponseParams | None = None) -> None:
+    def __init__(
+        self, params: ResponseParams | None = None, model_path: Path | None = MODEL_PATH
+    ) -> None:
+        """``model_path``: the learned decision (:mod:`crux.pipeline.response_model`); None
+        decides by the hand-set rule alone (the training script builds its store so)."""
         self.params = params or ResponseParams()
-        self.version = f"{VERSION}+{digest(self.params)}"  # type: ignore[misc]
+        self.model_path = model_path
+        model = model_path.stem if model_path else "rules"
+        self.version = f"{VERSION}+{digest(self.params)}+{model}"  # type: ignore[misc]
         self.vectors = Vectors()
+        self.model: ClaimModel | None = None
 
     def setup(self, con: duckdb.DuckDBPyConnection) -> None:
         self.vectors = Vectors()  # one embedding cache per run
+        self.model = load_model(self.model_path) if self.model_path else None
 
     def process(self, con: duckdb.DuckDBPyConnection, docs: list[PendingDoc]) -> int:
         from ..db.store import bulk_insert
@@ -101,7 +113,7 @@ class ResponsesStage(Stage):
                 cands, tr = candidate_signals(
                     d, views, found.links.get(d, []), found.by_author, matcher, self.params
                 )
-                rows.extend(decide(views[d], cands, tr, views, self.params))
+                rows.extend(decide(views[d], cands, tr, views, self.params, self.model))
         bulk_insert(
             con,
             "responses",
