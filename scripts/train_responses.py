@@ -11,13 +11,16 @@ every signal, the hand-set score and decision, target in the corpus, the kind of
 
 Labels: a pair is a response when its relation is rebuts, supports or extends. Training rows: the
 train and dev splits of ``eval/pairs_documents.jsonl`` (drawn blind, unfiltered) and
-``eval/pairs_documents3.jsonl`` (the response-enriched draw), and the three real dev sets. 5-fold
+``eval/pairs_documents3.jsonl`` (the response-enriched draw): their labelled rows; and the three
+real dev sets: every candidate of their labelled sources, the unlabelled ones as citations (those
+sets label every response of a source, and ``eval.links_eval`` scores them so). 5-fold
 cross-validation grouped by source document picks the candidate (logistic regression over every
 feature or over the signals only, a grid of C; gradient boosting is scored beside them), and the
 threshold; the stage's own rule is scored on the same rows. The chosen model is refit on all the
-training rows and written to ``src/crux/pipeline/models/responses-lr-2.json``. Then, once, the
+training rows and written to ``src/crux/pipeline/models/responses-lr-3.json``. Then, once, the
 test splits (``pairs_documents`` and ``pairs_documents3``) and the held-out
-``links_documents.jsonl``: never used to pick anything. Figures: ``eval/responses_model.json``.
+``links_documents.jsonl`` (every candidate of its sources, like the dev sets): never used to
+pick anything. Figures: ``eval/responses_model.json``.
 Cost: ``--build`` about 15 minutes on 2 cores; the rest under a minute.
 """
 
@@ -32,7 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
-MODEL = ROOT / "src" / "crux" / "pipeline" / "models" / "responses-lr-2.json"
+MODEL = ROOT / "src" / "crux" / "pipeline" / "models" / "responses-lr-3.json"
 FIGURES = ROOT / "eval" / "responses_model.json"
 TRAIN_SETS = ("pairs_documents.jsonl", "pairs_documents3.jsonl", "links_dev_documents.jsonl",
               "links_dev2_documents.jsonl", "links_dev3_documents.jsonl")
@@ -80,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--figures", type=Path, default=FIGURES)
     ap.add_argument("--cv-only", action="store_true",
                     help="cross-validate on the training rows; read no test set, write nothing")
+    ap.add_argument("--labelled-only", dest="complete", action="store_false",
+                    help="the links_* sets: their labelled rows only, not every candidate of "
+                         "their sources (the other candidates are citations by their convention)")
     ap.add_argument("--no-restage", action="store_true",
                     help="the store's responses already carry this code's features")
     args = ap.parse_args(argv)
@@ -117,13 +123,24 @@ def main(argv: list[str] | None = None) -> int:
                 return (sid, k), json.loads(cand[(sid, k)][1])["features"]
         return (sid, None), None
 
+    by_source: dict[str, list[tuple[str, list[float]]]] = {}
+    for (s, k), (_tid, ev) in cand.items():
+        x = json.loads(ev).get("features")
+        if x is not None and not x[FEATURES.index("reply")]:  # replies: the rule decides
+            by_source.setdefault(s, []).append((k, x))
+
     def part(name: str, split: str | None) -> dict:
-        rows, missing, seen = [], 0, set()
+        """The candidate pairs of a labelled set. The links_* sets label every response of
+        their sources, so there (as in ``eval.links_eval``) each other candidate of a labelled
+        source is a citation; the pairs_* draws label a sample of links, so only their rows."""
+        rows, missing, seen, sources = [], 0, set(), set()
         for r in _rows(name):
             if split is not None and (r.get("split") == "test") != (split == "test"):
                 continue
             (sid, k), x = lookup(r)
             y = int(r["relation"] != "cites")
+            if sid is not None:
+                sources.add(sid)
             if x is None:
                 missing += y  # a labelled response the stage never made a candidate
                 continue
@@ -131,6 +148,12 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             seen.add((sid, k))
             rows.append((sid, x, y))
+        if name.startswith("links_") and args.complete:
+            for sid in sorted(sources):
+                for k, x in by_source.get(sid, []):
+                    if (sid, k) not in seen:
+                        seen.add((sid, k))
+                        rows.append((sid, x, 0))
         return {"rows": rows, "missing": missing}
 
     train = [p for n in TRAIN_SETS for p in part(n, "train")["rows"]]

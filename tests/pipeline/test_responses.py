@@ -353,7 +353,7 @@ def test_a_missing_or_corrupt_response_model_is_one_line(con, tmp_path):
 
     add(con, TARGET, RESPONSE)
     run_pipeline(con, ["segment"])
-    bad = tmp_path / "responses-lr-2.json"
+    bad = tmp_path / "responses-lr-3.json"
     for content in (None, "{not json", '{"name": "x"}'):
         if content is not None:
             bad.write_text(content)

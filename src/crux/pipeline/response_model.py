@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FEATURES", "MODEL_PATH", "TRAIN_COMMAND", "load_model", "pair_features"]
 
-MODEL_PATH = Path(__file__).parent / "models" / "responses-lr-2.json"
+MODEL_PATH = Path(__file__).parent / "models" / "responses-lr-3.json"
 TRAIN_COMMAND = "python scripts/train_responses.py --build /tmp/crux-responses.duckdb"
 
 SIGNALS = (
