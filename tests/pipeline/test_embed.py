@@ -94,7 +94,7 @@ def test_stage_embeds_documents_and_quotes_once(con, counted):
     assert kinds == [("document", "a"), ("document", "b"), ("quote", "a:s2"), ("quote", "a:s3")]
     assert sum(calls := list(counted)) == 4 and len(calls) == 1
     rows = _table(con)
-    assert {r[2] for r in rows} == {"all-MiniLM-L6-v2"}
+    assert {r[2] for r in rows} == {embed.model_name()}  # the packaged model, its default path
     assert all(abs(np.linalg.norm(r[4]) - 1) < 1e-5 and len(r[4]) == 384 for r in rows)
     second = EmbedStage().run(con)
     assert second.docs == 0 and counted == calls and _table(con) == rows  # no work, same rows

@@ -40,6 +40,10 @@ def test_path_encodes_unit_vectors_near_fp32(monkeypatch, fp32, path, min_cosine
     assert np.allclose(v, again, atol=0.02)  # order and company barely matter
     if path == "onnx-fp32":  # fp32: torch's vectors within 1e-6, and the same bits in any company
         assert np.abs(v - fp32).max() < 1e-6 and np.array_equal(v, again)
+    if path != "model2vec":  # a text's vector is the text's alone, bit for bit (int8 included)
+        with config.using(encoder=path):
+            alone = np.vstack([embed.encode([t]) for t in TEXTS])
+        assert np.array_equal(v, again) and np.array_equal(v, alone)
 
 
 def test_paths_are_kept_apart_by_name():

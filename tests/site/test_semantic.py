@@ -29,7 +29,10 @@ def test_snapshot_carries_the_claim_and_document_vectors(corpus):
     db, snap = corpus
     sq = sqlite3.connect(snap)
     meta = dict(sq.execute("SELECT key, value FROM _meta").fetchall())
-    assert meta["vectors_model"] == "all-MiniLM-L6-v2" and meta["vectors_dim"] == "384"
+    from crux.pipeline import embed
+
+    model = embed.model_name()  # the packaged model by the default encoder path
+    assert meta["vectors_model"] == model and meta["vectors_dim"] == "384"
     kinds = dict(sq.execute("SELECT item_kind, count(*) FROM vectors GROUP BY 1").fetchall())
     claims = sq.execute("SELECT count(*) FROM claims").fetchone()[0]
     assert set(kinds) == {"claim", "document"} and 0 < kinds["claim"] <= claims
@@ -37,7 +40,7 @@ def test_snapshot_carries_the_claim_and_document_vectors(corpus):
     sq.close()
     con = duckdb.connect(str(db), read_only=True)
     stored = con.execute("SELECT vector FROM embeddings WHERE item_kind = ? AND item_id = ? "
-                         "AND model = 'all-MiniLM-L6-v2'", [kind, item]).fetchone()[0]
+                         "AND model = ?", [kind, item, model]).fetchone()[0]
     con.close()
     assert np.array_equal(np.frombuffer(blob, dtype="<f4"), np.asarray(stored, dtype=np.float32))
 
@@ -53,8 +56,11 @@ def test_a_paraphrase_finds_its_claim(server, corpus):
     top = got["claims"][0]
     assert top["sentence_id"] == sid and top["score"] > 0.99, (text, top)
     assert top["url"] == f"/doc/{quote(doc, safe='')}#s-{position}"
-    assert got["model"] == "all-MiniLM-L6-v2" and got["documents"]
-    assert got["query_model"] == "all-MiniLM-L6-v2+onnx-fp32"  # the query_encoder default
+    from crux.pipeline import embed
+    from crux.site.semantic import query_model
+
+    assert got["model"] == embed.model_name() and got["documents"]
+    assert got["query_model"] == query_model(embed.model_name())  # the query_encoder default
     # by meaning, not words: a paraphrase with few shared words
     got = _search(server, PARAPHRASE)
     assert got["claims"][0]["text"] == EXPECTED, [h["text"] for h in got["claims"][:3]]
@@ -67,7 +73,9 @@ def test_empty_query_shows_the_form_and_a_query_links_to_the_sentence(server, pa
     assert page.locator(".crux-hit").count() == 0
     assert "semantic" in page.locator(".crux-nav").inner_text()
     empty = json.loads(server.get("/semantic.json"))  # nothing encoded: what a query would search
-    assert empty["claims"] == [] and empty["model"] == "all-MiniLM-L6-v2"
+    from crux.pipeline import embed
+
+    assert empty["claims"] == [] and empty["model"] == embed.model_name()
     assert empty["vectors"] == _search(server, PARAPHRASE)["vectors"] > 0
     page.fill("form.crux-semantic input[name=q]", PARAPHRASE)
     page.click("form.crux-semantic input[type=submit]")
@@ -202,27 +210,35 @@ def test_concurrent_requests_get_what_single_requests_get(server):
 
 
 def test_queries_encoded_by_onnx_fp32_match_the_stored_torch_vectors(corpus):
-    """The default query encoder (onnx-fp32) gives the vectors the embed stage stored (fp32
-    torch) within 1e-6, the same nearest claims, and the same bits whatever the batch."""
+    """For a snapshot of fp32 torch vectors (``encoder = torch``) the default query encoder
+    (onnx-fp32) gives the vectors the embed stage would store within 1e-6, the same nearest
+    claims, and the same bits whatever the batch; a snapshot of another path (the default
+    onnx-int8) is queried by its own path."""
+    from crux import config
+    from crux.pipeline import embed
     from crux.site.semantic import _encode_many, _read_index, query_model
 
     sq = sqlite3.connect(corpus[1])
-    rows = sq.execute("SELECT c.text, v.vector FROM claims c JOIN vectors v "
+    rows = sq.execute("SELECT c.text FROM claims c JOIN vectors v "
                       "ON v.item_kind = 'claim' AND v.item_id = c.sentence_id "
                       "ORDER BY c.sentence_id LIMIT 40").fetchall()
     idx = _read_index(sq)
     sq.close()
-    assert query_model(idx.model) == "all-MiniLM-L6-v2+onnx-fp32"
-    texts = [t for t, _ in rows]
-    stored = np.stack([np.frombuffer(b, dtype="<f4") for _, b in rows])
-    got = _encode_many(idx.model, texts)
-    assert np.abs(got - stored).max() < 1e-6
-    for a, b in zip(idx.nearest_many(got, "claim", 10), idx.nearest_many(stored, "claim", 10),
-                    strict=True):
-        assert [i for i, _ in a] == [i for i, _ in b]
-    fresh = [t + " (again)" for t in texts[:8]]
-    alone = np.stack([_encode_many(idx.model, [t])[0] for t in fresh])
-    assert np.array_equal(_encode_many(idx.model, fresh[::-1] + ["x"])[:-1][::-1], alone)
+    assert query_model(idx.model) == (
+        "all-MiniLM-L6-v2+onnx-fp32" if idx.model == "all-MiniLM-L6-v2" else idx.model)
+    texts = [t for (t,) in rows]
+    with config.using(encoder="torch"):
+        stored = embed.encode(texts)  # what the embed stage stores with encoder = torch
+        assert query_model("all-MiniLM-L6-v2") == "all-MiniLM-L6-v2+onnx-fp32"
+        got = _encode_many("all-MiniLM-L6-v2", texts)
+        assert np.abs(got - stored).max() < 1e-6
+        for a, b in zip(idx.nearest_many(got, "claim", 10), idx.nearest_many(stored, "claim", 10),
+                        strict=True):
+            assert [i for i, _ in a] == [i for i, _ in b]
+        fresh = [t + " (again)" for t in texts[:8]]
+        alone = np.stack([_encode_many("all-MiniLM-L6-v2", [t])[0] for t in fresh])
+        assert np.array_equal(
+            _encode_many("all-MiniLM-L6-v2", fresh[::-1] + ["x"])[:-1][::-1], alone)
 
 
 def test_query_encoder_setting_and_its_fallback(corpus, tmp_path, monkeypatch, caplog):

@@ -11,7 +11,8 @@ The ``encoder`` setting picks how the packaged model turns text into vectors:
   bit for bit whatever a text is batched with; it is 2.7x torch's speed on one short text and
   1.2x on batches of 64. The site encodes semantic-search queries with it
   (:mod:`crux.site.semantic`, the ``query_encoder`` setting).
-- ``onnx-int8``: that export quantised to int8 with ONNX Runtime's dynamic quantisation.
+- ``onnx-int8``: that export quantised to int8 with ONNX Runtime's dynamic quantisation, each
+  text encoded alone (so its vector does not depend on what it is encoded with).
 - ``model2vec``: a static model distilled from the packaged model with ``model2vec.distill``
   (each word piece's output vector, no PCA, so the vectors keep the 384 dimensions of the fp32
   space): a table look-up and a mean, about two orders of magnitude faster.
@@ -185,8 +186,17 @@ class OnnxEncoder:
     def encode(
         self, texts: Sequence[str], batch_size: int = 64, pad_multiple: int = 8
     ) -> np.ndarray:
-        """Unit-length float32 vectors; texts are batched by their padded length, in order."""
+        """Unit-length float32 vectors; texts are batched by their padded length, in order.
+
+        int8 encodes each text alone: dynamic quantisation scales a whole input's activations
+        together, so in a batch a text's vector would depend on its company (cosine down to
+        0.958 against the same text alone). Alone, a text's vector depends on the text only,
+        bit for bit; it costs about 1.8x the batched time, and runs at 1.6x torch fp32's speed
+        on a quiet machine (BENCHMARKS.md, "Encoder paths")."""
         import numpy as np
+
+        if self.name == "onnx-int8":
+            batch_size = 1
 
         enc = self.tokenizer.encode_batch(list(texts))
         out = np.empty((len(enc), self.dim), dtype=np.float32)
