@@ -1,10 +1,10 @@
 """A learned filter over the claim links the stage makes (#17): cross-validated on the dev sets.
 
 ``PYTHONPATH=src python -m eval.exp_claim_link_filter`` builds the three real development sets of
-"Debate links" (``eval.links_eval.real_set``'s stores: their LessWrong 2020 posts and in-corpus
+"Debate links" (``eval.links_eval.real_store``: their LessWrong 2020 posts and in-corpus
 link targets, the real pipeline), takes every claim link the stage makes in a labelled source
 document, marks it right when it matches a labelled link (``eval.links_eval.score_claims``'s
-rule: same document pair, same source sentence, target sentence covered) and cross-validates a
+rule, ``match_claims``) and cross-validates a
 logistic regression over the link's features, 5 folds grouped by source document. The recall
 denominator is every labelled link of the fold's documents, so the links the stage never makes
 count as misses. Compared with keeping every link (the stage today) and with a cut-off on the
@@ -24,7 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from eval.links_eval import HERE, _jsonl, _src, build, covers, lw_subset, same_sentence
+from eval.links_eval import HERE, match_claims, real_store
 
 METHODS = ("quote-reply", "quote-answer", "concession", "paraphrase", "reply")
 RELATIONS = ("rebuts", "supports", "extends", "cites")
@@ -55,19 +55,13 @@ def rows_of(con, gold: list[dict]) -> tuple[list[dict], dict[str, int]]:
         "LEFT JOIN claims ct ON ct.sentence_id = l.target_sentence_id"
     ).fetchall()
     preds = [p for p in preds if p[0] in judged]
-    right = [0] * len(preds)
+    hits = set(match_claims(preds, gold, keys)) - {None}
+    right = [int(i in hits) for i in range(len(preds))]
     per_doc: dict[str, int] = {}
     for gl in gold:
         s = keys.get(url_key(gl["source_url"]))
-        if s is None:
-            continue
-        per_doc[s] = per_doc.get(s, 0) + 1
-        t = keys.get(url_key(gl["target_url"]), "") if gl.get("target_url") else ""
-        for i, p in enumerate(preds):
-            if p[0] == s and p[1] == t and not right[i] and same_sentence(p[2], gl["source_sentence"]) \
-                    and covers(p[3], gl["target_sentence"]):
-                right[i] = 1
-                break
+        if s is not None:
+            per_doc[s] = per_doc.get(s, 0) + 1
     texts = sorted({p[2] for p in preds} | {p[3] for p in preds if p[3]})
     vec = dict(zip(texts, embed.encode(texts), strict=True)) if texts else {}
     by_sent: dict[str, int] = {}
@@ -101,10 +95,12 @@ def main() -> int:
     gold_per_doc: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, (docs, claims) in SETS.items():
-            gdocs, gclaims = _jsonl(HERE / docs), _jsonl(HERE / claims)
-            sub = Path(tmp) / f"lesswrong-2020-{name}.json"
-            lw_subset({_src(r) for r in gdocs} | {r["source_url"] for r in gclaims}, sub)
-            con = build(str(Path(tmp) / f"{name}.duckdb"), [sub])
+            store = real_store(tmp, name, HERE / docs, HERE / claims, seed=False)
+            if store is None:
+                print(f"{name}: its files or the shared corpora (CRUX_SHARED) are missing",
+                      file=sys.stderr)
+                return 2
+            con, _gdocs, gclaims, _n = store
             got, per_doc = rows_of(con, gclaims)
             con.close()
             for r in got:

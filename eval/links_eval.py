@@ -158,6 +158,33 @@ def covers(pred: str, gold: str) -> bool:
     return bool(p) and bool(q) and (p == q or q in p or (len(p) >= 20 and p in q))
 
 
+def match_claims(rows: list[tuple], gold: list[dict], keys: dict[str, str]) -> list[int | None]:
+    """For each labelled claim link, the index of the predicted row that matches it, or None.
+
+    ``rows``: (source document, target document or '', source text, target text, ...);
+    ``keys``: document ``url_key`` -> id. A match joins the same document pair, the same source
+    sentence and a target text that covers the labelled one; a row not matched before is
+    preferred."""
+    from crux.htmltext import url_key
+
+    taken: set[int] = set()
+    hits: list[int | None] = []
+    for gl in gold:
+        s = keys.get(url_key(gl["source_url"]))
+        t = keys.get(url_key(gl["target_url"]), "") if gl.get("target_url") else ""
+        hit = None
+        for i, r in enumerate(rows):
+            if r[0] == s and r[1] == t and same_sentence(r[2], gl["source_sentence"]) \
+                    and covers(r[3], gl["target_sentence"]):
+                hit = i
+                if i not in taken:
+                    break
+        if hit is not None:
+            taken.add(hit)
+        hits.append(hit)
+    return hits
+
+
 def score_claims(con: Any, gold: list[dict]) -> dict[str, Any]:
     from crux.htmltext import url_key
 
@@ -173,16 +200,7 @@ def score_claims(con: Any, gold: list[dict]) -> dict[str, Any]:
     tp = rel_ok = 0
     missed: list[str] = []
     methods: dict[str, int] = {}
-    for gl in gold:
-        s = keys.get(url_key(gl["source_url"]))
-        t = keys.get(url_key(gl["target_url"]), "") if gl.get("target_url") else ""
-        hit = None
-        for i, r in enumerate(rows):
-            if r[0] == s and r[1] == t and same_sentence(r[2], gl["source_sentence"]) \
-                    and covers(r[3], gl["target_sentence"]):
-                hit = i
-                if i not in matched_pred:
-                    break
+    for gl, hit in zip(gold, match_claims(rows, gold, keys), strict=True):
         if hit is None:
             missed.append(f"{gl['relation']}: {gl['source_sentence'][:110]!r} -> {gl['target_sentence'][:110]!r}")
             continue
@@ -239,14 +257,26 @@ def lw_subset(urls: set[str], out: Path) -> int:
     return len(keep)
 
 
-def real_set(tmp: str, name: str, docs: Path, claims: Path, *, seed: bool) -> dict[str, Any] | None:
-    """A hand-labelled set of real text: its LessWrong 2020 posts (and the seed feed when ``seed``)."""
+def real_store(tmp: str, name: str, docs: Path, claims: Path, *,
+               seed: bool) -> tuple[Any, list[dict], list[dict], int] | None:
+    """A labelled set's store, built by the real pipeline from its LessWrong 2020 posts and their
+    in-corpus link targets (and the seed feed when ``seed``): ``(connection, document pairs,
+    claim links, posts)``, or None when its files or the shared corpora are missing."""
     if not docs.exists() or not LW2020.exists() or (seed and not SEED.exists()):
         return None
     gdocs, gclaims = _jsonl(docs), _jsonl(claims) if claims.exists() else []
     sub = Path(tmp) / f"lesswrong-2020-{name}.json"
     n = lw_subset({_src(r) for r in gdocs} | {r["source_url"] for r in gclaims}, sub)
     con = build(str(Path(tmp) / f"{name}.duckdb"), [sub, SEED] if seed else [sub])
+    return con, gdocs, gclaims, n
+
+
+def real_set(tmp: str, name: str, docs: Path, claims: Path, *, seed: bool) -> dict[str, Any] | None:
+    """A hand-labelled set of real text: its LessWrong 2020 posts (and the seed feed when ``seed``)."""
+    store = real_store(tmp, name, docs, claims, seed=seed)
+    if store is None:
+        return None
+    con, gdocs, gclaims, n = store
     try:
         return {"responses": score_responses(con, gdocs), "claim_links": score_claims(con, gclaims),
                 "documents": con.execute("SELECT count(*) FROM documents").fetchone()[0], "lw2020_posts": n}

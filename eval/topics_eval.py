@@ -70,12 +70,6 @@ def diversity(topics: list[list[str]]) -> float:
     return len(set(words)) / len(words) if words else 0.0
 
 
-def _model_name() -> str:
-    from crux.pipeline.embed import model_name
-
-    return model_name()
-
-
 def _corpus_db(workdir: Path) -> Path:
     from crux.analysis.vectors import ensure_embeddings
     from crux.crawler.ingest import ingest_file, iter_files
@@ -101,6 +95,7 @@ def evaluate(db_path: str | os.PathLike[str] | None = None, min_topic_size: int 
 
     from crux.analysis.topics import _TOKENS, fit, item_rows
     from crux.db import connect
+    from crux.pipeline.embed import model_name
 
     tmp = tempfile.TemporaryDirectory(prefix="crux-topics-eval-")
     db = Path(db_path) if db_path else _corpus_db(Path(tmp.name))
@@ -127,7 +122,7 @@ def evaluate(db_path: str | os.PathLike[str] | None = None, min_topic_size: int 
     bt_npmi, nmf_npmi = npmi(bt_topics, docs), npmi(nmf_topics, docs)
     tmp.cleanup()
     return {
-        "documents": len(docs), "model": _model_name(), "topics": k, "outliers": res.n_outliers, "min_topic_size": min_topic_size,
+        "documents": len(docs), "model": model_name(), "topics": k, "outliers": res.n_outliers, "min_topic_size": min_topic_size,
         "bertopic": {"npmi": float(np.mean(bt_npmi)), "npmi_median": float(np.median(bt_npmi)),
                      "diversity": diversity(bt_topics), "seconds": fit_s, "examples": bt_topics[:5]},
         "nmf": {"npmi": float(np.mean(nmf_npmi)), "npmi_median": float(np.median(nmf_npmi)),
@@ -141,7 +136,7 @@ def section(r: dict) -> str:
         "## Topics",
         "",
         f"Measured {EVAL_DATE.isoformat()} by `python -m eval.topics_eval` on the LessWrong 2020 corpus "
-        f"({r['documents']:,} posts; embeddings: the embed stage's `{r.get('model', 'all-MiniLM-L6-v2')}` "
+        f"({r['documents']:,} posts; embeddings: the embed stage's `{r['model']}` "
         f"vectors of the title and first ~1,000 characters). BERTopic is `crux topics fit` (UMAP seed 42, HDBSCAN min_topic_size "
         f"{r['min_topic_size']}, min_samples {max(2, r['min_topic_size'] // 2)}): {r['topics']} topics, {r['outliers']} outlier posts. The baseline is "
         f"scikit-learn NMF on TF-IDF of the same posts with {r['topics']} components.",

@@ -108,8 +108,9 @@ def main(argv: list[str] | None = None) -> int:
         restage(args.store)
     con = connect(str(args.store), read_only=True)
     keys = dict(con.execute("SELECT key, document_id FROM document_keys").fetchall())
-    cand = {(s, k): (tid, ev) for s, k, tid, ev in con.execute(
-        "SELECT source_id, target_key, target_id, evidence FROM responses").fetchall()}
+    # every candidate pair's feature vector, as the stage stored it (parsed once)
+    cand = {(s, k): json.loads(ev)["features"] for s, k, ev in con.execute(
+        "SELECT source_id, target_key, evidence FROM responses").fetchall()}
     con.close()
 
     def lookup(r: dict):
@@ -120,13 +121,13 @@ def main(argv: list[str] | None = None) -> int:
         tid = keys.get(tkey)
         for k in ([tid] if tid else []) + [tkey]:
             if (sid, k) in cand:
-                return (sid, k), json.loads(cand[(sid, k)][1])["features"]
+                return (sid, k), cand[(sid, k)]
         return (sid, None), None
 
     by_source: dict[str, list[tuple[str, list[float]]]] = {}
-    for (s, k), (_tid, ev) in cand.items():
-        x = json.loads(ev).get("features")
-        if x is not None and not x[FEATURES.index("reply")]:  # replies: the rule decides
+    reply = FEATURES.index("reply")
+    for (s, k), x in cand.items():
+        if not x[reply]:  # comment -> parent replies: the rule decides them
             by_source.setdefault(s, []).append((k, x))
 
     def part(name: str, split: str | None) -> dict:

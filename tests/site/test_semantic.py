@@ -212,8 +212,8 @@ def test_concurrent_requests_get_what_single_requests_get(server):
 def test_queries_encoded_by_onnx_fp32_match_the_stored_torch_vectors(corpus):
     """For a snapshot of fp32 torch vectors (``encoder = torch``) the default query encoder
     (onnx-fp32) gives the vectors the embed stage would store within 1e-6, the same nearest
-    claims, and the same bits whatever the batch; a snapshot of another path (the default
-    onnx-int8) is queried by its own path."""
+    claims, and the same bits whatever the batch; a snapshot of another path (onnx-int8, say)
+    is queried by its own path."""
     from crux import config
     from crux.pipeline import embed
     from crux.site.semantic import _encode_many, _read_index, query_model
